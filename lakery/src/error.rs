@@ -1,0 +1,279 @@
+//! The one error type of lakery.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::manifest::ManifestId;
+use crate::storable::ClassId;
+use crate::storage::StorageError;
+
+/// `Result<T, lakery::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in lakery. Each message names what failed and where:
+/// the manifest, the content key and the storage involved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A database URL lakery cannot use.
+    #[error("invalid database URL `{url}`: {reason}")]
+    InvalidDatabaseUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The database could not be opened.
+    #[error("cannot connect to database `{url}`: {source}")]
+    Connect {
+        /// The URL as given.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A query failed.
+    #[error("database error while {context}: {source}")]
+    Database {
+        /// What lakery was doing.
+        context: String,
+        /// diesel's error.
+        #[source]
+        source: diesel::result::Error,
+    },
+
+    /// No connection could be taken from the pool.
+    #[error("cannot get a database connection: {0}")]
+    Pool(String),
+
+    /// Applying the schema migrations failed.
+    #[error("applying lakery's schema migrations failed: {0}")]
+    Migration(String),
+
+    /// The database has no lakery schema, or an older one.
+    #[error("the database is missing lakery's schema ({0}); call `Database::migrate` first")]
+    SchemaMissing(String),
+
+    /// A storage could not be set up.
+    #[error("cannot open storage at `{path}`: {source}")]
+    StorageSetup {
+        /// The storage's root.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A storage failed to write, read or delete a content.
+    #[error("storage `{storage}` failed to {operation} content `{key}` of manifest {manifest}: {source}")]
+    Storage {
+        /// `write`, `read`, `delete` or `check`.
+        operation: &'static str,
+        /// The storage's registered name.
+        storage: String,
+        /// The manifest the content belongs to.
+        manifest: ManifestId,
+        /// The content's key.
+        key: String,
+        /// The storage's error.
+        #[source]
+        source: StorageError,
+    },
+
+    /// The bytes read back do not match the hash recorded when they were saved.
+    #[error(
+        "content `{key}` of manifest {manifest} in storage `{storage}` is corrupt: \
+         its {algorithm} hash is {actual} ({actual_size} bytes), but {expected} \
+         ({expected_size} bytes) was recorded when it was saved"
+    )]
+    HashMismatch {
+        /// The manifest the content belongs to.
+        manifest: ManifestId,
+        /// The content's key.
+        key: String,
+        /// The storage it was read from.
+        storage: String,
+        /// The hash algorithm, `sha256`.
+        algorithm: String,
+        /// The recorded hash, in hex.
+        expected: String,
+        /// The hash of the bytes read, in hex.
+        actual: String,
+        /// The recorded size.
+        expected_size: u64,
+        /// The size of the bytes read.
+        actual_size: u64,
+    },
+
+    /// A field could not be serialized.
+    #[error("cannot serialize content `{key}` of manifest {manifest} with `{serializer}`: {source}")]
+    Serialize {
+        /// The manifest being saved.
+        manifest: ManifestId,
+        /// The content's key.
+        key: String,
+        /// The serializer's name.
+        serializer: String,
+        /// The serializer's error.
+        #[source]
+        source: crate::serializer::SerializerError,
+    },
+
+    /// A content could not be deserialized.
+    #[error("cannot deserialize content `{key}` of manifest {manifest} with `{serializer}`: {source}")]
+    Deserialize {
+        /// The manifest being loaded.
+        manifest: ManifestId,
+        /// The content's key.
+        key: String,
+        /// The serializer's name.
+        serializer: String,
+        /// The serializer's error.
+        #[source]
+        source: crate::serializer::SerializerError,
+    },
+
+    /// A content was written by a serializer the field's serializer cannot read.
+    #[error(
+        "content `{key}` of manifest {manifest} was written by serializer `{stored}`, \
+         which the field's serializer `{expected}` cannot read"
+    )]
+    SerializerMismatch {
+        /// The manifest being loaded.
+        manifest: ManifestId,
+        /// The content's key.
+        key: String,
+        /// The serializer name recorded with the content.
+        stored: String,
+        /// The name of the serializer the field declares.
+        expected: String,
+    },
+
+    /// No manifest has this id.
+    #[error("manifest {0} does not exist")]
+    ManifestNotFound(ManifestId),
+
+    /// A manifest lacks a content its type needs.
+    #[error("manifest {manifest} has no content `{key}`")]
+    MissingContent {
+        /// The manifest being loaded.
+        manifest: ManifestId,
+        /// The missing key.
+        key: String,
+    },
+
+    /// A manifest was loaded as a type with another class id.
+    #[error(
+        "manifest {manifest} holds a value of class {found}, not `{expected_type}` (class {expected})"
+    )]
+    WrongClass {
+        /// The manifest being loaded.
+        manifest: ManifestId,
+        /// The requested type's name.
+        expected_type: &'static str,
+        /// The requested type's class id.
+        expected: ClassId,
+        /// The class id recorded in the manifest.
+        found: ClassId,
+    },
+
+    /// A manifest was saved by a version of the type this program cannot load.
+    #[error(
+        "manifest {manifest} was saved by version {stored} of `{type_name}` (class {class_id}), \
+         but this program knows only version {current}"
+    )]
+    UnsupportedVersion {
+        /// The manifest being loaded.
+        manifest: ManifestId,
+        /// The requested type's name.
+        type_name: &'static str,
+        /// The class id.
+        class_id: ClassId,
+        /// The version recorded in the manifest.
+        stored: u32,
+        /// The type's current version.
+        current: u32,
+    },
+
+    /// A type was saved or loaded without being registered.
+    #[error("`{type_name}` (class {class_id}) is not registered; add `.storable::<{type_name}>()` to the registry builder")]
+    NotRegistered {
+        /// The type's name.
+        type_name: &'static str,
+        /// Its class id.
+        class_id: ClassId,
+    },
+
+    /// A content record names a storage this program has not configured.
+    #[error("content `{key}` of manifest {manifest} is in storage `{storage}`, which this registry does not have; configure a storage of that name")]
+    UnknownStorage {
+        /// The manifest.
+        manifest: ManifestId,
+        /// The content's key.
+        key: String,
+        /// The storage name recorded.
+        storage: String,
+    },
+
+    /// The registry builder found problems; every one is listed.
+    #[error("the registry is not valid:{}", list(.0))]
+    Registry(Vec<String>),
+
+    /// A tag key or value is not acceptable.
+    #[error("invalid tag {key:?}: {reason}")]
+    InvalidTag {
+        /// The tag key.
+        key: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+
+    /// A row in the database holds something lakery cannot read.
+    #[error("manifest {manifest} has a corrupt record: {reason}")]
+    CorruptRecord {
+        /// The manifest.
+        manifest: String,
+        /// What could not be read.
+        reason: String,
+    },
+
+    /// Some values of a batch failed; nothing of the batch was committed.
+    #[error("{} of {} values in the batch failed and nothing was {}:{}", .failures.len(), .total, .action, list_failures(.failures))]
+    Batch {
+        /// `saved` or `loaded`.
+        action: &'static str,
+        /// How many values the batch held.
+        total: usize,
+        /// Every failure, by the index of the value in the batch.
+        failures: Vec<BatchFailure>,
+    },
+
+    /// A blocking task panicked or was cancelled.
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+/// One failed value of a batch.
+#[derive(Debug)]
+pub struct BatchFailure {
+    /// The position of the value in the batch, in the order it was added.
+    pub index: usize,
+    /// What went wrong.
+    pub error: Error,
+}
+
+impl fmt::Display for BatchFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "value #{}: {}", self.index, self.error)
+    }
+}
+
+fn list(problems: &[String]) -> String {
+    problems.iter().map(|p| format!("\n  - {p}")).collect()
+}
+
+fn list_failures(failures: &[BatchFailure]) -> String {
+    failures.iter().map(|f| format!("\n  - {f}")).collect()
+}

@@ -1,0 +1,72 @@
+//! lakery saves and loads heterogeneous data.
+//!
+//! Derive [`Storable`] on a struct: the fields without an attribute are serialized
+//! together into one content, the *body*; each `#[content]` field becomes a content of
+//! its own, with its own [serializer](serializer) and [storage]. Saving writes every
+//! content to its storage, then commits one *manifest* per value, with one record per
+//! content, to a relational [`Database`]. Loading reads the manifest, fetches the
+//! contents, checks their hashes and rebuilds the struct.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use lakery::serializer::Bincode;
+//! use lakery::{Database, FileStorage, Registry, Storable};
+//!
+//! #[derive(Storable, Debug, PartialEq)]
+//! #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", version = 1)]
+//! struct Experiment {
+//!     description: String,
+//!     parameters: BTreeMap<String, f64>,
+//!     #[content(serializer = Bincode, storage = "archive", tags(kind = "results"))]
+//!     results: Vec<f64>,
+//! }
+//!
+//! # #[tokio::main(flavor = "multi_thread")]
+//! # async fn main() -> lakery::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let archive = dir.path().join("archive");
+//! let db = Database::connect("sqlite::memory:").await?;
+//! db.migrate().await?;
+//! let registry = Registry::builder()
+//!     .storage("archive", FileStorage::new(&archive)?)
+//!     .storable::<Experiment>()
+//!     .build()?;
+//!
+//! let exp = Experiment {
+//!     description: "baseline".into(),
+//!     parameters: BTreeMap::from([("lr".into(), 0.01)]),
+//!     results: vec![0.5, 0.25],
+//! };
+//! let record = lakery::save_one(&exp, &registry, &db).tags([("project", "p1")]).await?;
+//! let back: Experiment = lakery::load_one(&record, &registry, &db).await?;
+//! assert_eq!(back, exp);
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+extern crate self as lakery;
+
+pub mod db;
+mod error;
+mod load;
+mod manifest;
+mod registry;
+mod save;
+pub mod serializer;
+mod storable;
+pub mod storage;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use lakery_derive::Storable;
+
+pub use crate::db::Database;
+pub use crate::error::{BatchFailure, Error, Result};
+pub use crate::load::{load_one, LoadHandle, LoadedBatch, Loader};
+pub use crate::manifest::{ContentRecord, Digest, ManifestId, ManifestRecord, ManifestRef, Tags};
+pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_STORAGE};
+pub use crate::save::{save_one, SaveHandle, SaveOne, SavedBatch, Saver, DEFAULT_CONCURRENCY};
+pub use crate::storable::{ClassId, ContentSpec, Storable};
+pub use crate::storage::{DatabaseStorage, FileStorage, MemoryStorage, Storage};

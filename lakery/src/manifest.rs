@@ -1,0 +1,186 @@
+//! Manifests and content records: what the database keeps about every saved value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+use crate::storable::ClassId;
+use crate::{Error, Result};
+
+/// String key/value pairs attached to a manifest (at save time) or a content (in its
+/// `#[content(tags(...))]` attribute).
+pub type Tags = BTreeMap<String, String>;
+
+/// Longest tag key or value accepted, in bytes.
+pub const MAX_TAG_LEN: usize = 1024;
+
+pub(crate) fn check_tag(key: &str, value: &str) -> Result<()> {
+    let bad = |reason| Err(Error::InvalidTag { key: key.to_owned(), reason });
+    if key.is_empty() {
+        return bad("tag keys must not be empty");
+    }
+    if key.len() > MAX_TAG_LEN || value.len() > MAX_TAG_LEN {
+        return bad("tag keys and values are at most 1024 bytes");
+    }
+    if key.chars().chain(value.chars()).any(char::is_control) {
+        return bad("tag keys and values must not contain control characters");
+    }
+    Ok(())
+}
+
+/// The id of a manifest: a UUID (version 7, so ids sort by creation time).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ManifestId(Uuid);
+
+impl ManifestId {
+    pub(crate) fn new() -> Self {
+        ManifestId(Uuid::now_v7())
+    }
+
+    /// The id as a [`Uuid`].
+    pub const fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+}
+
+impl From<Uuid> for ManifestId {
+    fn from(uuid: Uuid) -> Self {
+        ManifestId(uuid)
+    }
+}
+
+impl FromStr for ManifestId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(ManifestId)
+    }
+}
+
+impl fmt::Display for ManifestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl fmt::Debug for ManifestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ManifestId({})", self.0.hyphenated())
+    }
+}
+
+/// One saved value: which type wrote it, at which version, with which tags, and when.
+///
+/// Returned by a save; hand it (or its [`id`](ManifestRecord::id)) to a load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestRecord {
+    /// The manifest's id.
+    pub id: ManifestId,
+    /// The class id of the type that saved it.
+    pub class_id: ClassId,
+    /// The version of that type.
+    pub class_version: u32,
+    /// The tags given at save time.
+    pub tags: Tags,
+    /// When it was saved.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Anything that names a manifest: a [`ManifestRecord`], a [`ManifestId`], or a
+/// reference to either.
+pub trait ManifestRef {
+    /// The manifest's id.
+    fn manifest_id(&self) -> ManifestId;
+}
+
+impl ManifestRef for ManifestId {
+    fn manifest_id(&self) -> ManifestId {
+        *self
+    }
+}
+
+impl ManifestRef for ManifestRecord {
+    fn manifest_id(&self) -> ManifestId {
+        self.id
+    }
+}
+
+impl<T: ManifestRef + ?Sized> ManifestRef for &T {
+    fn manifest_id(&self) -> ManifestId {
+        (**self).manifest_id()
+    }
+}
+
+/// One content of a saved value, as recorded in the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentRecord {
+    /// The manifest it belongs to.
+    pub manifest_id: ManifestId,
+    /// `body`, or the field's name.
+    pub key: String,
+    /// The MIME type of the bytes.
+    pub content_type: String,
+    /// A transfer encoding applied to the bytes (such as compression), if any.
+    pub encoding: Option<String>,
+    /// The hash of the stored bytes, in lowercase hex.
+    pub hash: String,
+    /// The hash algorithm: `sha256`.
+    pub hash_algorithm: String,
+    /// The size of the stored bytes.
+    pub size: u64,
+    /// The versioned name of the serializer that wrote it.
+    pub serializer_name: String,
+    /// The serializer's recorded configuration.
+    pub serializer_config: Option<serde_json::Value>,
+    /// The registered name of the storage that holds it.
+    pub storage_name: String,
+    /// What that storage needs to find the bytes again.
+    pub storage_config: serde_json::Value,
+    /// The content's own tags.
+    pub tags: Tags,
+    /// When it was saved.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The hash and size of a content's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Digest {
+    /// SHA-256 of the bytes.
+    pub sha256: [u8; 32],
+    /// Their length.
+    pub size: u64,
+}
+
+impl Digest {
+    /// The name of the hash algorithm, as recorded.
+    pub const ALGORITHM: &'static str = "sha256";
+
+    /// Hashes `data` on the current thread.
+    pub fn of(data: &[u8]) -> Digest {
+        Digest { sha256: Sha256::digest(data).into(), size: data.len() as u64 }
+    }
+
+    /// The hash in lowercase hex.
+    pub fn hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+}
+
+/// Above this size, hashing moves off the async worker thread.
+pub(crate) const INLINE_HASH_LIMIT: usize = 256 * 1024;
+
+/// Hashes `data`, on a blocking thread when it is large.
+pub(crate) async fn digest(data: &bytes::Bytes) -> Result<Digest> {
+    if data.len() <= INLINE_HASH_LIMIT {
+        return Ok(Digest::of(data));
+    }
+    let data = data.clone();
+    tokio::task::spawn_blocking(move || Digest::of(&data))
+        .await
+        .map_err(|e| Error::Task(e.to_string()))
+}

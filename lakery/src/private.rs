@@ -1,0 +1,147 @@
+//! Items used only by the code `#[derive(Storable)]` generates. Not public API.
+
+use bytes::Bytes;
+use serde::{Deserialize, Deserializer, Serialize};
+
+pub use serde;
+
+use crate::manifest::ManifestId;
+use crate::serializer::{Serializer, Stored};
+use crate::storable::ContentSpec;
+use crate::{Error, Result};
+
+/// A field of the generated body struct: borrowed when saving, owned when loading, so
+/// the body is serialized without cloning the user's fields.
+pub enum Field<'a, T> {
+    Borrowed(&'a T),
+    Owned(T),
+}
+
+impl<T> Field<'_, T> {
+    pub fn into_owned(self) -> T {
+        match self {
+            Field::Owned(value) => value,
+            Field::Borrowed(_) => {
+                unreachable!("lakery invariant: a body field is only borrowed while saving, never repacked")
+            }
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Field<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Field::Borrowed(value) => value.serialize(serializer),
+            Field::Owned(value) => value.serialize(serializer),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<'_, T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Field::Owned)
+    }
+}
+
+
+/// One serialized content, before it is written.
+#[derive(Debug)]
+pub struct UnpackedContent {
+    /// The position of `spec` in the type's `CONTENTS`.
+    pub index: usize,
+    pub spec: &'static ContentSpec,
+    pub data: Bytes,
+    pub content_type: String,
+    pub serializer_name: String,
+    pub serializer_config: Option<serde_json::Value>,
+}
+
+/// Collects the contents of one value as `Storable::unpack` serializes them.
+pub struct Unpacker {
+    manifest: ManifestId,
+    specs: &'static [ContentSpec],
+    pub(crate) contents: Vec<UnpackedContent>,
+}
+
+impl Unpacker {
+    pub(crate) fn new(manifest: ManifestId, specs: &'static [ContentSpec]) -> Self {
+        Unpacker { manifest, specs, contents: Vec::with_capacity(specs.len()) }
+    }
+
+    /// Serializes `value` as the content described by `specs[index]`.
+    pub fn push<S: Serializer<V>, V>(&mut self, index: usize, serializer: &S, value: &V) -> Result<()> {
+        let spec = &self.specs[index];
+        let data = serializer.serialize(value).map_err(|source| Error::Serialize {
+            manifest: self.manifest,
+            key: spec.key.to_owned(),
+            serializer: serializer.name().to_owned(),
+            source,
+        })?;
+        self.contents.push(UnpackedContent {
+            index,
+            spec,
+            data,
+            content_type: serializer.content_type().to_owned(),
+            serializer_name: serializer.name().to_owned(),
+            serializer_config: serializer.config(),
+        });
+        Ok(())
+    }
+}
+
+/// One content read back from storage, its hash already checked.
+#[derive(Debug)]
+pub(crate) struct LoadedContent {
+    pub key: String,
+    pub data: Bytes,
+    pub content_type: String,
+    pub serializer_name: String,
+    pub serializer_config: Option<serde_json::Value>,
+}
+
+/// Hands the contents of one manifest to `Storable::repack`.
+pub struct Repacker {
+    manifest: ManifestId,
+    specs: &'static [ContentSpec],
+    contents: Vec<LoadedContent>,
+}
+
+impl Repacker {
+    pub(crate) fn new(
+        manifest: ManifestId,
+        specs: &'static [ContentSpec],
+        contents: Vec<LoadedContent>,
+    ) -> Self {
+        Repacker { manifest, specs, contents }
+    }
+
+    /// Deserializes the content described by `specs[index]`.
+    pub fn take<S: Serializer<V>, V>(&mut self, index: usize, serializer: &S) -> Result<V> {
+        let key = self.specs[index].key;
+        let position = self
+            .contents
+            .iter()
+            .position(|content| content.key == key)
+            .ok_or_else(|| Error::MissingContent { manifest: self.manifest, key: key.to_owned() })?;
+        let content = self.contents.swap_remove(position);
+        if !serializer.can_read(&content.serializer_name) {
+            return Err(Error::SerializerMismatch {
+                manifest: self.manifest,
+                key: key.to_owned(),
+                stored: content.serializer_name,
+                expected: serializer.name().to_owned(),
+            });
+        }
+        let stored = Stored {
+            serializer_name: &content.serializer_name,
+            serializer_config: content.serializer_config.as_ref(),
+            content_type: &content.content_type,
+        };
+        serializer.deserialize(content.data, &stored).map_err(|source| Error::Deserialize {
+            manifest: self.manifest,
+            key: key.to_owned(),
+            serializer: content.serializer_name.clone(),
+            source,
+        })
+    }
+}

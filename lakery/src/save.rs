@@ -1,0 +1,411 @@
+//! Saving: [`save_one`] for one value, [`Saver`] for a batch committed all at once.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::Utc;
+use futures::future::FutureExt;
+use futures::stream::{self, StreamExt};
+
+use crate::db::records::{tags_json, BlobBytes, NewContent, NewManifest};
+use crate::db::Database;
+use crate::error::BatchFailure;
+use crate::manifest::{check_tag, Digest, ManifestId, ManifestRecord, Tags, INLINE_HASH_LIMIT};
+use crate::__private::{UnpackedContent, Unpacker};
+use crate::registry::Registry;
+use crate::storable::Storable;
+use crate::storage::{StorageEntry, WriteRequest};
+use crate::{Error, Result};
+
+/// How many contents a batch writes at once, unless [`Saver::concurrency`] says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// Saves one value and commits its manifest. Add manifest tags with `.tags(...)`, then
+/// `.await` it.
+///
+/// When it returns `Ok`, every content is durably written and the manifest committed.
+///
+/// ```no_run
+/// # use lakery::Storable;
+/// # #[derive(Storable)]
+/// # #[storable(class_id = "8f7e3a34-5a0c-4b8e-9d8a-2f1d0b6c7e55")]
+/// # struct Experiment { name: String }
+/// # async fn run(registry: &lakery::Registry, db: &lakery::Database) -> lakery::Result<()> {
+/// let exp = Experiment { name: "baseline".into() };
+/// let record = lakery::save_one(&exp, registry, db).tags([("project", "p1")]).await?;
+/// assert_eq!(record.tags["project"], "p1");
+/// # Ok(()) }
+/// ```
+pub fn save_one<'a, T: Storable>(value: &'a T, registry: &'a Registry, db: &'a Database) -> SaveOne<'a, T> {
+    SaveOne { value, registry, db, tags: Ok(Tags::new()) }
+}
+
+/// A pending [`save_one`]; await it.
+#[must_use = "a save does nothing until it is awaited"]
+pub struct SaveOne<'a, T> {
+    value: &'a T,
+    registry: &'a Registry,
+    db: &'a Database,
+    tags: Result<Tags>,
+}
+
+impl<'a, T: Storable> SaveOne<'a, T> {
+    /// Adds manifest tags.
+    pub fn tags<K: Into<String>, V: Into<String>>(mut self, tags: impl IntoIterator<Item = (K, V)>) -> Self {
+        self.tags = self.tags.and_then(|mut all| {
+            extend_tags(&mut all, tags)?;
+            Ok(all)
+        });
+        self
+    }
+}
+
+impl<'a, T: Storable> IntoFuture for SaveOne<'a, T> {
+    type Output = Result<ManifestRecord>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        // Serialize now, so the future does not hold the value.
+        let mut saver = Saver::new(self.registry, self.db);
+        let handle = self.tags.map(|tags| saver.save_soon_with_tags(self.value, tags));
+        async move {
+            let handle = handle?;
+            match saver.finish().await {
+                Ok(mut batch) => Ok(batch.records.swap_remove(handle.index)),
+                Err(Error::Batch { mut failures, .. }) if failures.len() == 1 => Err(failures.remove(0).error),
+                Err(error) => Err(error),
+            }
+        }
+        .boxed()
+    }
+}
+
+fn extend_tags<K: Into<String>, V: Into<String>>(all: &mut Tags, tags: impl IntoIterator<Item = (K, V)>) -> Result<()> {
+    for (key, value) in tags {
+        let (key, value) = (key.into(), value.into());
+        check_tag(&key, &value)?;
+        all.insert(key, value);
+    }
+    Ok(())
+}
+
+/// Identifies a value added to a [`Saver`]; look its record up in the [`SavedBatch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaveHandle {
+    batch: u64,
+    index: usize,
+}
+
+impl SaveHandle {
+    /// The value's position in its batch.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
+struct Pending {
+    record: ManifestRecord,
+    contents: Vec<UnpackedContent>,
+    storages: Vec<&'static str>,
+}
+
+/// Saves many values, all or nothing.
+///
+/// [`save_soon`](Saver::save_soon) serializes a value at once and queues it;
+/// [`finish`](Saver::finish) writes every content concurrently, then commits every
+/// manifest in one transaction. If anything fails, nothing is committed and the error
+/// lists every failure, not only the first.
+///
+/// ```no_run
+/// # use lakery::Storable;
+/// # #[derive(Storable)]
+/// # #[storable(class_id = "8f7e3a34-5a0c-4b8e-9d8a-2f1d0b6c7e55")]
+/// # struct Experiment { name: String }
+/// # async fn run(registry: &lakery::Registry, db: &lakery::Database) -> lakery::Result<()> {
+/// let mut saver = lakery::Saver::new(registry, db);
+/// let a = saver.save_soon(&Experiment { name: "a".into() });
+/// let b = saver.save_soon(&Experiment { name: "b".into() });
+/// let batch = saver.finish().await?;
+/// println!("saved {} and {}", batch[a].id, batch[b].id);
+/// # Ok(()) }
+/// ```
+pub struct Saver<'r> {
+    registry: &'r Registry,
+    db: &'r Database,
+    batch: u64,
+    pending: Vec<Option<Pending>>,
+    failures: Vec<BatchFailure>,
+    concurrency: usize,
+}
+
+impl<'r> Saver<'r> {
+    /// An empty batch.
+    pub fn new(registry: &'r Registry, db: &'r Database) -> Self {
+        Saver {
+            registry,
+            db,
+            batch: next_batch_id(),
+            pending: Vec::new(),
+            failures: Vec::new(),
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+
+    /// How many contents to write at once (at least 1).
+    pub fn concurrency(mut self, limit: usize) -> Self {
+        self.concurrency = limit.max(1);
+        self
+    }
+
+    /// Serializes `value` and queues it, with no manifest tags.
+    pub fn save_soon<T: Storable>(&mut self, value: &T) -> SaveHandle {
+        self.save_soon_with_tags(value, Tags::new())
+    }
+
+    /// Serializes `value` and queues it with manifest tags. A failure here (an
+    /// unregistered type, a serializer error, a bad tag) is reported by `finish`.
+    pub fn save_soon_with_tags<T: Storable, K: Into<String>, V: Into<String>>(
+        &mut self,
+        value: &T,
+        tags: impl IntoIterator<Item = (K, V)>,
+    ) -> SaveHandle {
+        let index = self.pending.len();
+        match self.prepare(value, tags) {
+            Ok(pending) => self.pending.push(Some(pending)),
+            Err(error) => {
+                self.pending.push(None);
+                self.failures.push(BatchFailure { index, error });
+            }
+        }
+        SaveHandle { batch: self.batch, index }
+    }
+
+    fn prepare<T: Storable, K: Into<String>, V: Into<String>>(
+        &self,
+        value: &T,
+        tags: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Pending> {
+        let info = self.registry.storable::<T>()?;
+        let mut all = Tags::new();
+        extend_tags(&mut all, tags)?;
+        let id = ManifestId::new();
+        let mut unpacker = Unpacker::new(id, T::CONTENTS);
+        value.unpack(&mut unpacker)?;
+        Ok(Pending {
+            record: ManifestRecord {
+                id,
+                class_id: T::CLASS_ID,
+                class_version: T::VERSION,
+                tags: all,
+                created_at: Utc::now(),
+            },
+            contents: unpacker.contents,
+            storages: info.storages.clone(),
+        })
+    }
+
+    /// How many values are queued.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Writes every content, then commits every manifest in one transaction.
+    ///
+    /// On failure nothing is committed, and [`Error::Batch`] lists each failed value.
+    /// Contents already written for a failed batch are referenced by no manifest.
+    pub async fn finish(self) -> Result<SavedBatch> {
+        let Saver { registry, db, batch, pending, mut failures, concurrency } = self;
+        let total = pending.len();
+
+        // Every content bound for an external storage is written concurrently; the
+        // contents kept in the database only need their digest.
+        let mut jobs = Vec::new();
+        let mut rows: Vec<Vec<Option<(Digest, serde_json::Value)>>> = Vec::with_capacity(total);
+        for (index, item) in pending.iter().enumerate() {
+            let Some(item) = item else {
+                rows.push(Vec::new());
+                continue;
+            };
+            rows.push(vec![None; item.contents.len()]);
+            for (slot, content) in item.contents.iter().enumerate() {
+                let storage_name = item.storages[content.index];
+                match registry.storage(storage_name) {
+                    Some(StorageEntry::Database) => {
+                        if content.data.len() <= INLINE_HASH_LIMIT {
+                            rows[index][slot] = Some((Digest::of(&content.data), serde_json::Value::Null));
+                        } else {
+                            jobs.push(write_job(index, slot, item, content, storage_name, None));
+                        }
+                    }
+                    Some(StorageEntry::External(storage)) => {
+                        jobs.push(write_job(index, slot, item, content, storage_name, Some(storage.clone())));
+                    }
+                    None => failures.push(BatchFailure {
+                        index,
+                        error: Error::UnknownStorage {
+                            manifest: item.record.id,
+                            key: content.spec.key.to_owned(),
+                            storage: storage_name.to_owned(),
+                        },
+                    }),
+                }
+            }
+        }
+        let mut results = stream::iter(jobs).buffer_unordered(concurrency);
+        while let Some((index, slot, result)) = results.next().await {
+            match result {
+                Ok(written) => rows[index][slot] = Some(written),
+                Err(error) => failures.push(BatchFailure { index, error }),
+            }
+        }
+        drop(results);
+
+        if !failures.is_empty() {
+            failures.sort_by_key(|f| f.index);
+            return Err(Error::Batch { action: "saved", total, failures });
+        }
+
+        let mut manifests = Vec::with_capacity(total);
+        let mut contents = Vec::new();
+        let mut records = Vec::with_capacity(total);
+        for (item, written) in pending.into_iter().zip(rows) {
+            let Some(item) = item else { unreachable!("a failed value was reported above") };
+            let manifest_id = item.record.id.to_string();
+            let created_at = item.record.created_at.naive_utc();
+            for (content, written) in item.contents.into_iter().zip(written) {
+                let Some((digest, storage_config)) = written else {
+                    unreachable!("every content of a value without failures was written")
+                };
+                let storage_name = item.storages[content.index];
+                let inline = storage_config.is_null();
+                contents.push(NewContent {
+                    manifest_id: manifest_id.clone(),
+                    content_key: content.spec.key.to_owned(),
+                    content_type: content.content_type,
+                    encoding: None,
+                    hash: digest.hex(),
+                    hash_algorithm: Digest::ALGORITHM.to_owned(),
+                    size: digest.size as i64,
+                    serializer_name: content.serializer_name,
+                    serializer_config: content.serializer_config.map(|c| c.to_string()),
+                    storage_name: storage_name.to_owned(),
+                    storage_config: storage_config.to_string(),
+                    data: inline.then_some(BlobBytes(content.data)),
+                    tags: tags_json(&spec_tags(content.spec.tags)),
+                    created_at,
+                });
+            }
+            manifests.push(NewManifest {
+                id: manifest_id,
+                class_id: item.record.class_id.to_string(),
+                class_version: item.record.class_version as i32,
+                tags: tags_json(&item.record.tags),
+                created_at,
+            });
+            records.push(item.record);
+        }
+        db.insert(manifests, contents).await?;
+        Ok(SavedBatch { batch, records })
+    }
+}
+
+fn spec_tags(tags: &[(&str, &str)]) -> Tags {
+    tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+type WriteJob = Pin<Box<dyn Future<Output = (usize, usize, Result<(Digest, serde_json::Value)>)> + Send>>;
+
+/// Writes one content: its digest is computed on a blocking thread while the storage
+/// writes, so large contents are hashed and written at the same time.
+fn write_job(
+    index: usize,
+    slot: usize,
+    item: &Pending,
+    content: &UnpackedContent,
+    storage_name: &'static str,
+    storage: Option<Arc<dyn crate::storage::Storage>>,
+) -> WriteJob {
+    let data: Bytes = content.data.clone();
+    let manifest = item.record.id;
+    let key = content.spec.key;
+    // Manifest tags win over content tags.
+    let mut tags = spec_tags(content.spec.tags);
+    tags.extend(item.record.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    async move {
+        let hashed = data.clone();
+        let digest = if data.len() <= INLINE_HASH_LIMIT {
+            futures::future::ready(Ok(Digest::of(&hashed))).boxed()
+        } else {
+            tokio::task::spawn_blocking(move || Digest::of(&hashed)).map(|r| r.map_err(|e| e.to_string())).boxed()
+        }
+        .shared();
+        let result = match storage {
+            None => digest.await.map(|d| (d, serde_json::Value::Null)).map_err(Error::Task),
+            Some(storage) => {
+                let request = WriteRequest::with_pending_digest(data, &tags, digest.clone());
+                match storage.write(request).await {
+                    Ok(config) => digest.await.map(|d| (d, config)).map_err(Error::Task),
+                    Err(source) => Err(Error::Storage {
+                        operation: "write",
+                        storage: storage_name.to_owned(),
+                        manifest,
+                        key: key.to_owned(),
+                        source,
+                    }),
+                }
+            }
+        };
+        (index, slot, result)
+    }
+    .boxed()
+}
+
+fn next_batch_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The manifests a [`Saver`] committed, in the order the values were added.
+#[derive(Debug)]
+pub struct SavedBatch {
+    batch: u64,
+    records: Vec<ManifestRecord>,
+}
+
+impl SavedBatch {
+    /// The record of one value, or `None` for a handle from another batch.
+    pub fn get(&self, handle: SaveHandle) -> Option<&ManifestRecord> {
+        (handle.batch == self.batch).then(|| self.records.get(handle.index)).flatten()
+    }
+
+    /// Every record, in the order the values were added.
+    pub fn records(&self) -> &[ManifestRecord] {
+        &self.records
+    }
+
+    /// Every record, in the order the values were added.
+    pub fn into_records(self) -> Vec<ManifestRecord> {
+        self.records
+    }
+}
+
+impl std::ops::Index<SaveHandle> for SavedBatch {
+    type Output = ManifestRecord;
+
+    /// # Panics
+    /// If the handle belongs to another batch: use [`SavedBatch::get`] to avoid that.
+    fn index(&self, handle: SaveHandle) -> &ManifestRecord {
+        match self.get(handle) {
+            Some(record) => record,
+            None => panic!("SaveHandle #{} belongs to another batch than this SavedBatch", handle.index),
+        }
+    }
+}

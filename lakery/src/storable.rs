@@ -1,0 +1,120 @@
+//! The [`Storable`] trait: what `#[derive(Storable)]` implements.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::__private::{Repacker, Unpacker};
+use crate::Result;
+
+/// The identity of a storable type: a UUID chosen once and kept forever.
+///
+/// The class id is what a manifest records, so renaming or moving the Rust type does not
+/// orphan stored data. Generate one with `uuidgen` when you first derive [`Storable`].
+///
+/// ```
+/// let id = lakery::ClassId::parse("6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11").unwrap();
+/// assert_eq!(id.to_string(), "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClassId(Uuid);
+
+impl ClassId {
+    /// Builds a class id from the 128 bits of its UUID; used by the derive, which
+    /// checks the UUID at compile time.
+    pub const fn from_u128(bits: u128) -> Self {
+        ClassId(Uuid::from_u128(bits))
+    }
+
+    /// Parses a class id from its hyphenated UUID form.
+    pub fn parse(text: &str) -> std::result::Result<Self, uuid::Error> {
+        Uuid::parse_str(text).map(ClassId)
+    }
+
+    /// The class id as a [`Uuid`].
+    pub const fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClassId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl fmt::Debug for ClassId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClassId({})", self.0.hyphenated())
+    }
+}
+
+impl From<Uuid> for ClassId {
+    fn from(uuid: Uuid) -> Self {
+        ClassId(uuid)
+    }
+}
+
+/// The static description of one content of a storable type, as written in its
+/// attributes. The registry reads these to check, before anything is saved, that every
+/// storage a type names exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentSpec {
+    /// The content's key: `body` for the fields without `#[content]`, else the field name.
+    pub key: &'static str,
+    /// The storage named by `storage = "..."`, or `None` for the registry's default.
+    pub storage: Option<&'static str>,
+    /// The content's tags, from `tags(key = "value", ...)`.
+    pub tags: &'static [(&'static str, &'static str)],
+    /// The Rust type of the serializer, for error messages.
+    pub serializer_type: &'static str,
+}
+
+/// A type whose values lakery can save and load.
+///
+/// Derive it; do not implement it by hand. The derive splits a value into contents
+/// ([`Storable::unpack`]) and rebuilds it from them ([`Storable::repack`]):
+///
+/// ```
+/// use lakery::Storable;
+/// use lakery::serializer::Bincode;
+///
+/// #[derive(Storable)]
+/// #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", version = 1)]
+/// struct Experiment {
+///     description: String,
+///     #[content(serializer = Bincode, storage = "archive", tags(kind = "results"))]
+///     results: Vec<f64>,
+/// }
+///
+/// assert_eq!(Experiment::VERSION, 1);
+/// assert_eq!(Experiment::CONTENTS.len(), 2);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a lakery storable",
+    label = "`{Self}` does not implement `Storable`",
+    note = "add `#[derive(lakery::Storable)]` and a `#[storable(class_id = \"...\")]` attribute to `{Self}`"
+)]
+pub trait Storable: Sized + Send + 'static {
+    /// The type's class id, stable forever.
+    const CLASS_ID: ClassId;
+    /// The version of the type's layout; manifests record it.
+    const VERSION: u32;
+    /// The contents a value of this type is split into, in the order `unpack` emits them.
+    const CONTENTS: &'static [ContentSpec];
+
+    /// The type's name, for messages.
+    fn type_name() -> &'static str {
+        std::any::type_name::<Self>()
+    }
+
+    /// Serializes each content of `self` into `contents`.
+    #[doc(hidden)]
+    fn unpack(&self, contents: &mut Unpacker) -> Result<()>;
+
+    /// Rebuilds a value from the contents of one manifest.
+    #[doc(hidden)]
+    fn repack(contents: &mut Repacker) -> Result<Self>;
+}

@@ -1,0 +1,188 @@
+//! Storages put a content's bytes somewhere and return a small JSON config that finds
+//! them again; the config is recorded with the content.
+//!
+//! Built in: [`FileStorage`] (a local folder, content-addressed), [`MemoryStorage`]
+//! (for tests) and [`DatabaseStorage`] (the bytes live in the database, committed in
+//! the same transaction as the manifest: the default, and the fastest for small
+//! contents). Implement [`Storage`] for your own.
+
+mod database;
+mod file;
+mod memory;
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::future::{BoxFuture, FutureExt, Shared};
+
+use crate::manifest::{Digest, Tags};
+
+pub use database::DatabaseStorage;
+pub use file::FileStorage;
+pub use memory::MemoryStorage;
+
+/// What kind of failure a [`StorageError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageErrorKind {
+    /// The config points at nothing: the data was deleted or never written.
+    NotFound,
+    /// The config is malformed or points outside the storage.
+    InvalidConfig,
+    /// An I/O or network failure.
+    Io,
+    /// Anything else.
+    Other,
+}
+
+/// An error from a [`Storage`].
+#[derive(Debug)]
+pub struct StorageError {
+    kind: StorageErrorKind,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StorageError {
+    /// A new error of `kind` with a message saying what failed.
+    pub fn new(kind: StorageErrorKind, message: impl Into<String>) -> Self {
+        StorageError { kind, message: message.into(), source: None }
+    }
+
+    /// Attaches the underlying error.
+    pub fn with_source(mut self, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> StorageErrorKind {
+        self.kind
+    }
+
+    pub(crate) fn io(message: impl Into<String>, source: std::io::Error) -> Self {
+        let kind = if source.kind() == std::io::ErrorKind::NotFound {
+            StorageErrorKind::NotFound
+        } else {
+            StorageErrorKind::Io
+        };
+        StorageError::new(kind, message).with_source(source)
+    }
+
+    pub(crate) fn invalid_config(config: &serde_json::Value, reason: impl fmt::Display) -> Self {
+        StorageError::new(StorageErrorKind::InvalidConfig, format!("invalid storage config {config}: {reason}"))
+    }
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StorageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+type SharedDigest = Shared<BoxFuture<'static, Result<Digest, String>>>;
+
+/// The bytes of one content to write, with their tags and digest.
+///
+/// The digest of a large content is computed on another thread while the storage
+/// writes: await [`WriteRequest::digest`] only when it is needed (a content-addressed
+/// storage needs it to name the data; most others only after the bytes are written).
+pub struct WriteRequest<'a> {
+    data: Bytes,
+    tags: &'a Tags,
+    digest: SharedDigest,
+}
+
+impl<'a> WriteRequest<'a> {
+    /// A request whose digest is already known.
+    pub fn new(data: Bytes, digest: Digest, tags: &'a Tags) -> Self {
+        WriteRequest { data, tags, digest: futures::future::ready(Ok(digest)).boxed().shared() }
+    }
+
+    pub(crate) fn with_pending_digest(data: Bytes, tags: &'a Tags, digest: SharedDigest) -> Self {
+        WriteRequest { data, tags, digest }
+    }
+
+    /// The bytes to write.
+    pub fn data(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// The merged tags of the content: its own and its manifest's, the manifest's winning
+    /// where keys collide.
+    pub fn tags(&self) -> &Tags {
+        self.tags
+    }
+
+    /// The SHA-256 and size of [`data`](WriteRequest::data).
+    pub async fn digest(&self) -> Result<Digest, StorageError> {
+        self.digest
+            .clone()
+            .await
+            .map_err(|e| StorageError::new(StorageErrorKind::Other, format!("hashing the content failed: {e}")))
+    }
+}
+
+/// Where content bytes go.
+///
+/// A storage must make written data durable before `write` returns: lakery commits the
+/// manifest right after, and a manifest must never point at data a crash could lose.
+/// Configs it returns are read back from the database, so `read` must treat them as
+/// untrusted input and refuse one that reaches outside the storage.
+#[async_trait::async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Writes the bytes durably and returns the config that finds them again.
+    async fn write(&self, request: WriteRequest<'_>) -> Result<serde_json::Value, StorageError>;
+
+    /// Reads back the bytes a config names.
+    async fn read(&self, config: &serde_json::Value) -> Result<Bytes, StorageError>;
+
+    /// Deletes the bytes a config names. Deleting what is not there is not an error.
+    async fn delete(&self, config: &serde_json::Value) -> Result<(), StorageError>;
+
+    /// Whether the bytes a config names exist.
+    async fn exists(&self, config: &serde_json::Value) -> Result<bool, StorageError>;
+}
+
+/// A storage as the registry holds it.
+#[derive(Clone)]
+pub(crate) enum StorageEntry {
+    /// Bytes in the contents table, written in the manifest's transaction.
+    Database,
+    /// Any other storage.
+    External(Arc<dyn Storage>),
+}
+
+/// What [`RegistryBuilder::storage`](crate::RegistryBuilder::storage) accepts: any
+/// [`Storage`], or [`DatabaseStorage`].
+pub trait IntoStorage {
+    #[doc(hidden)]
+    fn into_entry(self) -> StorageEntryHandle;
+}
+
+/// Opaque form of a storage on its way into the registry.
+#[doc(hidden)]
+pub struct StorageEntryHandle(pub(crate) StorageEntry);
+
+impl<S: Storage> IntoStorage for S {
+    fn into_entry(self) -> StorageEntryHandle {
+        StorageEntryHandle(StorageEntry::External(Arc::new(self)))
+    }
+}
+
+impl IntoStorage for DatabaseStorage {
+    fn into_entry(self) -> StorageEntryHandle {
+        StorageEntryHandle(StorageEntry::Database)
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE lakery_contents;
+DROP TABLE lakery_manifests;

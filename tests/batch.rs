@@ -1,0 +1,149 @@
+//! Batches: all-or-nothing saves that report every failure, and batch loads.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::TestDb;
+use diesel::prelude::*;
+use lakery::storage::{StorageError, StorageErrorKind, WriteRequest};
+use lakery::{Error, MemoryStorage, Registry, Storable, Storage};
+
+#[derive(Storable, Debug, Clone, PartialEq)]
+#[storable(class_id = "a1b2c3d4-0000-4000-8000-000000000001")]
+struct Sample {
+    name: String,
+    #[content(storage = "blobs")]
+    payload: Vec<u32>,
+}
+
+#[derive(Storable, Debug, Clone, PartialEq)]
+#[storable(class_id = "a1b2c3d4-0000-4000-8000-000000000002", version = 2)]
+struct Summary {
+    count: u64,
+    // JSON cannot write a map whose keys are not strings: a serialization failure.
+    by_pair: BTreeMap<(u8, u8), u32>,
+}
+
+/// A storage that refuses to write payloads starting with a marker, and counts how
+/// many writes run at once.
+#[derive(Clone, Default)]
+struct Picky {
+    inner: MemoryStorage,
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: Arc<AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl Storage for Picky {
+    async fn write(&self, request: WriteRequest<'_>) -> Result<serde_json::Value, StorageError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let result = if request.data().starts_with(b"[666") {
+            Err(StorageError::new(StorageErrorKind::Io, "disk on fire"))
+        } else {
+            self.inner.write(request).await
+        };
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+    async fn read(&self, config: &serde_json::Value) -> Result<bytes::Bytes, StorageError> {
+        self.inner.read(config).await
+    }
+    async fn delete(&self, config: &serde_json::Value) -> Result<(), StorageError> {
+        self.inner.delete(config).await
+    }
+    async fn exists(&self, config: &serde_json::Value) -> Result<bool, StorageError> {
+        self.inner.exists(config).await
+    }
+}
+
+fn sample(i: u32) -> Sample {
+    Sample { name: format!("sample {i}"), payload: (i..i + 10).collect() }
+}
+
+fn count_manifests(t: &TestDb) -> i64 {
+    diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT COUNT(*) FROM lakery_manifests")
+        .get_result(&mut t.raw())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_commits_every_manifest_and_loads_back_in_one_go() {
+    let t = TestDb::sqlite().await;
+    let picky = Picky::default();
+    let registry = Registry::builder()
+        .storage("blobs", picky.clone())
+        .storable::<Sample>()
+        .storable::<Summary>()
+        .build()
+        .unwrap();
+
+    let values: Vec<Sample> = (0..200).map(sample).collect();
+    let mut saver = lakery::Saver::new(&registry, &t.db).concurrency(4);
+    let handles: Vec<_> = values.iter().map(|v| saver.save_soon_with_tags(v, [("batch", "one")])).collect();
+    let summary = Summary { count: 200, by_pair: BTreeMap::new() };
+    let summary_handle = saver.save_soon(&summary);
+    assert_eq!(saver.len(), 201);
+    let batch = saver.finish().await.unwrap();
+    assert_eq!(count_manifests(&t), 201);
+    assert!(picky.max_in_flight.load(Ordering::SeqCst) <= 4, "at most 4 writes at once");
+    assert!(picky.max_in_flight.load(Ordering::SeqCst) >= 2, "writes ran concurrently");
+    assert_eq!(batch[handles[7]].tags["batch"], "one");
+
+    let mut loader = lakery::Loader::new(&registry, &t.db);
+    let load_handles: Vec<_> = handles.iter().map(|h| loader.load_soon::<Sample>(&batch[*h])).collect();
+    let summary_load = loader.load_soon::<Summary>(&batch[summary_handle]);
+    let mut loaded = loader.finish().await.unwrap();
+    let back: Vec<Sample> = load_handles.into_iter().map(|h| loaded.take(h).unwrap()).collect();
+    assert_eq!(back, values);
+    assert_eq!(loaded.take(summary_load), Some(summary));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_batch_commits_nothing_and_reports_every_failure() {
+    let t = TestDb::sqlite().await;
+    let registry = Registry::builder().storage("blobs", Picky::default()).storable::<Sample>().storable::<Summary>().build().unwrap();
+
+    let mut saver = lakery::Saver::new(&registry, &t.db);
+    saver.save_soon(&sample(1));
+    saver.save_soon(&sample(666)); // the storage refuses it
+    saver.save_soon(&Summary { count: 1, by_pair: BTreeMap::from([((1, 2), 3)]) }); // JSON refuses it
+    saver.save_soon(&sample(2));
+    saver.save_soon(&sample(666));
+    let error = saver.finish().await.unwrap_err();
+
+    let Error::Batch { action, total, failures } = &error else { panic!("expected a batch error, got {error:?}") };
+    assert_eq!((*action, *total), ("saved", 5));
+    let indices: Vec<_> = failures.iter().map(|f| f.index).collect();
+    assert_eq!(indices, [1, 2, 4]);
+    assert!(matches!(&failures[0].error, Error::Storage { operation: "write", storage, key, .. } if storage == "blobs" && key == "payload"));
+    assert!(matches!(&failures[1].error, Error::Serialize { key, serializer, .. } if key == "body" && serializer == "lakery.json@v1"));
+    let message = error.to_string();
+    assert!(message.contains("3 of 5 values") && message.contains("disk on fire") && message.contains("value #2"), "{message}");
+    assert_eq!(count_manifests(&t), 0, "nothing of a failed batch is committed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_load_reports_each_failed_value() {
+    let t = TestDb::sqlite().await;
+    let memory = MemoryStorage::new();
+    let registry = Registry::builder().storage("blobs", memory.clone()).storable::<Sample>().build().unwrap();
+    let a = lakery::save_one(&sample(1), &registry, &t.db).await.unwrap();
+    let b = lakery::save_one(&sample(2), &registry, &t.db).await.unwrap();
+    let payload = t.db.contents(b.id).await.unwrap().into_iter().find(|c| c.key == "payload").unwrap();
+    assert!(memory.corrupt(&payload.storage_config, &b"[1,2,3]"[..]));
+
+    let mut loader = lakery::Loader::new(&registry, &t.db);
+    loader.load_soon::<Sample>(&a);
+    loader.load_soon::<Sample>(&b);
+    loader.load_soon::<Summary>(&a); // not registered
+    let error = loader.finish().await.unwrap_err();
+    let Error::Batch { action: "loaded", failures, .. } = &error else { panic!("{error:?}") };
+    assert_eq!(failures.len(), 2, "{error}");
+    assert!(matches!(&failures[0], lakery::BatchFailure { index: 1, error: Error::HashMismatch { key, .. } } if key == "payload"));
+    assert!(matches!(&failures[1], lakery::BatchFailure { index: 2, error: Error::NotRegistered { .. } }));
+}
