@@ -1,0 +1,611 @@
+//! Parses `#[storable(...)]` on the struct, and `#[storable(...)]` and `#[content(...)]`
+//! on its fields.
+//!
+//! Every problem is recorded in the [`Ctxt`] and parsing goes on, so that one compile
+//! reports all of them. Values are parsed as expressions first and judged afterwards,
+//! which lets a wrong kind of value (`version = "2"`) get a message that shows the
+//! right form instead of syn's generic "expected integer literal".
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, ExprLit, ExprPath, Ident, Lit, LitStr, Meta, Path, Token};
+use uuid::Uuid;
+
+use crate::ctxt::Ctxt;
+use crate::symbol::*;
+
+/// The UUID shown in help messages.
+pub const EXAMPLE_CLASS_ID: &str = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11";
+
+fn class_id_format() -> String {
+    format!("`#[storable(class_id = \"{EXAMPLE_CLASS_ID}\")]`")
+}
+const VERSION_FORMAT: &str = "`#[storable(version = 2)]`";
+const CONTAINER_SERIALIZER_FORMAT: &str = "`#[storable(serializer = Json)]`";
+const CONTENT_SERIALIZER_FORMAT: &str = "`#[content(serializer = Bincode)]`";
+const STORAGE_FORMAT: &str = "`#[content(storage = \"archive\")]`";
+const TAGS_FORMAT: &str = "`#[content(tags(kind = \"results\"))]`";
+
+/// One key of an attribute, remembered so that a second occurrence is reported.
+struct Attr<'c, T> {
+    cx: &'c Ctxt,
+    attribute: Symbol,
+    name: Symbol,
+    seen: bool,
+    value: Option<T>,
+}
+
+impl<'c, T> Attr<'c, T> {
+    fn none(cx: &'c Ctxt, attribute: Symbol, name: Symbol) -> Self {
+        Attr {
+            cx,
+            attribute,
+            name,
+            seen: false,
+            value: None,
+        }
+    }
+
+    /// Notes that the key was written at `key`; reports it if it was written before.
+    /// Returns whether this is the first occurrence.
+    fn first(&mut self, key: &Path) -> bool {
+        if self.seen {
+            self.cx.error_spanned_by(
+                key,
+                format!("duplicate `{}` in `#[{}]`", self.name, self.attribute),
+            );
+            return false;
+        }
+        self.seen = true;
+        true
+    }
+
+    fn set_if(&mut self, first: bool, value: Option<T>) {
+        if first {
+            self.value = value;
+        }
+    }
+
+    fn get(self) -> Option<T> {
+        self.value
+    }
+}
+
+/// A class id from `class_id = "..."`, checked to be a UUID.
+pub struct ClassId {
+    pub uuid: Uuid,
+    pub lit: LitStr,
+}
+
+/// A path to a serializer value, from `serializer = ...`: a unit struct or a `const`.
+pub struct SerializerPath {
+    pub path: ExprPath,
+}
+
+impl SerializerPath {
+    /// The path as the user wrote it, for `ContentSpec::serializer_type`.
+    pub fn display(&self) -> String {
+        let mut text = self.path.to_token_stream().to_string();
+        text.retain(|c| !c.is_whitespace());
+        text
+    }
+
+    pub fn span(&self) -> Span {
+        self.path.span()
+    }
+}
+
+/// The struct's `#[storable(...)]`.
+pub struct Container {
+    /// `None` when it is missing or malformed; the error is already recorded.
+    pub class_id: Option<ClassId>,
+    pub version: u32,
+    pub serializer: Option<SerializerPath>,
+}
+
+impl Container {
+    pub fn from_ast(cx: &Ctxt, input: &syn::DeriveInput) -> Self {
+        let mut class_id = Attr::none(cx, STORABLE, CLASS_ID);
+        let mut version = Attr::none(cx, STORABLE, VERSION);
+        let mut serializer = Attr::none(cx, STORABLE, SERIALIZER);
+
+        for attr in &input.attrs {
+            if attr.path() == &CONTENT {
+                cx.error_spanned_by(
+                    attr,
+                    "`#[content]` goes on a field, not on the struct: it makes that field a \
+                     content of its own",
+                );
+                continue;
+            }
+            if attr.path() != &STORABLE {
+                continue;
+            }
+            let list = match &attr.meta {
+                Meta::List(list) => list,
+                // `#[storable]` alone: the missing class id is reported below.
+                Meta::Path(_) => continue,
+                Meta::NameValue(_) => {
+                    cx.error_spanned_by(
+                        attr,
+                        format!(
+                            "expected `#[storable(...)]`: the correct format looks like {}",
+                            class_id_format()
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let result = list.parse_nested_meta(|meta| {
+                if meta.path == CLASS_ID {
+                    let first = class_id.first(&meta.path);
+                    let value = value_of(cx, &meta, CLASS_ID, &class_id_format())?;
+                    class_id.set_if(first, value.and_then(|expr| parse_class_id(cx, &expr)));
+                } else if meta.path == VERSION {
+                    let first = version.first(&meta.path);
+                    let value = value_of(cx, &meta, VERSION, VERSION_FORMAT)?;
+                    version.set_if(first, value.and_then(|expr| parse_version(cx, &expr)));
+                } else if meta.path == SERIALIZER {
+                    let first = serializer.first(&meta.path);
+                    let value = value_of(cx, &meta, SERIALIZER, CONTAINER_SERIALIZER_FORMAT)?;
+                    serializer.set_if(
+                        first,
+                        value.and_then(|expr| {
+                            parse_serializer(cx, expr, CONTAINER_SERIALIZER_FORMAT)
+                        }),
+                    );
+                } else {
+                    let key = path_text(&meta.path);
+                    let mut message = format!(
+                        "unknown storable attribute `{key}`; expected one of `{CLASS_ID}`, \
+                         `{VERSION}`, `{SERIALIZER}`"
+                    );
+                    if meta.path == SKIP || meta.path == STORAGE || meta.path == TAGS {
+                        message.push_str(&format!(
+                            "\nhelp: `{key}` applies to a field: put it on the field, in \
+                             `#[storable(skip)]` or `#[content(...)]`"
+                        ));
+                    }
+                    cx.error_spanned_by(&meta.path, message);
+                    skip_value(&meta)?;
+                }
+                Ok(())
+            });
+            if let Err(err) = result {
+                cx.syn_error(err);
+            }
+        }
+
+        if !class_id.seen {
+            cx.error_spanned_by(
+                &input.ident,
+                format!(
+                    "missing `class_id`: add `#[storable(class_id = \"<uuid>\")]` to `{}`, with a \
+                     UUID that identifies this type in storage forever\n\
+                     help: generate one with `uuidgen`; the correct format looks like {}",
+                    input.ident,
+                    class_id_format(),
+                ),
+            );
+        }
+
+        Container {
+            class_id: class_id.get(),
+            version: version.get().unwrap_or(1),
+            serializer: serializer.get(),
+        }
+    }
+}
+
+/// A field's `#[storable(...)]` and `#[content(...)]`.
+pub struct Field {
+    /// The `skip` key of `#[storable(skip)]`.
+    pub skip: Option<Path>,
+    pub content: Option<Content>,
+}
+
+/// A field's `#[content]` or `#[content(...)]`.
+#[derive(Default)]
+pub struct Content {
+    pub serializer: Option<SerializerPath>,
+    pub storage: Option<LitStr>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl Field {
+    pub fn from_ast(cx: &Ctxt, field: &syn::Field) -> Self {
+        let mut skip = Attr::none(cx, STORABLE, SKIP);
+        let mut content: Option<Content> = None;
+        let name = field
+            .ident
+            .as_ref()
+            .map_or_else(String::new, |ident| ident.unraw().to_string());
+
+        for attr in &field.attrs {
+            if attr.path() == &STORABLE {
+                parse_field_storable(cx, attr, &mut skip);
+            } else if attr.path() == &CONTENT {
+                let parsed = parse_content(cx, attr);
+                if content.is_some() {
+                    cx.error_spanned_by(
+                        attr,
+                        format!(
+                            "duplicate `#[content]` on field `{name}`: merge them into one \
+                             `#[content(...)]`"
+                        ),
+                    );
+                } else if skip.seen {
+                    cx.error_spanned_by(
+                        attr,
+                        format!(
+                            "field `{name}` cannot be both `#[storable(skip)]` and `#[content]`: \
+                             a skipped field is not stored at all; remove one of the two"
+                        ),
+                    );
+                } else {
+                    content = Some(parsed);
+                }
+            }
+        }
+        let skip = skip.get();
+        if let (Some(skip), true) = (&skip, content.is_some()) {
+            // `#[content]` came first and `#[storable(skip)]` after it.
+            cx.error_spanned_by(
+                skip,
+                format!(
+                    "field `{name}` cannot be both `#[storable(skip)]` and `#[content]`: a \
+                     skipped field is not stored at all; remove one of the two"
+                ),
+            );
+        }
+        Field { skip, content }
+    }
+}
+
+fn parse_field_storable(cx: &Ctxt, attr: &Attribute, skip: &mut Attr<Path>) {
+    let Meta::List(list) = &attr.meta else {
+        cx.error_spanned_by(
+            attr,
+            "expected `#[storable(skip)]`: on a field, `#[storable(...)]` only takes `skip`",
+        );
+        return;
+    };
+    let result = list.parse_nested_meta(|meta| {
+        if meta.path == SKIP {
+            let first = skip.first(&meta.path);
+            if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+                cx.error_spanned_by(
+                    &meta.path,
+                    "`skip` takes no value: the correct format looks like `#[storable(skip)]`",
+                );
+                skip_value(&meta)?;
+            }
+            skip.set_if(first, Some(meta.path.clone()));
+        } else {
+            let key = path_text(&meta.path);
+            let message = if meta.path == CLASS_ID || meta.path == VERSION {
+                format!(
+                    "`{key}` belongs in the struct's `#[storable(...)]`, not on a field; on a \
+                     field, `#[storable(...)]` only takes `skip`"
+                )
+            } else if meta.path == SERIALIZER || meta.path == STORAGE || meta.path == TAGS {
+                format!(
+                    "unknown storable field attribute `{key}`; expected `skip`\n\
+                     help: a field's `serializer`, `storage` and `tags` go in `#[content(...)]`, \
+                     which makes the field a content of its own"
+                )
+            } else {
+                format!("unknown storable field attribute `{key}`; expected `skip`")
+            };
+            cx.error_spanned_by(&meta.path, message);
+            skip_value(&meta)?;
+        }
+        Ok(())
+    });
+    if let Err(err) = result {
+        cx.syn_error(err);
+    }
+}
+
+fn parse_content(cx: &Ctxt, attr: &Attribute) -> Content {
+    let list = match &attr.meta {
+        Meta::Path(_) => return Content::default(),
+        Meta::List(list) => list,
+        Meta::NameValue(_) => {
+            cx.error_spanned_by(
+                attr,
+                format!("expected `#[content]` or `#[content(...)]`, such as {CONTENT_SERIALIZER_FORMAT}"),
+            );
+            return Content::default();
+        }
+    };
+    let mut serializer = Attr::none(cx, CONTENT, SERIALIZER);
+    let mut storage = Attr::none(cx, CONTENT, STORAGE);
+    let mut tags = Attr::none(cx, CONTENT, TAGS);
+    let result = list.parse_nested_meta(|meta| {
+        if meta.path == SERIALIZER {
+            let first = serializer.first(&meta.path);
+            let value = value_of(cx, &meta, SERIALIZER, CONTENT_SERIALIZER_FORMAT)?;
+            serializer.set_if(
+                first,
+                value.and_then(|expr| parse_serializer(cx, expr, CONTENT_SERIALIZER_FORMAT)),
+            );
+        } else if meta.path == STORAGE {
+            let first = storage.first(&meta.path);
+            let value = value_of(cx, &meta, STORAGE, STORAGE_FORMAT)?;
+            storage.set_if(first, value.and_then(|expr| parse_storage(cx, &expr)));
+        } else if meta.path == TAGS {
+            let first = tags.first(&meta.path);
+            let value = parse_tags(cx, &meta)?;
+            tags.set_if(first, value);
+        } else {
+            let key = path_text(&meta.path);
+            let mut message = format!(
+                "unknown content attribute `{key}`; expected one of `{SERIALIZER}`, `{STORAGE}`, \
+                 `{TAGS}`"
+            );
+            if meta.path == SKIP {
+                message.push_str(
+                    "\nhelp: to leave a field out of storage, write `#[storable(skip)]` instead \
+                     of `#[content]`",
+                );
+            } else if meta.path == CLASS_ID || meta.path == VERSION {
+                message.push_str(&format!(
+                    "\nhelp: `{key}` belongs in the struct's `#[storable(...)]`"
+                ));
+            }
+            cx.error_spanned_by(&meta.path, message);
+            skip_value(&meta)?;
+        }
+        Ok(())
+    });
+    if let Err(err) = result {
+        cx.syn_error(err);
+    }
+    Content {
+        serializer: serializer.get(),
+        storage: storage.get(),
+        tags: tags.get().unwrap_or_default(),
+    }
+}
+
+/// The expression after `key =`, or `None` (with an error recorded) when there is no `=`.
+fn value_of(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    key: Symbol,
+    format: &str,
+) -> syn::Result<Option<Expr>> {
+    if meta.input.peek(Token![=]) {
+        let expr: Expr = meta.value()?.parse()?;
+        return Ok(Some(expr));
+    }
+    cx.error_spanned_by(
+        &meta.path,
+        format!("expected a value for `{key}`: the correct format looks like {format}"),
+    );
+    skip_value(meta)?;
+    Ok(None)
+}
+
+/// Consumes what follows a key that is reported, so that the keys after it are checked too.
+fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) {
+        meta.value()?.parse::<Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let inner;
+        syn::parenthesized!(inner in meta.input);
+        inner.parse::<TokenStream>()?;
+    }
+    Ok(())
+}
+
+fn path_text(path: &Path) -> String {
+    let mut text = path.to_token_stream().to_string();
+    text.retain(|c| !c.is_whitespace());
+    text
+}
+
+fn string_literal(expr: &Expr) -> Option<&LitStr> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Some(lit),
+        _ => None,
+    }
+}
+
+fn parse_class_id(cx: &Ctxt, expr: &Expr) -> Option<ClassId> {
+    let Some(lit) = string_literal(expr) else {
+        cx.error_spanned_by(
+            expr,
+            format!(
+                "expected a string literal holding a UUID: the correct format looks like {}",
+                class_id_format()
+            ),
+        );
+        return None;
+    };
+    match Uuid::parse_str(&lit.value()) {
+        Ok(uuid) if uuid.is_nil() => {
+            cx.error_spanned_by(
+                lit,
+                "the nil UUID cannot be a class id: every storable type needs a UUID of its own\n\
+                 help: generate one with `uuidgen`",
+            );
+            None
+        }
+        Ok(uuid) => Some(ClassId {
+            uuid,
+            lit: lit.clone(),
+        }),
+        Err(err) => {
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "`class_id` is not a valid UUID: {err}\n\
+                     help: the correct format looks like {}; generate one with `uuidgen`",
+                    class_id_format()
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn parse_version(cx: &Ctxt, expr: &Expr) -> Option<u32> {
+    let lit = match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => lit,
+        _ => {
+            cx.error_spanned_by(
+                expr,
+                format!(
+                    "expected an integer literal: the correct format looks like {VERSION_FORMAT}"
+                ),
+            );
+            return None;
+        }
+    };
+    if !matches!(lit.suffix(), "" | "u32") {
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "a version is a `u32`, not a `{}`: the correct format looks like {VERSION_FORMAT}",
+                lit.suffix()
+            ),
+        );
+        return None;
+    }
+    match lit.base10_parse::<u32>() {
+        Ok(0) => {
+            cx.error_spanned_by(
+                lit,
+                "version starts at 1: the correct format looks like `#[storable(version = 1)]`",
+            );
+            None
+        }
+        Ok(version) => Some(version),
+        Err(_) => {
+            cx.error_spanned_by(lit, format!("version `{lit}` does not fit in a `u32`"));
+            None
+        }
+    }
+}
+
+fn parse_serializer(cx: &Ctxt, expr: Expr, format: &str) -> Option<SerializerPath> {
+    match expr {
+        Expr::Path(path) if path.attrs.is_empty() => Some(SerializerPath { path }),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => {
+            cx.error_spanned_by(
+                &lit,
+                format!(
+                    "expected a path to a serializer such as `Json`, not a string: the correct \
+                     format looks like {format}"
+                ),
+            );
+            None
+        }
+        other => {
+            cx.error_spanned_by(
+                &other,
+                format!(
+                    "expected a path to a serializer such as `Json`: the correct format looks \
+                     like {format}\n\
+                     help: to use a configured serializer, declare it as a constant \
+                     (`const PRETTY: MySerializer = MySerializer {{ .. }};`) and write \
+                     `serializer = PRETTY`"
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn parse_storage(cx: &Ctxt, expr: &Expr) -> Option<LitStr> {
+    let Some(lit) = string_literal(expr) else {
+        cx.error_spanned_by(
+            expr,
+            format!(
+                "expected a string literal naming a storage: the correct format looks like \
+                 {STORAGE_FORMAT}"
+            ),
+        );
+        return None;
+    };
+    if lit.value().is_empty() {
+        cx.error_spanned_by(
+            lit,
+            "a storage name cannot be empty: leave `storage` out to use the registry's default \
+             storage",
+        );
+        return None;
+    }
+    Some(lit.clone())
+}
+
+/// `tags(key = "value", "other-key" = "value")`.
+fn parse_tags(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<Vec<(String, String)>>> {
+    if !meta.input.peek(syn::token::Paren) {
+        cx.error_spanned_by(
+            &meta.path,
+            format!(
+                "expected a list of tags: the correct format looks like {TAGS_FORMAT}, with \
+                 string values"
+            ),
+        );
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    let input;
+    syn::parenthesized!(input in meta.input);
+    let mut tags: Vec<(String, String)> = Vec::new();
+    let mut valid = true;
+    while !input.is_empty() {
+        let (key, key_span) = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            (lit.value(), lit.span())
+        } else if input.peek(Ident::peek_any) {
+            let ident = input.call(Ident::parse_any)?;
+            (ident.unraw().to_string(), ident.span())
+        } else {
+            return Err(input.error(format!(
+                "expected a tag key, an identifier or a string literal: the correct format \
+                 looks like {TAGS_FORMAT}"
+            )));
+        };
+        input.parse::<Token![=]>()?;
+        let value: Expr = input.parse()?;
+        if key.is_empty() {
+            cx.error_at(key_span, "a tag key cannot be empty");
+            valid = false;
+        } else if tags.iter().any(|(seen, _)| *seen == key) {
+            cx.error_at(key_span, format!("duplicate tag `{key}` in `tags(...)`"));
+            valid = false;
+        }
+        match string_literal(&value) {
+            Some(lit) => tags.push((key, lit.value())),
+            None => {
+                cx.error_spanned_by(
+                    &value,
+                    format!(
+                        "expected a string literal as the value of tag `{key}`: tag values are \
+                         text, so the correct format looks like {TAGS_FORMAT}"
+                    ),
+                );
+                valid = false;
+            }
+        }
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(valid.then_some(tags))
+}

@@ -1,0 +1,63 @@
+//! Checks that span more than one attribute or field.
+
+use crate::ast::{Container, Role};
+use crate::ctxt::Ctxt;
+use crate::symbol::BODY_KEY;
+
+pub fn check(cx: &Ctxt, cont: &Container) {
+    check_no_lifetimes(cx, cont);
+    check_body_key(cx, cont);
+    check_body_serializer_used(cx, cont);
+}
+
+/// A storable is loaded back from storage, so it cannot borrow from anything.
+fn check_no_lifetimes(cx: &Ctxt, cont: &Container) {
+    if let Some(lifetime) = cont.generics.lifetimes().next() {
+        cx.error_spanned_by(
+            lifetime,
+            "`Storable` cannot be derived for a struct with lifetime parameters: a storable owns \
+             its data, since it is loaded back from storage\n\
+             help: use owned types such as `String`, `Vec<T>` or `Box<T>` for its fields",
+        );
+    }
+}
+
+/// The body's key is `body`, so a `#[content]` field of that name would collide with it.
+fn check_body_key(cx: &Ctxt, cont: &Container) {
+    if !cont.has_body() {
+        return;
+    }
+    for field in &cont.fields {
+        if matches!(field.role, Role::Content(_)) && field.key() == BODY_KEY {
+            let body: Vec<String> = cont
+                .body_fields()
+                .map(|f| format!("`{}`", f.key()))
+                .collect();
+            cx.error_spanned_by(
+                field.ident,
+                format!(
+                    "a `#[content]` field cannot be named `body` while the struct has fields \
+                     without `#[content]`: those fields ({}) are stored together as the content \
+                     keyed `body`, and every content key must be unique\n\
+                     help: rename this field, or give the other fields `#[content]` too",
+                    body.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// `#[storable(serializer = ...)]` serializes the body; without a body it would be
+/// silently ignored, and the user probably expected it to apply to the contents.
+fn check_body_serializer_used(cx: &Ctxt, cont: &Container) {
+    if let Some(serializer) = &cont.attrs.serializer {
+        if !cont.has_body() {
+            cx.error_spanned_by(
+                &serializer.path,
+                "`#[storable(serializer = ...)]` serializes the body (the fields without \
+                 `#[content]`), but this struct has no such field\n\
+                 help: give each content its serializer with `#[content(serializer = ...)]`",
+            );
+        }
+    }
+}

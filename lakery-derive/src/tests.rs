@@ -1,0 +1,743 @@
+//! Runs the derive on token streams: the messages of its errors, and the pieces of its
+//! expansion. Spans and the compiler's own errors are covered by the trybuild tests in
+//! `tests/ui`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::derive_storable_inner;
+use crate::expand::try_expand;
+
+/// The messages of every error the derive reports, in order.
+fn errors(input: TokenStream) -> Vec<String> {
+    let input: syn::DeriveInput = syn::parse2(input).expect("test input parses");
+    match try_expand(&input) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.into_iter().map(|error| error.to_string()).collect(),
+    }
+}
+
+/// The single error the derive reports.
+fn error(input: TokenStream) -> String {
+    let errors = errors(input);
+    assert_eq!(
+        errors.len(),
+        1,
+        "expected exactly one error, got {errors:#?}"
+    );
+    errors.into_iter().next().unwrap()
+}
+
+/// The expansion, with whitespace removed so that assertions do not depend on how
+/// `proc_macro2` spaces its tokens.
+fn expanded(input: TokenStream) -> String {
+    let output = derive_storable_inner(input).expect("derive succeeds");
+    let mut text = output.to_string();
+    text.retain(|c| !c.is_whitespace());
+    text
+}
+
+fn compact(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn assert_contains(haystack: &str, needle: &str) {
+    let needle = compact(needle);
+    assert!(
+        haystack.contains(&needle),
+        "expected `{needle}` in:\n{haystack}"
+    );
+}
+
+fn assert_lacks(haystack: &str, needle: &str) {
+    let needle = compact(needle);
+    assert!(
+        !haystack.contains(&needle),
+        "did not expect `{needle}` in:\n{haystack}"
+    );
+}
+
+fn assert_error(input: TokenStream, expected: &str) {
+    let message = error(input);
+    assert!(
+        message.contains(expected),
+        "expected `{expected}` in the error:\n{message}"
+    );
+}
+
+// ---- expansion ----------------------------------------------------------------------
+
+#[test]
+fn expands_the_example_of_the_design() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", version = 2, serializer = Json)]
+        struct Experiment {
+            description: String,
+            parameters: BTreeMap<String, f64>,
+            #[content(serializer = Bincode, storage = "archive", tags(kind = "results", stage = "final"))]
+            results: Vec<f64>,
+            #[storable(skip)]
+            cache: Option<u32>,
+        }
+    });
+    assert_contains(&out, "const _: () = {");
+    assert_contains(
+        &out,
+        "#[automatically_derived] impl ::lakery::Storable for Experiment",
+    );
+    assert_contains(
+        &out,
+        "const CLASS_ID: ::lakery::ClassId = ::lakery::ClassId::from_u128(0x6f1c2a7e9a1b4c558d2e0b7f3c9e4a11u128);",
+    );
+    assert_contains(&out, "const VERSION: u32 = 2u32;");
+    assert_contains(
+        &out,
+        r#"::lakery::ContentSpec { key: "body", storage: ::core::option::Option::None, tags: &[], serializer_type: "Json", }"#,
+    );
+    assert_contains(
+        &out,
+        r#"::lakery::ContentSpec { key: "results", storage: ::core::option::Option::Some("archive"),
+           tags: &[("kind", "results"), ("stage", "final")], serializer_type: "Bincode", }"#,
+    );
+    assert_contains(
+        &out,
+        "#[serde(crate = \"::lakery::__private::serde\")] #[serde(bound(serialize = \"\", deserialize = \"\"))] \
+         struct __LakeryBody<'__lakery,>",
+    );
+    assert_contains(
+        &out,
+        "description: ::lakery::__private::Field<'__lakery, String>,",
+    );
+    assert_contains(
+        &out,
+        "parameters: ::lakery::__private::Field<'__lakery, BTreeMap<String, f64>>,",
+    );
+    assert_contains(
+        &out,
+        "__contents.push::<_, __LakeryBody<'_,>>(0usize, &Json, &__body)?;",
+    );
+    assert_contains(
+        &out,
+        "__contents.push::<_, Vec<f64>>(1usize, &Bincode, &self.results)?;",
+    );
+    assert_contains(
+        &out,
+        "let __body = __contents.take::<_, __LakeryBody<'static,>>(0usize, &Json)?;",
+    );
+    assert_contains(
+        &out,
+        "let __lakery_content_1 = __contents.take::<_, Vec<f64>>(1usize, &Bincode)?;",
+    );
+    assert_contains(
+        &out,
+        "description: ::lakery::__private::Field::into_owned(__body.description)",
+    );
+    assert_contains(&out, "results: __lakery_content_1");
+    assert_contains(&out, "cache: ::core::default::Default::default()");
+    // A skipped field is neither stored nor part of the body.
+    assert_lacks(&out, "cache: ::lakery::__private::Field");
+    assert_lacks(&out, "self.cache");
+}
+
+#[test]
+fn defaults_version_to_1_and_serializers_to_json() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        struct S { a: u32, #[content] b: String }
+    });
+    assert_contains(&out, "const VERSION: u32 = 1u32;");
+    assert_contains(
+        &out,
+        "push::<_, __LakeryBody<'_,>>(0usize, &::lakery::serializer::Json, &__body)",
+    );
+    assert_contains(
+        &out,
+        "push::<_, String>(1usize, &::lakery::serializer::Json, &self.b)",
+    );
+    assert_contains(
+        &out,
+        r#"key: "b", storage: ::core::option::Option::None, tags: &[], serializer_type: "Json""#,
+    );
+}
+
+#[test]
+fn has_no_body_when_every_field_is_a_content_or_skipped() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        struct S { #[content] a: u32, #[content(serializer = Text)] b: String, #[storable(skip)] c: u8 }
+    });
+    assert_lacks(&out, "__LakeryBody");
+    assert_lacks(&out, "\"body\"");
+    assert_contains(&out, "push::<_, u32>(0usize");
+    assert_contains(&out, "push::<_, String>(1usize, &Text, &self.b)");
+}
+
+#[test]
+fn empty_struct_has_no_contents() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        struct S {}
+    });
+    assert_contains(
+        &out,
+        "const CONTENTS: &'static [::lakery::ContentSpec] = &[];",
+    );
+    assert_lacks(&out, "__LakeryBody");
+}
+
+#[test]
+fn generic_struct_keeps_bounds_and_requires_send_static() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        struct S<T: Clone, U, const N: usize> where U: Default { a: T, b: [U; N], s: String, #[content] c: U }
+    });
+    assert_contains(
+        &out,
+        "impl<T: Clone, U, const N: usize> ::lakery::Storable for S<T, U, N> where U: Default, \
+         T: ::core::marker::Send + 'static, U: ::core::marker::Send + 'static",
+    );
+    assert_contains(
+        &out,
+        "struct __LakeryBody<'__lakery, T: Clone, U, const N: usize> where U: Default",
+    );
+    // Only the generic body field types are bounded: `T` and `[U; N]`, not `String`.
+    assert_contains(
+        &out,
+        "#[serde(bound(serialize = \"T: ::lakery::__private::serde::Serialize, [U ; N]: \
+         ::lakery::__private::serde::Serialize\", deserialize = \"T: \
+         ::lakery::__private::serde::de::DeserializeOwned, [U ; N]: \
+         ::lakery::__private::serde::de::DeserializeOwned\"))]",
+    );
+    assert_contains(
+        &out,
+        "__lakery_marker: ::core::marker::PhantomData<fn() -> (T, U,)>",
+    );
+    assert_contains(&out, "push::<_, __LakeryBody<'_, T, U, N>>");
+    assert_contains(&out, "take::<_, __LakeryBody<'static, T, U, N>>");
+}
+
+#[test]
+fn raw_identifier_key_drops_the_prefix() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        struct S { #[content(tags(r#type = "x", "my-key" = "y"))] r#type: String }
+    });
+    assert_contains(&out, r#"key: "type""#);
+    assert_contains(&out, r#"tags: &[("type", "x"), ("my-key", "y")]"#);
+    assert_contains(&out, "&self.r#type");
+    assert_contains(&out, "r#type: __lakery_content_0");
+}
+
+#[test]
+fn serializer_type_is_the_path_as_written() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", serializer = PRETTY)]
+        struct S { a: u32, #[content(serializer = lakery::serializer::Bincode)] b: Vec<u8> }
+    });
+    assert_contains(&out, r#"serializer_type: "PRETTY""#);
+    assert_contains(&out, r#"serializer_type: "lakery::serializer::Bincode""#);
+}
+
+#[test]
+fn class_id_accepts_other_uuid_forms() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6F1C2A7E9A1B4C558D2E0B7F3C9E4A11")]
+        struct S { a: u32 }
+    });
+    assert_contains(&out, "from_u128(0x6f1c2a7e9a1b4c558d2e0b7f3c9e4a11u128)");
+}
+
+#[test]
+fn attributes_may_be_split_over_several_storable_attributes() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        #[storable(version = 7)]
+        struct S { a: u32 }
+    });
+    assert_contains(&out, "const VERSION: u32 = 7u32;");
+}
+
+#[test]
+fn content_named_body_is_fine_without_body_fields() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        struct S { #[content] body: String, #[storable(skip)] cache: u8 }
+    });
+    assert_contains(&out, r#"key: "body""#);
+}
+
+// ---- shape --------------------------------------------------------------------------
+
+#[test]
+fn rejects_enum() {
+    assert_error(
+        quote! {
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+            enum E { A }
+        },
+        "`Storable` can only be derived for structs with named fields, and `E` is an enum",
+    );
+}
+
+#[test]
+fn rejects_union() {
+    assert_error(
+        quote! {
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+            union U { a: u32 }
+        },
+        "is a union",
+    );
+}
+
+#[test]
+fn rejects_tuple_and_unit_structs() {
+    assert_error(
+        quote! {
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+            struct T(u32);
+        },
+        "`T` is a tuple struct",
+    );
+    assert_error(
+        quote! {
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+            struct U;
+        },
+        "`U` is a unit struct",
+    );
+}
+
+#[test]
+fn rejects_lifetimes() {
+    assert_error(
+        quote! {
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+            struct S<'a> { a: &'a str }
+        },
+        "`Storable` cannot be derived for a struct with lifetime parameters: a storable owns its \
+         data, since it is loaded back from storage",
+    );
+}
+
+// ---- container attributes -----------------------------------------------------------
+
+#[test]
+fn requires_class_id() {
+    let expected = "missing `class_id`: add `#[storable(class_id = \"<uuid>\")]` to `S`";
+    assert_error(
+        quote!(
+            struct S {
+                a: u32,
+            }
+        ),
+        expected,
+    );
+    assert_error(
+        quote!(
+            #[storable(version = 2)]
+            struct S {
+                a: u32,
+            }
+        ),
+        expected,
+    );
+    assert_error(
+        quote!(
+            #[storable]
+            struct S {
+                a: u32,
+            }
+        ),
+        expected,
+    );
+    assert_error(
+        quote!(
+            struct S {
+                a: u32,
+            }
+        ),
+        "generate one with `uuidgen`",
+    );
+}
+
+#[test]
+fn rejects_malformed_class_id() {
+    let message = error(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a1z")]
+        struct S { a: u32 }
+    });
+    assert!(
+        message.contains("`class_id` is not a valid UUID: invalid character"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "help: the correct format looks like `#[storable(class_id = \"6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11\")]`"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("`uuidgen`"), "{message}");
+    assert_error(
+        quote!(
+            #[storable(class_id = "00000000-0000-0000-0000-000000000000")]
+            struct S {
+                a: u32,
+            }
+        ),
+        "the nil UUID cannot be a class id",
+    );
+    assert_error(
+        quote!(
+            #[storable(class_id = 12)]
+            struct S {
+                a: u32,
+            }
+        ),
+        "expected a string literal holding a UUID",
+    );
+    assert_error(
+        quote!(
+            #[storable(class_id)]
+            struct S {
+                a: u32,
+            }
+        ),
+        "expected a value for `class_id`: the correct format looks like",
+    );
+}
+
+#[test]
+fn rejects_unknown_container_key() {
+    assert_error(
+        quote!(
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", vesion = 2)]
+            struct S {
+                a: u32,
+            }
+        ),
+        "unknown storable attribute `vesion`; expected one of `class_id`, `version`, `serializer`",
+    );
+    assert_error(
+        quote!(
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", skip)]
+            struct S {
+                a: u32,
+            }
+        ),
+        "help: `skip` applies to a field",
+    );
+}
+
+#[test]
+fn rejects_duplicate_container_keys() {
+    assert_error(
+        quote!(
+            #[storable(
+                class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11",
+                version = 2,
+                version = 3
+            )]
+            struct S {
+                a: u32,
+            }
+        ),
+        "duplicate `version` in `#[storable]`",
+    );
+    assert_error(
+        quote! {
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a12")]
+            struct S { a: u32 }
+        },
+        "duplicate `class_id` in `#[storable]`",
+    );
+}
+
+#[test]
+fn rejects_malformed_version() {
+    let class = quote!(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11");
+    assert_error(
+        quote!(
+            #[storable(#class, version = "2")]
+            struct S {
+                a: u32,
+            }
+        ),
+        "expected an integer literal: the correct format looks like `#[storable(version = 2)]`",
+    );
+    assert_error(
+        quote!(
+            #[storable(#class, version = 0)]
+            struct S {
+                a: u32,
+            }
+        ),
+        "version starts at 1",
+    );
+    assert_error(
+        quote!(
+            #[storable(#class, version = 4294967296)]
+            struct S {
+                a: u32,
+            }
+        ),
+        "does not fit in a `u32`",
+    );
+    assert_error(
+        quote!(
+            #[storable(#class, version = 2u8)]
+            struct S {
+                a: u32,
+            }
+        ),
+        "not a `u8`",
+    );
+    assert_error(
+        quote!(
+            #[storable(#class, version = -1)]
+            struct S {
+                a: u32,
+            }
+        ),
+        "expected an integer literal",
+    );
+}
+
+#[test]
+fn rejects_malformed_serializer() {
+    let class = quote!(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11");
+    assert_error(
+        quote!(
+            #[storable(#class, serializer = "json")]
+            struct S {
+                a: u32,
+            }
+        ),
+        "expected a path to a serializer such as `Json`, not a string: the correct format looks \
+         like `#[storable(serializer = Json)]`",
+    );
+    assert_error(
+        quote!(
+            #[storable(#class)]
+            struct S {
+                #[content(serializer = Csv { sep: b',' })]
+                a: u32,
+            }
+        ),
+        "declare it as a constant",
+    );
+}
+
+#[test]
+fn rejects_content_on_the_struct() {
+    assert_error(
+        quote!(
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+            #[content]
+            struct S {
+                a: u32,
+            }
+        ),
+        "`#[content]` goes on a field, not on the struct",
+    );
+}
+
+#[test]
+fn rejects_body_serializer_without_body() {
+    assert_error(
+        quote! {
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", serializer = Bincode)]
+            struct S { #[content] a: u32 }
+        },
+        "serializes the body (the fields without `#[content]`), but this struct has no such field",
+    );
+}
+
+// ---- field attributes ---------------------------------------------------------------
+
+#[test]
+fn rejects_unknown_field_keys() {
+    let class = quote!(#[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]);
+    assert_error(
+        quote!(#class struct S { #[content(serializr = Json)] a: u32 }),
+        "unknown content attribute `serializr`; expected one of `serializer`, `storage`, `tags`",
+    );
+    assert_error(
+        quote!(#class struct S { #[content(skip)] a: u32 }),
+        "write `#[storable(skip)]` instead of `#[content]`",
+    );
+    assert_error(
+        quote!(#class struct S { #[storable(skipp)] a: u32 }),
+        "unknown storable field attribute `skipp`; expected `skip`",
+    );
+    assert_error(
+        quote!(#class struct S { #[storable(storage = "archive")] a: u32 }),
+        "go in `#[content(...)]`",
+    );
+    assert_error(
+        quote!(#class struct S { #[storable(version = 2)] a: u32 }),
+        "`version` belongs in the struct's `#[storable(...)]`",
+    );
+    assert_error(
+        quote!(#class struct S { #[storable(skip = true)] a: u32 }),
+        "`skip` takes no value",
+    );
+}
+
+#[test]
+fn rejects_duplicate_field_keys() {
+    let class = quote!(#[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]);
+    assert_error(
+        quote!(#class struct S { #[content(storage = "a", storage = "b")] a: u32 }),
+        "duplicate `storage` in `#[content]`",
+    );
+    assert_error(
+        quote!(#class struct S { #[storable(skip, skip)] a: u32 }),
+        "duplicate `skip` in `#[storable]`",
+    );
+    assert_error(
+        quote!(#class struct S { #[content] #[content(storage = "b")] a: u32 }),
+        "duplicate `#[content]` on field `a`",
+    );
+}
+
+#[test]
+fn rejects_skip_with_content_in_either_order() {
+    let class = quote!(#[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]);
+    let expected = "field `a` cannot be both `#[storable(skip)]` and `#[content]`";
+    assert_error(
+        quote!(#class struct S { #[storable(skip)] #[content] a: u32 }),
+        expected,
+    );
+    assert_error(
+        quote!(#class struct S { #[content] #[storable(skip)] a: u32 }),
+        expected,
+    );
+}
+
+#[test]
+fn rejects_malformed_storage() {
+    let class = quote!(#[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]);
+    assert_error(
+        quote!(#class struct S { #[content(storage = archive)] a: u32 }),
+        "expected a string literal naming a storage: the correct format looks like \
+         `#[content(storage = \"archive\")]`",
+    );
+    assert_error(
+        quote!(#class struct S { #[content(storage = "")] a: u32 }),
+        "a storage name cannot be empty",
+    );
+}
+
+#[test]
+fn rejects_malformed_tags() {
+    let class = quote!(#[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]);
+    assert_error(
+        quote!(#class struct S { #[content(tags(kind = results))] a: u32 }),
+        "expected a string literal as the value of tag `kind`",
+    );
+    assert_error(
+        quote!(#class struct S { #[content(tags(kind = "a", "kind" = "b"))] a: u32 }),
+        "duplicate tag `kind` in `tags(...)`",
+    );
+    assert_error(
+        quote!(#class struct S { #[content(tags("" = "b"))] a: u32 }),
+        "a tag key cannot be empty",
+    );
+    assert_error(
+        quote!(#class struct S { #[content(tags = "kind")] a: u32 }),
+        "expected a list of tags",
+    );
+    assert_error(
+        quote!(#class struct S { #[content(tags(1 = "a"))] a: u32 }),
+        "expected a tag key",
+    );
+}
+
+#[test]
+fn rejects_content_named_body_next_to_body_fields() {
+    assert_error(
+        quote! {
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+            struct S { description: String, #[content] body: String }
+        },
+        "a `#[content]` field cannot be named `body` while the struct has fields without \
+         `#[content]`: those fields (`description`)",
+    );
+}
+
+// ---- several errors, and the placeholder impl ---------------------------------------
+
+#[test]
+fn reports_every_error_at_once() {
+    let errors = errors(quote! {
+        #[storable(vesion = 2, version = "2", serializer = "json")]
+        struct S {
+            #[content(storage = archive, tags(kind = 1))]
+            a: u32,
+            #[storable(skip)]
+            #[content]
+            b: u32,
+        }
+    });
+    let expected = [
+        "unknown storable attribute `vesion`",
+        "expected an integer literal",
+        "expected a path to a serializer",
+        "missing `class_id`",
+        "expected a string literal naming a storage",
+        "expected a string literal as the value of tag `kind`",
+        "cannot be both `#[storable(skip)]` and `#[content]`",
+    ];
+    assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+    for (error, expected) in errors.iter().zip(expected) {
+        assert!(
+            error.contains(expected),
+            "expected `{expected}` in `{error}`"
+        );
+    }
+}
+
+#[test]
+fn emits_a_placeholder_impl_next_to_the_errors() {
+    let out = expanded(quote! {
+        #[storable(class_id = "nope")]
+        struct S<T> { a: T }
+    });
+    assert_contains(&out, "::core::compile_error!");
+    assert_contains(
+        &out,
+        "impl<T> ::lakery::Storable for S<T> where T: ::core::marker::Send + 'static",
+    );
+    assert_contains(
+        &out,
+        "const CONTENTS: &'static [::lakery::ContentSpec] = &[];",
+    );
+    assert_lacks(&out, "__LakeryBody");
+
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        enum E { A }
+    });
+    assert_contains(&out, "impl ::lakery::Storable for E");
+}
+
+#[test]
+fn emits_no_placeholder_impl_for_a_struct_with_lifetimes() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        struct S<'a> { a: &'a str }
+    });
+    assert_contains(&out, "::core::compile_error!");
+    assert_lacks(&out, "impl");
+}
+
+#[test]
+fn input_that_is_not_an_item_is_a_syntax_error() {
+    let err = derive_storable_inner(quote!(
+        fn f() {}
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("expected"), "{err}");
+}

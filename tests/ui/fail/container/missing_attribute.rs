@@ -1,0 +1,8 @@
+use lakery::Storable;
+
+#[derive(Storable)]
+struct Experiment {
+    description: String,
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use lakery::Storable;
+
+struct Csv {
+    delimiter: u8,
+}
+
+#[derive(Storable)]
+#[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+struct Table {
+    #[content(serializer = Csv { delimiter: b',' })]
+    rows: Vec<Vec<String>>,
+}
+
+fn main() {}
