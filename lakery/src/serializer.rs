@@ -195,3 +195,58 @@ impl Serializer<String> for Text {
         Ok(String::from_utf8(Vec::from(bytes))?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip<S: Serializer<T>, T>(serializer: &S, value: &T) -> T {
+        let bytes = serializer.serialize(value).unwrap();
+        let stored = Stored {
+            serializer_name: serializer.name(),
+            serializer_config: None,
+            content_type: serializer.content_type(),
+        };
+        serializer.deserialize(bytes, &stored).unwrap()
+    }
+
+    #[test]
+    fn json_and_bincode_keep_every_float_bit() {
+        // serde_json's default float parser can be off by one unit in the last place;
+        // lakery enables `float_roundtrip` so stored floats come back exact.
+        let floats: Vec<f64> = (0..10_000)
+            .map(|i| f64::from(i).sqrt() * 1e-3 + f64::from(i) / 7.0)
+            .collect();
+        assert_eq!(round_trip(&Json, &floats), floats);
+        assert_eq!(round_trip(&Bincode, &floats), floats);
+    }
+
+    #[test]
+    fn malformed_bytes_are_errors() {
+        let stored = Stored {
+            serializer_name: "x",
+            serializer_config: None,
+            content_type: "x",
+        };
+        assert!(
+            Serializer::<Vec<f64>>::deserialize(&Json, Bytes::from_static(b"[1,"), &stored)
+                .is_err()
+        );
+        assert!(Serializer::<Vec<u64>>::deserialize(
+            &Bincode,
+            Bytes::from_static(&[0xff, 0xff]),
+            &stored
+        )
+        .is_err());
+        assert!(
+            Serializer::<u8>::deserialize(&Bincode, Bytes::from_static(&[1, 2]), &stored).is_err(),
+            "trailing bytes"
+        );
+        assert!(Serializer::<String>::deserialize(
+            &Text,
+            Bytes::from_static(&[0xc3, 0x28]),
+            &stored
+        )
+        .is_err());
+    }
+}
