@@ -38,14 +38,24 @@ async fn main() -> lakery::Result<()> {
         .into_iter()
         .map(|learning_rate| Experiment {
             description: format!("sweep with learning rate {learning_rate}"),
-            parameters: BTreeMap::from([("learning_rate".to_owned(), learning_rate), ("epochs".to_owned(), 20.0)]),
-            results: (1..=20).map(|epoch| 1.0 / (1.0 + learning_rate * 100.0 * f64::from(epoch))).collect(),
+            parameters: BTreeMap::from([
+                ("learning_rate".to_owned(), learning_rate),
+                ("epochs".to_owned(), 20.0),
+            ]),
+            results: (1..=20)
+                .map(|epoch| 1.0 / (1.0 + learning_rate * 100.0 * f64::from(epoch)))
+                .collect(),
         })
         .collect();
 
     // One value on its own, with manifest tags.
-    let first = lakery::save_one(&experiments[0], &registry, &db).tags([("project", "quickstart")]).await?;
-    println!("saved {} as manifest {}", experiments[0].description, first.id);
+    let first = lakery::save_one(&experiments[0], &registry, &db)
+        .tags([("project", "quickstart")])
+        .await?;
+    println!(
+        "saved {} as manifest {}",
+        experiments[0].description, first.id
+    );
 
     // The rest as one batch: every manifest commits in one transaction, or none does.
     let mut saver = lakery::Saver::new(&registry, &db);
@@ -55,7 +65,10 @@ async fn main() -> lakery::Result<()> {
         .collect();
     let batch = saver.finish().await?;
     for (handle, exp) in handles.iter().zip(&experiments[1..]) {
-        println!("saved {} as manifest {}", exp.description, batch[*handle].id);
+        println!(
+            "saved {} as manifest {}",
+            exp.description, batch[*handle].id
+        );
     }
 
     // Load them back; every content's hash is checked before it is deserialized.

@@ -62,7 +62,10 @@ impl Storage for Picky {
 }
 
 fn sample(i: u32) -> Sample {
-    Sample { name: format!("sample {i}"), payload: (i..i + 10).collect() }
+    Sample {
+        name: format!("sample {i}"),
+        payload: (i..i + 10).collect(),
+    }
 }
 
 fn count_manifests(t: &TestDb) -> i64 {
@@ -84,21 +87,39 @@ async fn a_batch_commits_every_manifest_and_loads_back_in_one_go() {
 
     let values: Vec<Sample> = (0..200).map(sample).collect();
     let mut saver = lakery::Saver::new(&registry, &t.db).concurrency(4);
-    let handles: Vec<_> = values.iter().map(|v| saver.save_soon_with_tags(v, [("batch", "one")])).collect();
-    let summary = Summary { count: 200, by_pair: BTreeMap::new() };
+    let handles: Vec<_> = values
+        .iter()
+        .map(|v| saver.save_soon_with_tags(v, [("batch", "one")]))
+        .collect();
+    let summary = Summary {
+        count: 200,
+        by_pair: BTreeMap::new(),
+    };
     let summary_handle = saver.save_soon(&summary);
     assert_eq!(saver.len(), 201);
     let batch = saver.finish().await.unwrap();
     assert_eq!(count_manifests(&t), 201);
-    assert!(picky.max_in_flight.load(Ordering::SeqCst) <= 4, "at most 4 writes at once");
-    assert!(picky.max_in_flight.load(Ordering::SeqCst) >= 2, "writes ran concurrently");
+    assert!(
+        picky.max_in_flight.load(Ordering::SeqCst) <= 4,
+        "at most 4 writes at once"
+    );
+    assert!(
+        picky.max_in_flight.load(Ordering::SeqCst) >= 2,
+        "writes ran concurrently"
+    );
     assert_eq!(batch[handles[7]].tags["batch"], "one");
 
     let mut loader = lakery::Loader::new(&registry, &t.db);
-    let load_handles: Vec<_> = handles.iter().map(|h| loader.load_soon::<Sample>(&batch[*h])).collect();
+    let load_handles: Vec<_> = handles
+        .iter()
+        .map(|h| loader.load_soon::<Sample>(&batch[*h]))
+        .collect();
     let summary_load = loader.load_soon::<Summary>(&batch[summary_handle]);
     let mut loaded = loader.finish().await.unwrap();
-    let back: Vec<Sample> = load_handles.into_iter().map(|h| loaded.take(h).unwrap()).collect();
+    let back: Vec<Sample> = load_handles
+        .into_iter()
+        .map(|h| loaded.take(h).unwrap())
+        .collect();
     assert_eq!(back, values);
     assert_eq!(loaded.take(summary_load), Some(summary));
 }
@@ -106,35 +127,77 @@ async fn a_batch_commits_every_manifest_and_loads_back_in_one_go() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_batch_commits_nothing_and_reports_every_failure() {
     let t = TestDb::sqlite().await;
-    let registry = Registry::builder().storage("blobs", Picky::default()).storable::<Sample>().storable::<Summary>().build().unwrap();
+    let registry = Registry::builder()
+        .storage("blobs", Picky::default())
+        .storable::<Sample>()
+        .storable::<Summary>()
+        .build()
+        .unwrap();
 
     let mut saver = lakery::Saver::new(&registry, &t.db);
     saver.save_soon(&sample(1));
     saver.save_soon(&sample(666)); // the storage refuses it
-    saver.save_soon(&Summary { count: 1, by_pair: BTreeMap::from([((1, 2), 3)]) }); // JSON refuses it
+    saver.save_soon(&Summary {
+        count: 1,
+        by_pair: BTreeMap::from([((1, 2), 3)]),
+    }); // JSON refuses it
     saver.save_soon(&sample(2));
     saver.save_soon(&sample(666));
     let error = saver.finish().await.unwrap_err();
 
-    let Error::Batch { action, total, failures } = &error else { panic!("expected a batch error, got {error:?}") };
+    let Error::Batch {
+        action,
+        total,
+        failures,
+    } = &error
+    else {
+        panic!("expected a batch error, got {error:?}")
+    };
     assert_eq!((*action, *total), ("saved", 5));
     let indices: Vec<_> = failures.iter().map(|f| f.index).collect();
     assert_eq!(indices, [1, 2, 4]);
-    assert!(matches!(&failures[0].error, Error::Storage { operation: "write", storage, key, .. } if storage == "blobs" && key == "payload"));
-    assert!(matches!(&failures[1].error, Error::Serialize { key, serializer, .. } if key == "body" && serializer == "lakery.json@v1"));
+    assert!(
+        matches!(&failures[0].error, Error::Storage { operation: "write", storage, key, .. } if storage == "blobs" && key == "payload")
+    );
+    assert!(
+        matches!(&failures[1].error, Error::Serialize { key, serializer, .. } if key == "body" && serializer == "lakery.json@v1")
+    );
     let message = error.to_string();
-    assert!(message.contains("3 of 5 values") && message.contains("disk on fire") && message.contains("value #2"), "{message}");
-    assert_eq!(count_manifests(&t), 0, "nothing of a failed batch is committed");
+    assert!(
+        message.contains("3 of 5 values")
+            && message.contains("disk on fire")
+            && message.contains("value #2"),
+        "{message}"
+    );
+    assert_eq!(
+        count_manifests(&t),
+        0,
+        "nothing of a failed batch is committed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_load_reports_each_failed_value() {
     let t = TestDb::sqlite().await;
     let memory = MemoryStorage::new();
-    let registry = Registry::builder().storage("blobs", memory.clone()).storable::<Sample>().build().unwrap();
-    let a = lakery::save_one(&sample(1), &registry, &t.db).await.unwrap();
-    let b = lakery::save_one(&sample(2), &registry, &t.db).await.unwrap();
-    let payload = t.db.contents(b.id).await.unwrap().into_iter().find(|c| c.key == "payload").unwrap();
+    let registry = Registry::builder()
+        .storage("blobs", memory.clone())
+        .storable::<Sample>()
+        .build()
+        .unwrap();
+    let a = lakery::save_one(&sample(1), &registry, &t.db)
+        .await
+        .unwrap();
+    let b = lakery::save_one(&sample(2), &registry, &t.db)
+        .await
+        .unwrap();
+    let payload =
+        t.db.contents(b.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.key == "payload")
+            .unwrap();
     assert!(memory.corrupt(&payload.storage_config, &b"[1,2,3]"[..]));
 
     let mut loader = lakery::Loader::new(&registry, &t.db);
@@ -142,8 +205,23 @@ async fn a_batch_load_reports_each_failed_value() {
     loader.load_soon::<Sample>(&b);
     loader.load_soon::<Summary>(&a); // not registered
     let error = loader.finish().await.unwrap_err();
-    let Error::Batch { action: "loaded", failures, .. } = &error else { panic!("{error:?}") };
+    let Error::Batch {
+        action: "loaded",
+        failures,
+        ..
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
     assert_eq!(failures.len(), 2, "{error}");
-    assert!(matches!(&failures[0], lakery::BatchFailure { index: 1, error: Error::HashMismatch { key, .. } } if key == "payload"));
-    assert!(matches!(&failures[1], lakery::BatchFailure { index: 2, error: Error::NotRegistered { .. } }));
+    assert!(
+        matches!(&failures[0], lakery::BatchFailure { index: 1, error: Error::HashMismatch { key, .. } } if key == "payload")
+    );
+    assert!(matches!(
+        &failures[1],
+        lakery::BatchFailure {
+            index: 2,
+            error: Error::NotRegistered { .. }
+        }
+    ));
 }

@@ -20,13 +20,18 @@ struct Blob {
 }
 
 fn blob(i: usize) -> Blob {
-    Blob { label: format!("blob {i}"), bytes: (0..50_000).map(|b| (b * i % 251) as u8).collect() }
+    Blob {
+        label: format!("blob {i}"),
+        bytes: (0..50_000).map(|b| (b * i % 251) as u8).collect(),
+    }
 }
 
 const CHILD: &str = "LAKERY_DURABILITY_CHILD_DIR";
 
 async fn open(dir: &std::path::Path) -> (Database, Registry) {
-    let db = Database::connect(&format!("sqlite://{}", dir.join("lakery.db").display())).await.unwrap();
+    let db = Database::connect(&format!("sqlite://{}", dir.join("lakery.db").display()))
+        .await
+        .unwrap();
     db.migrate().await.unwrap();
     let registry = Registry::builder()
         .storage("files", FileStorage::new(dir.join("files")).unwrap())
@@ -57,12 +62,20 @@ async fn saves_survive_an_abort_right_after_they_return() {
 
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(std::env::current_exe().unwrap())
-        .args(["saves_survive_an_abort_right_after_they_return", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "saves_survive_an_abort_right_after_they_return",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(!output.status.success(), "the child must die by abort; it printed:\n{stdout}");
+    assert!(
+        !output.status.success(),
+        "the child must die by abort; it printed:\n{stdout}"
+    );
     let saved: Vec<(usize, ManifestId)> = stdout
         .lines()
         .filter_map(|line| line.find("SAVED ").map(|at| &line[at + "SAVED ".len()..]))
@@ -71,7 +84,12 @@ async fn saves_survive_an_abort_right_after_they_return() {
             (i.parse().unwrap(), id.parse().unwrap())
         })
         .collect();
-    assert_eq!(saved.len(), 10, "the child saved 10 values before aborting:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        saved.len(),
+        10,
+        "the child saved 10 values before aborting:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let (db, registry) = open(dir.path()).await;
     for (i, id) in saved {

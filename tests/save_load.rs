@@ -22,7 +22,10 @@ struct Experiment {
 fn experiment(seed: u32) -> Experiment {
     Experiment {
         description: format!("run {seed}"),
-        parameters: BTreeMap::from([("lr".to_owned(), 0.1 * f64::from(seed)), ("epochs".to_owned(), 3.0)]),
+        parameters: BTreeMap::from([
+            ("lr".to_owned(), 0.1 * f64::from(seed)),
+            ("epochs".to_owned(), 3.0),
+        ]),
         results: (0..100).map(|i| f64::from(i * seed) / 7.0).collect(),
     }
 }
@@ -43,7 +46,11 @@ struct Report {
 async fn round_trip_with_memory_storage_and_merged_tags() {
     let t = TestDb::sqlite().await;
     let archive = MemoryStorage::new();
-    let registry = Registry::builder().storage("archive", archive.clone()).storable::<Experiment>().build().unwrap();
+    let registry = Registry::builder()
+        .storage("archive", archive.clone())
+        .storable::<Experiment>()
+        .build()
+        .unwrap();
 
     let exp = experiment(3);
     let record = lakery::save_one(&exp, &registry, &t.db)
@@ -52,7 +59,13 @@ async fn round_trip_with_memory_storage_and_merged_tags() {
         .unwrap();
     assert_eq!(record.class_id, Experiment::CLASS_ID);
     assert_eq!(record.class_version, 1);
-    assert_eq!(record.tags, BTreeMap::from([("owner".into(), "ada".into()), ("project".into(), "p1".into())]));
+    assert_eq!(
+        record.tags,
+        BTreeMap::from([
+            ("owner".into(), "ada".into()),
+            ("project".into(), "p1".into())
+        ])
+    );
 
     let back: Experiment = lakery::load_one(&record, &registry, &t.db).await.unwrap();
     assert_eq!(back, exp);
@@ -73,14 +86,30 @@ async fn round_trip_with_memory_storage_and_merged_tags() {
     let results = &contents[1];
     assert_eq!(results.storage_name, "archive");
     assert_eq!(results.serializer_name, "lakery.bincode@v1");
-    assert_eq!(results.tags, BTreeMap::from([("kind".into(), "results".into()), ("project".into(), "from-field".into())]));
-    assert_eq!(results.size, results.size.min(2000), "100 f64 in bincode are at most 900 bytes");
+    assert_eq!(
+        results.tags,
+        BTreeMap::from([
+            ("kind".into(), "results".into()),
+            ("project".into(), "from-field".into())
+        ])
+    );
+    assert_eq!(
+        results.size,
+        results.size.min(2000),
+        "100 f64 in bincode are at most 900 bytes"
+    );
 
     // The storage received the merged tags; the manifest's `project` won.
-    let tags = archive.tags(&results.storage_config).expect("the archive holds the results");
+    let tags = archive
+        .tags(&results.storage_config)
+        .expect("the archive holds the results");
     assert_eq!(
         tags,
-        BTreeMap::from([("kind".into(), "results".into()), ("owner".into(), "ada".into()), ("project".into(), "p1".into())])
+        BTreeMap::from([
+            ("kind".into(), "results".into()),
+            ("owner".into(), "ada".into()),
+            ("project".into(), "p1".into())
+        ])
     );
 }
 
@@ -88,9 +117,18 @@ async fn round_trip_with_memory_storage_and_merged_tags() {
 async fn file_storage_writes_content_addressed_files_and_dedupes() {
     let t = TestDb::sqlite().await;
     let files = FileStorage::new(t.path("files")).unwrap();
-    let registry = Registry::builder().storage("files", files.clone()).storable::<Report>().build().unwrap();
+    let registry = Registry::builder()
+        .storage("files", files.clone())
+        .storable::<Report>()
+        .build()
+        .unwrap();
 
-    let report = Report { title: "q3".into(), text: "all good".into(), attachment: vec![7; 10_000], cached_len: 42 };
+    let report = Report {
+        title: "q3".into(),
+        text: "all good".into(),
+        attachment: vec![7; 10_000],
+        cached_len: 42,
+    };
     let first = lakery::save_one(&report, &registry, &t.db).await.unwrap();
     let second = lakery::save_one(&report, &registry, &t.db).await.unwrap();
     assert_ne!(first.id, second.id);
@@ -102,13 +140,27 @@ async fn file_storage_writes_content_addressed_files_and_dedupes() {
     assert_eq!(text.content_type, "text/plain; charset=utf-8");
     let relative = text.storage_config["path"].as_str().unwrap();
     assert_eq!(relative, format!("{}/{}", &text.hash[..2], text.hash));
-    assert_eq!(std::fs::read(files.root().join(relative)).unwrap(), b"all good");
+    assert_eq!(
+        std::fs::read(files.root().join(relative)).unwrap(),
+        b"all good"
+    );
     let mut stored: Vec<_> = walk(files.root());
     stored.sort();
-    assert_eq!(stored.len(), 2, "text and attachment, stored once for two manifests: {stored:?}");
+    assert_eq!(
+        stored.len(),
+        2,
+        "text and attachment, stored once for two manifests: {stored:?}"
+    );
 
     let back: Report = lakery::load_one(second.id, &registry, &t.db).await.unwrap();
-    assert_eq!(back, Report { cached_len: 0, ..report }, "skipped fields come back as Default");
+    assert_eq!(
+        back,
+        Report {
+            cached_len: 0,
+            ..report
+        },
+        "skipped fields come back as Default"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -128,52 +180,122 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn corrupt_bytes_fail_the_hash_check_naming_manifest_and_key() {
     let t = TestDb::sqlite().await;
     let files = FileStorage::new(t.path("files")).unwrap();
-    let registry = Registry::builder().storage("files", files.clone()).storable::<Report>().build().unwrap();
-    let report = Report { title: "t".into(), text: "original".into(), attachment: vec![1, 2, 3], cached_len: 0 };
+    let registry = Registry::builder()
+        .storage("files", files.clone())
+        .storable::<Report>()
+        .build()
+        .unwrap();
+    let report = Report {
+        title: "t".into(),
+        text: "original".into(),
+        attachment: vec![1, 2, 3],
+        cached_len: 0,
+    };
     let record = lakery::save_one(&report, &registry, &t.db).await.unwrap();
 
-    let text = t.db.contents(record.id).await.unwrap().into_iter().find(|c| c.key == "text").unwrap();
-    std::fs::write(files.root().join(text.storage_config["path"].as_str().unwrap()), b"tampered").unwrap();
+    let text =
+        t.db.contents(record.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.key == "text")
+            .unwrap();
+    std::fs::write(
+        files
+            .root()
+            .join(text.storage_config["path"].as_str().unwrap()),
+        b"tampered",
+    )
+    .unwrap();
 
-    let error = lakery::load_one::<Report>(&record, &registry, &t.db).await.unwrap_err();
-    assert!(matches!(&error, Error::HashMismatch { manifest, key, storage, .. }
-        if *manifest == record.id && key == "text" && storage == "files"), "{error:?}");
+    let error = lakery::load_one::<Report>(&record, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::HashMismatch { manifest, key, storage, .. }
+        if *manifest == record.id && key == "text" && storage == "files"),
+        "{error:?}"
+    );
     let message = error.to_string();
-    assert!(message.contains(&record.id.to_string()) && message.contains("`text`") && message.contains("corrupt"), "{message}");
+    assert!(
+        message.contains(&record.id.to_string())
+            && message.contains("`text`")
+            && message.contains("corrupt"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn corrupt_body_in_the_database_fails_the_hash_check() {
     let t = TestDb::sqlite().await;
-    let registry = Registry::builder().storage("archive", MemoryStorage::new()).storable::<Experiment>().build().unwrap();
-    let record = lakery::save_one(&experiment(1), &registry, &t.db).await.unwrap();
+    let registry = Registry::builder()
+        .storage("archive", MemoryStorage::new())
+        .storable::<Experiment>()
+        .build()
+        .unwrap();
+    let record = lakery::save_one(&experiment(1), &registry, &t.db)
+        .await
+        .unwrap();
 
     diesel::sql_query("UPDATE lakery_contents SET data = CAST('{\"description\":\"forged\"}' AS BLOB) WHERE content_key = 'body'")
         .execute(&mut t.raw())
         .unwrap();
-    let error = lakery::load_one::<Experiment>(&record, &registry, &t.db).await.unwrap_err();
-    assert!(matches!(&error, Error::HashMismatch { key, storage, .. } if key == "body" && storage == "database"), "{error}");
+    let error = lakery::load_one::<Experiment>(&record, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::HashMismatch { key, storage, .. } if key == "body" && storage == "database"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_storage_config_reaching_outside_the_root_is_refused() {
     let t = TestDb::sqlite().await;
     let files = FileStorage::new(t.path("files")).unwrap();
-    let registry = Registry::builder().storage("files", files).storable::<Report>().build().unwrap();
-    let report = Report { title: "t".into(), text: "x".into(), attachment: vec![], cached_len: 0 };
+    let registry = Registry::builder()
+        .storage("files", files)
+        .storable::<Report>()
+        .build()
+        .unwrap();
+    let report = Report {
+        title: "t".into(),
+        text: "x".into(),
+        attachment: vec![],
+        cached_len: 0,
+    };
     let record = lakery::save_one(&report, &registry, &t.db).await.unwrap();
     std::fs::write(t.path("secret"), b"outside").unwrap();
 
-    for config in [r#"{"path":"../secret"}"#, r#"{"path":"/etc/passwd"}"#, r#"{"path":"..%2fsecret"}"#, r#"{}"#] {
-        diesel::sql_query("UPDATE lakery_contents SET storage_config = ? WHERE content_key = 'text'")
-            .bind::<diesel::sql_types::Text, _>(config)
-            .execute(&mut t.raw())
-            .unwrap();
-        let error = lakery::load_one::<Report>(&record, &registry, &t.db).await.unwrap_err();
+    for config in [
+        r#"{"path":"../secret"}"#,
+        r#"{"path":"/etc/passwd"}"#,
+        r#"{"path":"..%2fsecret"}"#,
+        r#"{}"#,
+    ] {
+        diesel::sql_query(
+            "UPDATE lakery_contents SET storage_config = ? WHERE content_key = 'text'",
+        )
+        .bind::<diesel::sql_types::Text, _>(config)
+        .execute(&mut t.raw())
+        .unwrap();
+        let error = lakery::load_one::<Report>(&record, &registry, &t.db)
+            .await
+            .unwrap_err();
         match &error {
-            Error::Storage { operation: "read", storage, key, source, .. } => {
+            Error::Storage {
+                operation: "read",
+                storage,
+                key,
+                source,
+                ..
+            } => {
                 assert_eq!((storage.as_str(), key.as_str()), ("files", "text"));
-                assert_eq!(source.kind(), lakery::storage::StorageErrorKind::InvalidConfig, "{error}");
+                assert_eq!(
+                    source.kind(),
+                    lakery::storage::StorageErrorKind::InvalidConfig,
+                    "{error}"
+                );
             }
             other => panic!("expected a refused storage config for {config}, got {other:?}"),
         }
@@ -190,11 +312,18 @@ async fn loading_as_the_wrong_type_names_both_class_ids() {
         .storable::<Report>()
         .build()
         .unwrap();
-    let record = lakery::save_one(&experiment(2), &registry, &t.db).await.unwrap();
-    let error = lakery::load_one::<Report>(&record, &registry, &t.db).await.unwrap_err();
+    let record = lakery::save_one(&experiment(2), &registry, &t.db)
+        .await
+        .unwrap();
+    let error = lakery::load_one::<Report>(&record, &registry, &t.db)
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::WrongClass { .. }), "{error:?}");
     let message = error.to_string();
-    assert!(message.contains(&Experiment::CLASS_ID.to_string()), "{message}");
+    assert!(
+        message.contains(&Experiment::CLASS_ID.to_string()),
+        "{message}"
+    );
     assert!(message.contains(&Report::CLASS_ID.to_string()), "{message}");
 }
 
@@ -211,26 +340,68 @@ async fn a_newer_stored_version_is_an_error_not_a_guess() {
         title: String,
     }
     let t = TestDb::sqlite().await;
-    let registry = Registry::builder().storable::<ReportV4>().storable::<ReportV3Body>().build().unwrap();
-    let record = lakery::save_one(&ReportV4 { title: "new".into() }, &registry, &t.db).await.unwrap();
-    let error = lakery::load_one::<ReportV3Body>(&record, &registry, &t.db).await.unwrap_err();
-    assert!(matches!(error, Error::UnsupportedVersion { stored: 4, current: 3, .. }), "{error:?}");
+    let registry = Registry::builder()
+        .storable::<ReportV4>()
+        .storable::<ReportV3Body>()
+        .build()
+        .unwrap();
+    let record = lakery::save_one(
+        &ReportV4 {
+            title: "new".into(),
+        },
+        &registry,
+        &t.db,
+    )
+    .await
+    .unwrap();
+    let error = lakery::load_one::<ReportV3Body>(&record, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::UnsupportedVersion {
+                stored: 4,
+                current: 3,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("version 4"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_manifest_and_unregistered_type_are_clear_errors() {
     let t = TestDb::sqlite().await;
-    let registry = Registry::builder().storage("archive", MemoryStorage::new()).build().unwrap();
-    let error = lakery::save_one(&experiment(1), &registry, &t.db).await.unwrap_err();
+    let registry = Registry::builder()
+        .storage("archive", MemoryStorage::new())
+        .build()
+        .unwrap();
+    let error = lakery::save_one(&experiment(1), &registry, &t.db)
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::NotRegistered { .. }), "{error:?}");
     assert!(error.to_string().contains(".storable::<"), "{error}");
 
-    let registry = Registry::builder().storage("archive", MemoryStorage::new()).storable::<Experiment>().build().unwrap();
-    let record = lakery::save_one(&experiment(1), &registry, &t.db).await.unwrap();
-    diesel::sql_query("DELETE FROM lakery_manifests").execute(&mut t.raw()).unwrap();
-    let error = lakery::load_one::<Experiment>(&record, &registry, &t.db).await.unwrap_err();
-    assert!(matches!(error, Error::ManifestNotFound(id) if id == record.id), "{error:?}");
+    let registry = Registry::builder()
+        .storage("archive", MemoryStorage::new())
+        .storable::<Experiment>()
+        .build()
+        .unwrap();
+    let record = lakery::save_one(&experiment(1), &registry, &t.db)
+        .await
+        .unwrap();
+    diesel::sql_query("DELETE FROM lakery_manifests")
+        .execute(&mut t.raw())
+        .unwrap();
+    let error = lakery::load_one::<Experiment>(&record, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::ManifestNotFound(id) if id == record.id),
+        "{error:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -241,10 +412,19 @@ async fn registry_reports_every_missing_storage_at_once() {
         .storage("database", MemoryStorage::new())
         .build()
         .unwrap_err();
-    let Error::Registry(problems) = &error else { panic!("expected a registry error, got {error:?}") };
+    let Error::Registry(problems) = &error else {
+        panic!("expected a registry error, got {error:?}")
+    };
     assert_eq!(problems.len(), 4, "{problems:#?}");
     let message = error.to_string();
-    for needle in ["`results`", "storage `archive`", "`text`", "`attachment`", "storage `files`", "`database` is reserved"] {
+    for needle in [
+        "`results`",
+        "storage `archive`",
+        "`text`",
+        "`attachment`",
+        "storage `files`",
+        "`database` is reserved",
+    ] {
         assert!(message.contains(needle), "{needle} missing from: {message}");
     }
 }
@@ -252,27 +432,48 @@ async fn registry_reports_every_missing_storage_at_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_without_schema_says_to_migrate() {
     let dir = tempfile::tempdir().unwrap();
-    let db = lakery::Database::connect(&format!("sqlite://{}", dir.path().join("new.db").display())).await.unwrap();
-    let registry = Registry::builder().storage("archive", MemoryStorage::new()).storable::<Experiment>().build().unwrap();
-    let error = lakery::save_one(&experiment(1), &registry, &db).await.unwrap_err();
+    let db =
+        lakery::Database::connect(&format!("sqlite://{}", dir.path().join("new.db").display()))
+            .await
+            .unwrap();
+    let registry = Registry::builder()
+        .storage("archive", MemoryStorage::new())
+        .storable::<Experiment>()
+        .build()
+        .unwrap();
+    let error = lakery::save_one(&experiment(1), &registry, &db)
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::SchemaMissing(_)), "{error:?}");
     assert!(error.to_string().contains("migrate"), "{error}");
     // Migrating twice is a no-op.
     db.migrate().await.unwrap();
     db.migrate().await.unwrap();
-    lakery::save_one(&experiment(1), &registry, &db).await.unwrap();
+    lakery::save_one(&experiment(1), &registry, &db)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_database_urls_and_tags_are_refused() {
     for url in ["postgresql://nowhere", "lakery.db", "sqlite://"] {
         let error = lakery::Database::connect(url).await.unwrap_err();
-        assert!(matches!(error, Error::InvalidDatabaseUrl { .. }), "{url}: {error:?}");
+        assert!(
+            matches!(error, Error::InvalidDatabaseUrl { .. }),
+            "{url}: {error:?}"
+        );
     }
     let t = TestDb::sqlite().await;
-    let registry = Registry::builder().storage("archive", MemoryStorage::new()).storable::<Experiment>().build().unwrap();
+    let registry = Registry::builder()
+        .storage("archive", MemoryStorage::new())
+        .storable::<Experiment>()
+        .build()
+        .unwrap();
     for (key, value) in [("", "v"), ("k", "line\nbreak")] {
-        let error = lakery::save_one(&experiment(1), &registry, &t.db).tags([(key, value)]).await.unwrap_err();
+        let error = lakery::save_one(&experiment(1), &registry, &t.db)
+            .tags([(key, value)])
+            .await
+            .unwrap_err();
         assert!(matches!(error, Error::InvalidTag { .. }), "{error:?}");
     }
 }

@@ -108,7 +108,9 @@ pub enum Error {
     },
 
     /// A field could not be serialized.
-    #[error("cannot serialize content `{key}` of manifest {manifest} with `{serializer}`: {source}")]
+    #[error(
+        "cannot serialize content `{key}` of manifest {manifest} with `{serializer}`: {source}"
+    )]
     Serialize {
         /// The manifest being saved.
         manifest: ManifestId,
@@ -122,7 +124,9 @@ pub enum Error {
     },
 
     /// A content could not be deserialized.
-    #[error("cannot deserialize content `{key}` of manifest {manifest} with `{serializer}`: {source}")]
+    #[error(
+        "cannot deserialize content `{key}` of manifest {manifest} with `{serializer}`: {source}"
+    )]
     Deserialize {
         /// The manifest being loaded.
         manifest: ManifestId,

@@ -9,11 +9,11 @@ use bytes::Bytes;
 use futures::future::FutureExt;
 use futures::stream::{self, StreamExt};
 
-use crate::db::records::ContentRow;
-use crate::db::Database;
-use crate::error::BatchFailure;
-use crate::manifest::{digest, Digest, ManifestId, ManifestRef};
 use crate::__private::{LoadedContent, Repacker};
+use crate::db::records::StoredContent;
+use crate::db::{Database, Fetched, CHUNK};
+use crate::error::BatchFailure;
+use crate::manifest::{digest, Digest, ManifestId, ManifestRef, INLINE_HASH_LIMIT};
 use crate::registry::Registry;
 use crate::save::DEFAULT_CONCURRENCY;
 use crate::storable::{ClassId, ContentSpec, Storable};
@@ -34,7 +34,11 @@ use crate::{Error, Result};
 /// let exp: Experiment = lakery::load_one(&record, registry, db).await?;
 /// # Ok(()) }
 /// ```
-pub async fn load_one<T: Storable>(manifest: impl ManifestRef, registry: &Registry, db: &Database) -> Result<T> {
+pub async fn load_one<T: Storable>(
+    manifest: impl ManifestRef,
+    registry: &Registry,
+    db: &Database,
+) -> Result<T> {
     let mut loader = Loader::new(registry, db);
     let handle = loader.load_soon::<T>(manifest);
     match loader.finish().await {
@@ -42,19 +46,23 @@ pub async fn load_one<T: Storable>(manifest: impl ManifestRef, registry: &Regist
             Some(value) => Ok(value),
             None => unreachable!("a batch that finished holds the value of its only handle"),
         },
-        Err(Error::Batch { mut failures, .. }) if failures.len() == 1 => Err(failures.remove(0).error),
+        Err(Error::Batch { mut failures, .. }) if failures.len() == 1 => {
+            Err(failures.remove(0).error)
+        }
         Err(error) => Err(error),
     }
 }
 
-type Repack = fn(ManifestId, &'static [ContentSpec], Vec<LoadedContent>) -> Result<Box<dyn Any + Send>>;
+type Repack =
+    fn(ManifestId, &'static [ContentSpec], Vec<LoadedContent>) -> Result<Box<dyn Any + Send>>;
 
 fn repack<T: Storable>(
     manifest: ManifestId,
     specs: &'static [ContentSpec],
     contents: Vec<LoadedContent>,
 ) -> Result<Box<dyn Any + Send>> {
-    T::repack(&mut Repacker::new(manifest, specs, contents)).map(|value| Box::new(value) as Box<dyn Any + Send>)
+    T::repack(&mut Repacker::new(manifest, specs, contents))
+        .map(|value| Box::new(value) as Box<dyn Any + Send>)
 }
 
 struct Request {
@@ -136,159 +144,311 @@ impl<'r> Loader<'r> {
                 self.failures.push(BatchFailure { index, error });
             }
         }
-        LoadHandle { batch: self.batch, index, _type: PhantomData }
+        LoadHandle {
+            batch: self.batch,
+            index,
+            _type: PhantomData,
+        }
     }
 
     /// Reads every queued manifest and its contents, checks every hash, and rebuilds
     /// the values. On failure, [`Error::Batch`] lists every value that failed.
+    ///
+    /// Manifests are fetched in chunks, the next chunk read from the database while
+    /// the contents of the current one are checked and deserialized.
     pub async fn finish(self) -> Result<LoadedBatch> {
-        let Loader { registry, db, batch, requests, mut failures, concurrency } = self;
+        let Loader {
+            registry,
+            db,
+            batch,
+            requests,
+            mut failures,
+            concurrency,
+        } = self;
         let total = requests.len();
-        let ids: Vec<String> = requests.iter().flatten().map(|r| r.id.to_string()).collect();
-        let (mut manifests, mut content_rows) = db.fetch(ids).await?;
+        let fetch = |range: std::ops::Range<usize>| {
+            let ids: Vec<String> = requests[range]
+                .iter()
+                .flatten()
+                .map(|r| r.id.to_string())
+                .collect();
+            let db = db.clone();
+            tokio::spawn(async move { db.fetch(ids).await })
+        };
+        let chunks: Vec<_> = (0..total)
+            .step_by(CHUNK)
+            .map(|start| start..(start + CHUNK).min(total))
+            .collect();
+        let mut next = chunks.first().cloned().map(fetch);
+        let mut values: Vec<Option<Box<dyn Any + Send>>> = Vec::with_capacity(total);
+        for (n, range) in chunks.iter().enumerate() {
+            let fetched = match next.take() {
+                Some(task) => task.await.map_err(|e| Error::Task(e.to_string()))??,
+                None => unreachable!("a fetch is started for every chunk"),
+            };
+            next = chunks.get(n + 1).cloned().map(fetch);
+            let chunk = Chunk {
+                first: range.start,
+                requests: &requests[range.clone()],
+                registry,
+                concurrency,
+            };
+            values.extend(chunk.load(fetched, &mut failures).await);
+        }
+        if !failures.is_empty() {
+            failures.sort_by_key(|f| f.index);
+            return Err(Error::Batch {
+                action: "loaded",
+                total,
+                failures,
+            });
+        }
+        Ok(LoadedBatch { batch, values })
+    }
+}
 
-        let mut loaded: Vec<Option<Vec<LoadedContent>>> = Vec::with_capacity(total);
+/// The requests of one fetched chunk.
+struct Chunk<'a> {
+    first: usize,
+    requests: &'a [Option<Request>],
+    registry: &'a Registry,
+    concurrency: usize,
+}
+
+impl Chunk<'_> {
+    /// Checks the manifests, reads and verifies the contents, and repacks each value.
+    async fn load(
+        self,
+        (mut manifests, mut content_rows): Fetched,
+        failures: &mut Vec<BatchFailure>,
+    ) -> Vec<Option<Box<dyn Any + Send>>> {
+        let failures_before = failures.len();
+        let mut loaded: Vec<Option<Vec<LoadedContent>>> = Vec::with_capacity(self.requests.len());
         let mut jobs = Vec::new();
-        for (index, request) in requests.iter().enumerate() {
+        for (offset, request) in self.requests.iter().enumerate() {
+            let index = self.first + offset;
             loaded.push(None);
             let Some(request) = request else { continue };
             let key = request.id.to_string();
             let checked = match manifests.remove(&key) {
                 None => Err(Error::ManifestNotFound(request.id)),
-                Some(row) => row.into_record().and_then(|record| {
-                    if record.class_id != request.class_id {
-                        Err(Error::WrongClass {
-                            manifest: request.id,
-                            expected_type: request.type_name,
-                            expected: request.class_id,
-                            found: record.class_id,
-                        })
-                    } else if record.class_version != request.version {
-                        Err(Error::UnsupportedVersion {
-                            manifest: request.id,
-                            type_name: request.type_name,
-                            class_id: request.class_id,
-                            stored: record.class_version,
-                            current: request.version,
-                        })
-                    } else {
-                        Ok(())
-                    }
-                }),
+                Some(head) => head
+                    .class()
+                    .and_then(|(class_id, version)| request.check(class_id, version)),
             };
             if let Err(error) = checked {
                 failures.push(BatchFailure { index, error });
                 continue;
             }
             let rows = content_rows.remove(&key).unwrap_or_default();
-            loaded[index] = Some(Vec::with_capacity(rows.len()));
-            for row in rows {
-                jobs.push(read_job(index, request.id, row, registry));
+            let mut contents = Vec::with_capacity(rows.len());
+            for mut row in rows {
+                match self.registry.storage(&row.storage_name) {
+                    // Small contents kept in the database are checked right here: a
+                    // future per content would cost more than the check.
+                    Some(StorageEntry::Database)
+                        if row
+                            .data
+                            .as_ref()
+                            .is_some_and(|d| d.len() <= INLINE_HASH_LIMIT) =>
+                    {
+                        let data = Bytes::from(row.data.take().unwrap_or_default());
+                        let digest = Digest::of(&data);
+                        match verified(request.id, row, data, digest) {
+                            Ok(content) => contents.push(content),
+                            Err(error) => failures.push(BatchFailure { index, error }),
+                        }
+                    }
+                    storage => jobs.push(read_job(offset, request.id, row, storage.cloned())),
+                }
             }
+            loaded[offset] = Some(contents);
         }
 
-        let mut results = stream::iter(jobs).buffer_unordered(concurrency);
-        while let Some((index, result)) = results.next().await {
-            match result {
-                Ok(content) => {
-                    if let Some(contents) = &mut loaded[index] {
-                        contents.push(content);
-                    }
+        let mut failed = vec![false; self.requests.len()];
+        for failure in &failures[failures_before..] {
+            if let Some(flag) = failure
+                .index
+                .checked_sub(self.first)
+                .and_then(|offset| failed.get_mut(offset))
+            {
+                *flag = true;
+            }
+        }
+        let mut results = stream::iter(jobs).buffer_unordered(self.concurrency);
+        while let Some((offset, result)) = results.next().await {
+            match (result, &mut loaded[offset]) {
+                (Ok(content), Some(contents)) => contents.push(content),
+                (Ok(_), None) => unreachable!("contents are read only for checked manifests"),
+                (Err(error), _) => {
+                    failed[offset] = true;
+                    failures.push(BatchFailure {
+                        index: self.first + offset,
+                        error,
+                    });
                 }
-                Err(error) => failures.push(BatchFailure { index, error }),
             }
         }
         drop(results);
 
-        let mut values: Vec<Option<Box<dyn Any + Send>>> = Vec::with_capacity(total);
-        for (index, (request, contents)) in requests.into_iter().zip(loaded).enumerate() {
-            let (Some(request), Some(contents)) = (request, contents) else {
+        let mut values = Vec::with_capacity(self.requests.len());
+        for (offset, (request, contents)) in self.requests.iter().zip(loaded).enumerate() {
+            let (Some(request), Some(contents), false) = (request, contents, failed[offset]) else {
                 values.push(None);
                 continue;
             };
-            if failures.iter().any(|f| f.index == index) {
-                values.push(None);
-                continue;
-            }
             match (request.repack)(request.id, request.specs, contents) {
                 Ok(value) => values.push(Some(value)),
                 Err(error) => {
-                    failures.push(BatchFailure { index, error });
+                    failures.push(BatchFailure {
+                        index: self.first + offset,
+                        error,
+                    });
                     values.push(None);
                 }
             }
         }
-        if !failures.is_empty() {
-            failures.sort_by_key(|f| f.index);
-            return Err(Error::Batch { action: "loaded", total, failures });
+        values
+    }
+}
+
+impl Request {
+    fn check(&self, class_id: ClassId, version: u32) -> Result<()> {
+        if class_id != self.class_id {
+            return Err(Error::WrongClass {
+                manifest: self.id,
+                expected_type: self.type_name,
+                expected: self.class_id,
+                found: class_id,
+            });
         }
-        Ok(LoadedBatch { batch, values })
+        if version != self.version {
+            return Err(Error::UnsupportedVersion {
+                manifest: self.id,
+                type_name: self.type_name,
+                class_id: self.class_id,
+                stored: version,
+                current: self.version,
+            });
+        }
+        Ok(())
     }
 }
 
 type ReadJob = Pin<Box<dyn Future<Output = (usize, Result<LoadedContent>)> + Send>>;
 
-/// Fetches one content's bytes (from the row itself for the database storage) and
-/// checks them against the recorded size and hash.
-fn read_job(index: usize, manifest: ManifestId, row: ContentRow, registry: &Registry) -> ReadJob {
-    let storage = registry.storage(&row.storage_name).cloned();
+/// Fetches one content's bytes from its storage (or a large one from its row) and
+/// checks them, hashing on a blocking thread when they are large.
+fn read_job(
+    offset: usize,
+    manifest: ManifestId,
+    mut row: StoredContent,
+    storage: Option<StorageEntry>,
+) -> ReadJob {
     async move {
         let result = async {
-            let (record, inline) = row.into_record()?;
-            let key = record.key.clone();
-            let storage_error = |operation, source| Error::Storage {
-                operation,
-                storage: record.storage_name.clone(),
-                manifest,
-                key: key.clone(),
-                source,
-            };
-            let data: Bytes = match (storage, inline) {
+            let data = match (storage, row.data.take()) {
                 (Some(StorageEntry::Database), Some(data)) => Bytes::from(data),
                 (Some(StorageEntry::Database), None) => {
                     return Err(Error::CorruptRecord {
                         manifest: manifest.to_string(),
-                        reason: format!("content `{key}` is in the database storage but its row holds no bytes"),
+                        reason: format!(
+                            "content `{}` is in the database storage but its row holds no bytes",
+                            row.content_key
+                        ),
                     })
                 }
                 (Some(StorageEntry::External(storage)), _) => {
-                    storage.read(&record.storage_config).await.map_err(|e| storage_error("read", e))?
+                    let config = serde_json::from_str(&row.storage_config).map_err(|e| {
+                        Error::CorruptRecord {
+                            manifest: manifest.to_string(),
+                            reason: format!(
+                                "storage_config of content `{}` is not JSON: {e}",
+                                row.content_key
+                            ),
+                        }
+                    })?;
+                    storage
+                        .read(&config)
+                        .await
+                        .map_err(|source| Error::Storage {
+                            operation: "read",
+                            storage: row.storage_name.clone(),
+                            manifest,
+                            key: row.content_key.clone(),
+                            source,
+                        })?
                 }
                 (None, _) => {
-                    return Err(Error::UnknownStorage { manifest, key, storage: record.storage_name.clone() })
+                    return Err(Error::UnknownStorage {
+                        manifest,
+                        key: row.content_key,
+                        storage: row.storage_name,
+                    })
                 }
             };
-            if record.hash_algorithm != Digest::ALGORITHM {
-                return Err(Error::CorruptRecord {
-                    manifest: manifest.to_string(),
-                    reason: format!("content `{key}` uses unknown hash algorithm `{}`", record.hash_algorithm),
-                });
-            }
-            let actual = digest(&data).await?;
-            if actual.hex() != record.hash || actual.size != record.size {
-                return Err(Error::HashMismatch {
-                    manifest,
-                    key,
-                    storage: record.storage_name,
-                    algorithm: record.hash_algorithm,
-                    expected: record.hash,
-                    actual: actual.hex(),
-                    expected_size: record.size,
-                    actual_size: actual.size,
-                });
-            }
-            Ok(LoadedContent {
-                key: record.key,
-                data,
-                content_type: record.content_type,
-                serializer_name: record.serializer_name,
-                serializer_config: record.serializer_config,
-            })
+            let digest = digest(&data).await?;
+            verified(manifest, row, data, digest)
         }
         .await;
-        (index, result)
+        (offset, result)
     }
     .boxed()
+}
+
+/// Checks bytes read for a content against the size and hash its row recorded.
+fn verified(
+    manifest: ManifestId,
+    row: StoredContent,
+    data: Bytes,
+    actual: Digest,
+) -> Result<LoadedContent> {
+    let corrupt = |reason: String| Error::CorruptRecord {
+        manifest: manifest.to_string(),
+        reason,
+    };
+    if let Some(encoding) = &row.encoding {
+        return Err(corrupt(format!(
+            "content `{}` has encoding `{encoding}`, which this version of lakery cannot decode",
+            row.content_key
+        )));
+    }
+    if row.hash_algorithm != Digest::ALGORITHM {
+        return Err(corrupt(format!(
+            "content `{}` uses unknown hash algorithm `{}`",
+            row.content_key, row.hash_algorithm
+        )));
+    }
+    let mut expected = [0u8; 32];
+    let hash_ok = hex::decode_to_slice(&row.hash, &mut expected).is_ok();
+    if !hash_ok || expected != actual.sha256 || u64::try_from(row.size).ok() != Some(actual.size) {
+        return Err(Error::HashMismatch {
+            manifest,
+            key: row.content_key,
+            storage: row.storage_name,
+            algorithm: row.hash_algorithm,
+            expected: row.hash,
+            actual: actual.hex(),
+            expected_size: u64::try_from(row.size).unwrap_or_default(),
+            actual_size: actual.size,
+        });
+    }
+    let serializer_config = match row.serializer_config.as_deref() {
+        None => None,
+        Some(json) => Some(serde_json::from_str(json).map_err(|e| {
+            corrupt(format!(
+                "serializer_config of content `{}` is not JSON: {e}",
+                row.content_key
+            ))
+        })?),
+    };
+    Ok(LoadedContent {
+        key: row.content_key,
+        data,
+        content_type: row.content_type,
+        serializer_name: row.serializer_name,
+        serializer_config,
+    })
 }
 
 /// The values a [`Loader`] rebuilt.
@@ -300,7 +460,10 @@ pub struct LoadedBatch {
 impl std::fmt::Debug for LoadedBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let waiting = self.values.iter().filter(|v| v.is_some()).count();
-        f.debug_struct("LoadedBatch").field("values", &self.values.len()).field("not_taken", &waiting).finish()
+        f.debug_struct("LoadedBatch")
+            .field("values", &self.values.len())
+            .field("not_taken", &waiting)
+            .finish()
     }
 }
 

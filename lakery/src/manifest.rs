@@ -20,7 +20,12 @@ pub type Tags = BTreeMap<String, String>;
 pub const MAX_TAG_LEN: usize = 1024;
 
 pub(crate) fn check_tag(key: &str, value: &str) -> Result<()> {
-    let bad = |reason| Err(Error::InvalidTag { key: key.to_owned(), reason });
+    let bad = |reason| {
+        Err(Error::InvalidTag {
+            key: key.to_owned(),
+            reason,
+        })
+    };
     if key.is_empty() {
         return bad("tag keys must not be empty");
     }
@@ -162,7 +167,10 @@ impl Digest {
 
     /// Hashes `data` on the current thread.
     pub fn of(data: &[u8]) -> Digest {
-        Digest { sha256: Sha256::digest(data).into(), size: data.len() as u64 }
+        Digest {
+            sha256: Sha256::digest(data).into(),
+            size: data.len() as u64,
+        }
     }
 
     /// The hash in lowercase hex.

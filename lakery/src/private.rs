@@ -22,14 +22,19 @@ impl<T> Field<'_, T> {
         match self {
             Field::Owned(value) => value,
             Field::Borrowed(_) => {
-                unreachable!("lakery invariant: a body field is only borrowed while saving, never repacked")
+                unreachable!(
+                    "lakery invariant: a body field is only borrowed while saving, never repacked"
+                )
             }
         }
     }
 }
 
 impl<T: Serialize> Serialize for Field<'_, T> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         match self {
             Field::Borrowed(value) => value.serialize(serializer),
             Field::Owned(value) => value.serialize(serializer),
@@ -42,7 +47,6 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<'_, T> {
         T::deserialize(deserializer).map(Field::Owned)
     }
 }
-
 
 /// One serialized content, before it is written.
 #[derive(Debug)]
@@ -65,18 +69,29 @@ pub struct Unpacker {
 
 impl Unpacker {
     pub(crate) fn new(manifest: ManifestId, specs: &'static [ContentSpec]) -> Self {
-        Unpacker { manifest, specs, contents: Vec::with_capacity(specs.len()) }
+        Unpacker {
+            manifest,
+            specs,
+            contents: Vec::with_capacity(specs.len()),
+        }
     }
 
     /// Serializes `value` as the content described by `specs[index]`.
-    pub fn push<S: Serializer<V>, V>(&mut self, index: usize, serializer: &S, value: &V) -> Result<()> {
+    pub fn push<S: Serializer<V>, V>(
+        &mut self,
+        index: usize,
+        serializer: &S,
+        value: &V,
+    ) -> Result<()> {
         let spec = &self.specs[index];
-        let data = serializer.serialize(value).map_err(|source| Error::Serialize {
-            manifest: self.manifest,
-            key: spec.key.to_owned(),
-            serializer: serializer.name().to_owned(),
-            source,
-        })?;
+        let data = serializer
+            .serialize(value)
+            .map_err(|source| Error::Serialize {
+                manifest: self.manifest,
+                key: spec.key.to_owned(),
+                serializer: serializer.name().to_owned(),
+                source,
+            })?;
         self.contents.push(UnpackedContent {
             index,
             spec,
@@ -112,7 +127,11 @@ impl Repacker {
         specs: &'static [ContentSpec],
         contents: Vec<LoadedContent>,
     ) -> Self {
-        Repacker { manifest, specs, contents }
+        Repacker {
+            manifest,
+            specs,
+            contents,
+        }
     }
 
     /// Deserializes the content described by `specs[index]`.
@@ -122,7 +141,10 @@ impl Repacker {
             .contents
             .iter()
             .position(|content| content.key == key)
-            .ok_or_else(|| Error::MissingContent { manifest: self.manifest, key: key.to_owned() })?;
+            .ok_or_else(|| Error::MissingContent {
+                manifest: self.manifest,
+                key: key.to_owned(),
+            })?;
         let content = self.contents.swap_remove(position);
         if !serializer.can_read(&content.serializer_name) {
             return Err(Error::SerializerMismatch {
@@ -137,11 +159,13 @@ impl Repacker {
             serializer_config: content.serializer_config.as_ref(),
             content_type: &content.content_type,
         };
-        serializer.deserialize(content.data, &stored).map_err(|source| Error::Deserialize {
-            manifest: self.manifest,
-            key: key.to_owned(),
-            serializer: content.serializer_name.clone(),
-            source,
-        })
+        serializer
+            .deserialize(content.data, &stored)
+            .map_err(|source| Error::Deserialize {
+                manifest: self.manifest,
+                key: key.to_owned(),
+                serializer: content.serializer_name.clone(),
+                source,
+            })
     }
 }

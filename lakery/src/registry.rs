@@ -60,7 +60,14 @@ impl std::fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("storages", &self.storages.keys().collect::<Vec<_>>())
             .field("default_storage", &self.default_storage)
-            .field("storables", &self.storables.values().map(|s| s.type_name).collect::<Vec<_>>())
+            .field(
+                "storables",
+                &self
+                    .storables
+                    .values()
+                    .map(|s| s.type_name)
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -90,11 +97,15 @@ impl Registry {
     pub(crate) fn storable<T: Storable>(&self) -> Result<&Arc<StorableInfo>> {
         self.storables
             .get(&TypeId::of::<T>())
-            .ok_or(Error::NotRegistered { type_name: T::type_name(), class_id: T::CLASS_ID })
+            .ok_or(Error::NotRegistered {
+                type_name: T::type_name(),
+                class_id: T::CLASS_ID,
+            })
     }
 }
 
-type StorableCheck = fn(&mut Vec<String>, &HashMap<String, StorageEntry>, &'static str) -> Option<StorableInfo>;
+type StorableCheck =
+    fn(&mut Vec<String>, &HashMap<String, StorageEntry>, &'static str) -> Option<StorableInfo>;
 
 /// Builds a [`Registry`]; see there.
 #[derive(Default)]
@@ -120,7 +131,8 @@ impl RegistryBuilder {
 
     /// Adds a storable type. Saving or loading a type not added is an error.
     pub fn storable<T: Storable>(mut self) -> Self {
-        self.storables.push((TypeId::of::<T>(), check_storable::<T>));
+        self.storables
+            .push((TypeId::of::<T>(), check_storable::<T>));
         self
     }
 
@@ -140,11 +152,19 @@ impl RegistryBuilder {
         };
         for (name, entry) in self.storages {
             if name.is_empty() || name.chars().any(char::is_control) {
-                problems.push(format!("storage name {name:?} must be non-empty and free of control characters"));
-            } else if name == DatabaseStorage::NAME || (name == DEFAULT_STORAGE && default_storage == DEFAULT_STORAGE) {
+                problems.push(format!(
+                    "storage name {name:?} must be non-empty and free of control characters"
+                ));
+            } else if name == DatabaseStorage::NAME
+                || (name == DEFAULT_STORAGE && default_storage == DEFAULT_STORAGE)
+            {
                 problems.push(format!(
                     "storage name `{name}` is reserved{}",
-                    if name == DEFAULT_STORAGE { " for `.default_storage(...)`" } else { " for the database storage" }
+                    if name == DEFAULT_STORAGE {
+                        " for `.default_storage(...)`"
+                    } else {
+                        " for the database storage"
+                    }
                 ));
             } else if storages.insert(name.clone(), entry).is_some() {
                 problems.push(format!("storage `{name}` is added twice"));
@@ -157,7 +177,9 @@ impl RegistryBuilder {
             if storables.contains_key(&type_id) {
                 continue;
             }
-            let Some(info) = check(&mut problems, &storages, default_storage) else { continue };
+            let Some(info) = check(&mut problems, &storages, default_storage) else {
+                continue;
+            };
             if let Some(other) = classes.insert((info.class_id, info.version), info.type_name) {
                 problems.push(format!(
                     "`{}` and `{other}` both claim class {} version {}; give each type its own class id",
@@ -168,7 +190,11 @@ impl RegistryBuilder {
         }
 
         if problems.is_empty() {
-            Ok(Registry { storages, default_storage, storables })
+            Ok(Registry {
+                storages,
+                default_storage,
+                storables,
+            })
         } else {
             Err(Error::Registry(problems))
         }

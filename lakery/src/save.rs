@@ -9,11 +9,11 @@ use chrono::Utc;
 use futures::future::FutureExt;
 use futures::stream::{self, StreamExt};
 
+use crate::__private::{UnpackedContent, Unpacker};
 use crate::db::records::{tags_json, BlobBytes, NewContent, NewManifest};
 use crate::db::Database;
 use crate::error::BatchFailure;
 use crate::manifest::{check_tag, Digest, ManifestId, ManifestRecord, Tags, INLINE_HASH_LIMIT};
-use crate::__private::{UnpackedContent, Unpacker};
 use crate::registry::Registry;
 use crate::storable::Storable;
 use crate::storage::{StorageEntry, WriteRequest};
@@ -38,8 +38,17 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 /// assert_eq!(record.tags["project"], "p1");
 /// # Ok(()) }
 /// ```
-pub fn save_one<'a, T: Storable>(value: &'a T, registry: &'a Registry, db: &'a Database) -> SaveOne<'a, T> {
-    SaveOne { value, registry, db, tags: Ok(Tags::new()) }
+pub fn save_one<'a, T: Storable>(
+    value: &'a T,
+    registry: &'a Registry,
+    db: &'a Database,
+) -> SaveOne<'a, T> {
+    SaveOne {
+        value,
+        registry,
+        db,
+        tags: Ok(Tags::new()),
+    }
 }
 
 /// A pending [`save_one`]; await it.
@@ -53,7 +62,10 @@ pub struct SaveOne<'a, T> {
 
 impl<'a, T: Storable> SaveOne<'a, T> {
     /// Adds manifest tags.
-    pub fn tags<K: Into<String>, V: Into<String>>(mut self, tags: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn tags<K: Into<String>, V: Into<String>>(
+        mut self,
+        tags: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         self.tags = self.tags.and_then(|mut all| {
             extend_tags(&mut all, tags)?;
             Ok(all)
@@ -69,12 +81,16 @@ impl<'a, T: Storable> IntoFuture for SaveOne<'a, T> {
     fn into_future(self) -> Self::IntoFuture {
         // Serialize now, so the future does not hold the value.
         let mut saver = Saver::new(self.registry, self.db);
-        let handle = self.tags.map(|tags| saver.save_soon_with_tags(self.value, tags));
+        let handle = self
+            .tags
+            .map(|tags| saver.save_soon_with_tags(self.value, tags));
         async move {
             let handle = handle?;
             match saver.finish().await {
                 Ok(mut batch) => Ok(batch.records.swap_remove(handle.index)),
-                Err(Error::Batch { mut failures, .. }) if failures.len() == 1 => Err(failures.remove(0).error),
+                Err(Error::Batch { mut failures, .. }) if failures.len() == 1 => {
+                    Err(failures.remove(0).error)
+                }
                 Err(error) => Err(error),
             }
         }
@@ -82,7 +98,10 @@ impl<'a, T: Storable> IntoFuture for SaveOne<'a, T> {
     }
 }
 
-fn extend_tags<K: Into<String>, V: Into<String>>(all: &mut Tags, tags: impl IntoIterator<Item = (K, V)>) -> Result<()> {
+fn extend_tags<K: Into<String>, V: Into<String>>(
+    all: &mut Tags,
+    tags: impl IntoIterator<Item = (K, V)>,
+) -> Result<()> {
     for (key, value) in tags {
         let (key, value) = (key.into(), value.into());
         check_tag(&key, &value)?;
@@ -179,7 +198,10 @@ impl<'r> Saver<'r> {
                 self.failures.push(BatchFailure { index, error });
             }
         }
-        SaveHandle { batch: self.batch, index }
+        SaveHandle {
+            batch: self.batch,
+            index,
+        }
     }
 
     fn prepare<T: Storable, K: Into<String>, V: Into<String>>(
@@ -221,7 +243,14 @@ impl<'r> Saver<'r> {
     /// On failure nothing is committed, and [`Error::Batch`] lists each failed value.
     /// Contents already written for a failed batch are referenced by no manifest.
     pub async fn finish(self) -> Result<SavedBatch> {
-        let Saver { registry, db, batch, pending, mut failures, concurrency } = self;
+        let Saver {
+            registry,
+            db,
+            batch,
+            pending,
+            mut failures,
+            concurrency,
+        } = self;
         let total = pending.len();
 
         // Every content bound for an external storage is written concurrently; the
@@ -239,13 +268,21 @@ impl<'r> Saver<'r> {
                 match registry.storage(storage_name) {
                     Some(StorageEntry::Database) => {
                         if content.data.len() <= INLINE_HASH_LIMIT {
-                            rows[index][slot] = Some((Digest::of(&content.data), serde_json::Value::Null));
+                            rows[index][slot] =
+                                Some((Digest::of(&content.data), serde_json::Value::Null));
                         } else {
                             jobs.push(write_job(index, slot, item, content, storage_name, None));
                         }
                     }
                     Some(StorageEntry::External(storage)) => {
-                        jobs.push(write_job(index, slot, item, content, storage_name, Some(storage.clone())));
+                        jobs.push(write_job(
+                            index,
+                            slot,
+                            item,
+                            content,
+                            storage_name,
+                            Some(storage.clone()),
+                        ));
                     }
                     None => failures.push(BatchFailure {
                         index,
@@ -269,14 +306,20 @@ impl<'r> Saver<'r> {
 
         if !failures.is_empty() {
             failures.sort_by_key(|f| f.index);
-            return Err(Error::Batch { action: "saved", total, failures });
+            return Err(Error::Batch {
+                action: "saved",
+                total,
+                failures,
+            });
         }
 
         let mut manifests = Vec::with_capacity(total);
         let mut contents = Vec::new();
         let mut records = Vec::with_capacity(total);
         for (item, written) in pending.into_iter().zip(rows) {
-            let Some(item) = item else { unreachable!("a failed value was reported above") };
+            let Some(item) = item else {
+                unreachable!("a failed value was reported above")
+            };
             let manifest_id = item.record.id.to_string();
             let created_at = item.record.created_at.naive_utc();
             for (content, written) in item.contents.into_iter().zip(written) {
@@ -317,10 +360,13 @@ impl<'r> Saver<'r> {
 }
 
 fn spec_tags(tags: &[(&str, &str)]) -> Tags {
-    tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    tags.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
-type WriteJob = Pin<Box<dyn Future<Output = (usize, usize, Result<(Digest, serde_json::Value)>)> + Send>>;
+type WriteJob =
+    Pin<Box<dyn Future<Output = (usize, usize, Result<(Digest, serde_json::Value)>)> + Send>>;
 
 /// Writes one content: its digest is computed on a blocking thread while the storage
 /// writes, so large contents are hashed and written at the same time.
@@ -343,11 +389,16 @@ fn write_job(
         let digest = if data.len() <= INLINE_HASH_LIMIT {
             futures::future::ready(Ok(Digest::of(&hashed))).boxed()
         } else {
-            tokio::task::spawn_blocking(move || Digest::of(&hashed)).map(|r| r.map_err(|e| e.to_string())).boxed()
+            tokio::task::spawn_blocking(move || Digest::of(&hashed))
+                .map(|r| r.map_err(|e| e.to_string()))
+                .boxed()
         }
         .shared();
         let result = match storage {
-            None => digest.await.map(|d| (d, serde_json::Value::Null)).map_err(Error::Task),
+            None => digest
+                .await
+                .map(|d| (d, serde_json::Value::Null))
+                .map_err(Error::Task),
             Some(storage) => {
                 let request = WriteRequest::with_pending_digest(data, &tags, digest.clone());
                 match storage.write(request).await {
@@ -383,7 +434,9 @@ pub struct SavedBatch {
 impl SavedBatch {
     /// The record of one value, or `None` for a handle from another batch.
     pub fn get(&self, handle: SaveHandle) -> Option<&ManifestRecord> {
-        (handle.batch == self.batch).then(|| self.records.get(handle.index)).flatten()
+        (handle.batch == self.batch)
+            .then(|| self.records.get(handle.index))
+            .flatten()
     }
 
     /// Every record, in the order the values were added.
@@ -405,7 +458,10 @@ impl std::ops::Index<SaveHandle> for SavedBatch {
     fn index(&self, handle: SaveHandle) -> &ManifestRecord {
         match self.get(handle) {
             Some(record) => record,
-            None => panic!("SaveHandle #{} belongs to another batch than this SavedBatch", handle.index),
+            None => panic!(
+                "SaveHandle #{} belongs to another batch than this SavedBatch",
+                handle.index
+            ),
         }
     }
 }

@@ -15,7 +15,9 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("create a temporary folder");
         let url = format!("sqlite://{}", dir.path().join("lakery.db").display());
-        let db = Database::connect(&url).await.expect("open the SQLite database");
+        let db = Database::connect(&url)
+            .await
+            .expect("open the SQLite database");
         db.migrate().await.expect("apply migrations");
         TestDb { db, dir }
     }

@@ -38,10 +38,15 @@ impl FileStorage {
     /// A storage rooted at `root`, created if missing.
     pub fn new(root: impl AsRef<Path>) -> Result<Self> {
         let root = root.as_ref();
-        let setup = |source| Error::StorageSetup { path: root.to_owned(), source };
+        let setup = |source| Error::StorageSetup {
+            path: root.to_owned(),
+            source,
+        };
         fs::create_dir_all(root).map_err(setup)?;
         let root = root.canonicalize().map_err(setup)?;
-        Ok(FileStorage { root: Arc::new(root) })
+        Ok(FileStorage {
+            root: Arc::new(root),
+        })
     }
 
     /// The root folder, canonicalized.
@@ -51,10 +56,9 @@ impl FileStorage {
 
     /// Resolves a config read from the database to a path inside the root.
     fn resolve(&self, config: &Value) -> Result<PathBuf, StorageError> {
-        let relative = config
-            .get("path")
-            .and_then(Value::as_str)
-            .ok_or_else(|| StorageError::invalid_config(config, "expected {\"path\": \"<relative path>\"}"))?;
+        let relative = config.get("path").and_then(Value::as_str).ok_or_else(|| {
+            StorageError::invalid_config(config, "expected {\"path\": \"<relative path>\"}")
+        })?;
         if !is_blob_path(relative) {
             return Err(StorageError::invalid_config(
                 config,
@@ -67,7 +71,11 @@ impl FileStorage {
         match path.canonicalize() {
             Ok(real) if !real.starts_with(&*self.root) => Err(StorageError::invalid_config(
                 config,
-                format!("{} resolves outside the storage root {}", path.display(), self.root.display()),
+                format!(
+                    "{} resolves outside the storage root {}",
+                    path.display(),
+                    self.root.display()
+                ),
             )),
             _ => Ok(path),
         }
@@ -78,9 +86,16 @@ impl FileStorage {
 fn is_blob_path(relative: &str) -> bool {
     let path = Path::new(relative);
     let parts: Vec<_> = path.components().collect();
-    let [Component::Normal(dir), Component::Normal(name)] = parts.as_slice() else { return false };
-    let (Some(dir), Some(name)) = (dir.to_str(), name.to_str()) else { return false };
-    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let [Component::Normal(dir), Component::Normal(name)] = parts.as_slice() else {
+        return false;
+    };
+    let (Some(dir), Some(name)) = (dir.to_str(), name.to_str()) else {
+        return false;
+    };
+    let hex = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
     relative.len() == 67 && name.len() == 64 && hex(name) && name.starts_with(dir) && dir.len() == 2
 }
 
@@ -94,18 +109,29 @@ impl Storage for FileStorage {
         let root = self.root.clone();
         let data = request.data().clone();
         // Write and fsync the temporary file while the digest is computed elsewhere.
-        let temp = tokio::task::spawn_blocking(move || -> Result<tempfile::TempPath, StorageError> {
-            let mut file = tempfile::Builder::new()
-                .prefix(TEMP_PREFIX)
-                .tempfile_in(&*root)
-                .map_err(|e| StorageError::io(format!("cannot create a temporary file in {}", root.display()), e))?;
-            let path = file.path().display().to_string();
-            file.write_all(&data).map_err(|e| StorageError::io(format!("cannot write {path}"), e))?;
-            file.as_file().sync_all().map_err(|e| StorageError::io(format!("cannot fsync {path}"), e))?;
-            Ok(file.into_temp_path())
-        })
-        .await
-        .map_err(|e| StorageError::new(StorageErrorKind::Other, format!("write task failed: {e}")))??;
+        let temp =
+            tokio::task::spawn_blocking(move || -> Result<tempfile::TempPath, StorageError> {
+                let mut file = tempfile::Builder::new()
+                    .prefix(TEMP_PREFIX)
+                    .tempfile_in(&*root)
+                    .map_err(|e| {
+                        StorageError::io(
+                            format!("cannot create a temporary file in {}", root.display()),
+                            e,
+                        )
+                    })?;
+                let path = file.path().display().to_string();
+                file.write_all(&data)
+                    .map_err(|e| StorageError::io(format!("cannot write {path}"), e))?;
+                file.as_file()
+                    .sync_all()
+                    .map_err(|e| StorageError::io(format!("cannot fsync {path}"), e))?;
+                Ok(file.into_temp_path())
+            })
+            .await
+            .map_err(|e| {
+                StorageError::new(StorageErrorKind::Other, format!("write task failed: {e}"))
+            })??;
 
         let hex = request.digest().await?.hex();
         let relative = format!("{}/{}", &hex[..2], hex);
@@ -119,15 +145,24 @@ impl Storage for FileStorage {
                 return Ok(());
             }
             if !dir.exists() {
-                fs::create_dir_all(&dir).map_err(|e| StorageError::io(format!("cannot create {}", dir.display()), e))?;
-                sync_dir(&root).map_err(|e| StorageError::io(format!("cannot fsync {}", root.display()), e))?;
+                fs::create_dir_all(&dir)
+                    .map_err(|e| StorageError::io(format!("cannot create {}", dir.display()), e))?;
+                sync_dir(&root)
+                    .map_err(|e| StorageError::io(format!("cannot fsync {}", root.display()), e))?;
             }
-            temp.persist(&target)
-                .map_err(|e| StorageError::io(format!("cannot move the content to {}", target.display()), e.error))?;
-            sync_dir(&dir).map_err(|e| StorageError::io(format!("cannot fsync {}", dir.display()), e))
+            temp.persist(&target).map_err(|e| {
+                StorageError::io(
+                    format!("cannot move the content to {}", target.display()),
+                    e.error,
+                )
+            })?;
+            sync_dir(&dir)
+                .map_err(|e| StorageError::io(format!("cannot fsync {}", dir.display()), e))
         })
         .await
-        .map_err(|e| StorageError::new(StorageErrorKind::Other, format!("write task failed: {e}")))??;
+        .map_err(|e| {
+            StorageError::new(StorageErrorKind::Other, format!("write task failed: {e}"))
+        })??;
         Ok(json!({ "path": relative }))
     }
 
@@ -142,9 +177,10 @@ impl Storage for FileStorage {
     async fn delete(&self, config: &Value) -> Result<(), StorageError> {
         let path = self.resolve(config)?;
         match tokio::fs::remove_file(&path).await {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(StorageError::io(format!("cannot delete {}", path.display()), e))
-            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StorageError::io(
+                format!("cannot delete {}", path.display()),
+                e,
+            )),
             _ => Ok(()),
         }
     }

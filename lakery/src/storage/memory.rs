@@ -26,7 +26,9 @@ impl MemoryStorage {
     fn blobs(&self) -> MutexGuard<'_, HashMap<String, (Bytes, Tags)>> {
         // A panic while holding the lock cannot leave the map half-updated: every
         // critical section is a single insert, remove or lookup.
-        self.blobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.blobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// How many distinct contents it holds.
@@ -47,7 +49,9 @@ impl MemoryStorage {
 
     /// Replaces the bytes a config names, to simulate corruption in tests.
     pub fn corrupt(&self, config: &Value, data: impl Into<Bytes>) -> bool {
-        let Some(key) = config.get("key").and_then(Value::as_str) else { return false };
+        let Some(key) = config.get("key").and_then(Value::as_str) else {
+            return false;
+        };
         match self.blobs().get_mut(key) {
             Some(entry) => {
                 entry.0 = data.into();
@@ -69,7 +73,10 @@ impl MemoryStorage {
 impl Storage for MemoryStorage {
     async fn write(&self, request: WriteRequest<'_>) -> Result<Value, StorageError> {
         let key = request.digest().await?.hex();
-        self.blobs().insert(key.clone(), (request.data().clone(), request.tags().clone()));
+        self.blobs().insert(
+            key.clone(),
+            (request.data().clone(), request.tags().clone()),
+        );
         Ok(json!({ "key": key }))
     }
 
@@ -78,7 +85,12 @@ impl Storage for MemoryStorage {
         self.blobs()
             .get(key)
             .map(|(data, _)| data.clone())
-            .ok_or_else(|| StorageError::new(StorageErrorKind::NotFound, format!("no content with key {key} in memory")))
+            .ok_or_else(|| {
+                StorageError::new(
+                    StorageErrorKind::NotFound,
+                    format!("no content with key {key} in memory"),
+                )
+            })
     }
 
     async fn delete(&self, config: &Value) -> Result<(), StorageError> {

@@ -47,11 +47,18 @@ pub struct StorageError {
 impl StorageError {
     /// A new error of `kind` with a message saying what failed.
     pub fn new(kind: StorageErrorKind, message: impl Into<String>) -> Self {
-        StorageError { kind, message: message.into(), source: None }
+        StorageError {
+            kind,
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// Attaches the underlying error.
-    pub fn with_source(mut self, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         self.source = Some(source.into());
         self
     }
@@ -71,7 +78,10 @@ impl StorageError {
     }
 
     pub(crate) fn invalid_config(config: &serde_json::Value, reason: impl fmt::Display) -> Self {
-        StorageError::new(StorageErrorKind::InvalidConfig, format!("invalid storage config {config}: {reason}"))
+        StorageError::new(
+            StorageErrorKind::InvalidConfig,
+            format!("invalid storage config {config}: {reason}"),
+        )
     }
 }
 
@@ -87,7 +97,9 @@ impl fmt::Display for StorageError {
 
 impl std::error::Error for StorageError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -107,7 +119,11 @@ pub struct WriteRequest<'a> {
 impl<'a> WriteRequest<'a> {
     /// A request whose digest is already known.
     pub fn new(data: Bytes, digest: Digest, tags: &'a Tags) -> Self {
-        WriteRequest { data, tags, digest: futures::future::ready(Ok(digest)).boxed().shared() }
+        WriteRequest {
+            data,
+            tags,
+            digest: futures::future::ready(Ok(digest)).boxed().shared(),
+        }
     }
 
     pub(crate) fn with_pending_digest(data: Bytes, tags: &'a Tags, digest: SharedDigest) -> Self {
@@ -127,10 +143,12 @@ impl<'a> WriteRequest<'a> {
 
     /// The SHA-256 and size of [`data`](WriteRequest::data).
     pub async fn digest(&self) -> Result<Digest, StorageError> {
-        self.digest
-            .clone()
-            .await
-            .map_err(|e| StorageError::new(StorageErrorKind::Other, format!("hashing the content failed: {e}")))
+        self.digest.clone().await.map_err(|e| {
+            StorageError::new(
+                StorageErrorKind::Other,
+                format!("hashing the content failed: {e}"),
+            )
+        })
     }
 }
 

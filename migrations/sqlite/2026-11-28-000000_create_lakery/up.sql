@@ -5,9 +5,8 @@ CREATE TABLE lakery_manifests (
     class_version INTEGER NOT NULL,
     tags TEXT NOT NULL,                    -- JSON object of string tags
     created_at TIMESTAMP NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX lakery_manifests_class ON lakery_manifests (class_id, class_version);
-CREATE INDEX lakery_manifests_created_at ON lakery_manifests (created_at);
 
 -- One row per content of a saved value.
 CREATE TABLE lakery_contents (
@@ -27,4 +26,3 @@ CREATE TABLE lakery_contents (
     created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (manifest_id, content_key)
 );
-CREATE INDEX lakery_contents_storage ON lakery_contents (storage_name, hash);
