@@ -1,9 +1,9 @@
 //! `#[derive(Storable)]` for [lakery](https://docs.rs/lakery). Use it through
 //! `lakery::Storable`; this crate has no API of its own.
 //!
-//! The derive runs in phases, one module each: [`attr`] parses the attributes, [`ast`]
-//! builds the typed model of the struct, [`check`] validates across fields, and
-//! [`expand`] emits the `Storable` impl (or, when something is wrong, the errors and a
+//! The derive runs in phases, one module each: `attr` parses the attributes, `ast`
+//! builds the typed model of the struct, `check` validates across fields, and
+//! `expand` emits the `Storable` impl (or, when something is wrong, the errors and a
 //! placeholder impl).
 
 mod ast;

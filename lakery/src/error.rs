@@ -79,14 +79,12 @@ pub enum Error {
         key: String,
         /// The storage's error.
         #[source]
-        source: StorageError,
+        source: Box<StorageError>,
     },
 
     /// The bytes read back do not match the hash recorded when they were saved.
     #[error(
-        "content `{key}` of manifest {manifest} in storage `{storage}` is corrupt: \
-         its {algorithm} hash is {actual} ({actual_size} bytes), but {expected} \
-         ({expected_size} bytes) was recorded when it was saved"
+        "content `{key}` of manifest {manifest} in storage `{storage}` is corrupt: {mismatch}"
     )]
     HashMismatch {
         /// The manifest the content belongs to.
@@ -95,16 +93,8 @@ pub enum Error {
         key: String,
         /// The storage it was read from.
         storage: String,
-        /// The hash algorithm, `sha256`.
-        algorithm: String,
-        /// The recorded hash, in hex.
-        expected: String,
-        /// The hash of the bytes read, in hex.
-        actual: String,
-        /// The recorded size.
-        expected_size: u64,
-        /// The size of the bytes read.
-        actual_size: u64,
+        /// The recorded and the actual hash and size.
+        mismatch: Box<Mismatch>,
     },
 
     /// A field could not be serialized.
@@ -259,6 +249,31 @@ pub enum Error {
     Task(String),
 }
 
+/// What a hash check found: the recorded digest and the one of the bytes read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The hash algorithm, `sha256`.
+    pub algorithm: String,
+    /// The recorded hash, in hex.
+    pub expected: String,
+    /// The hash of the bytes read, in hex.
+    pub actual: String,
+    /// The recorded size.
+    pub expected_size: u64,
+    /// The size of the bytes read.
+    pub actual_size: u64,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "its {} hash is {} ({} bytes), but {} ({} bytes) was recorded when it was saved",
+            self.algorithm, self.actual, self.actual_size, self.expected, self.expected_size
+        )
+    }
+}
+
 /// One failed value of a batch.
 #[derive(Debug)]
 pub struct BatchFailure {
@@ -280,4 +295,16 @@ fn list(problems: &[String]) -> String {
 
 fn list_failures(failures: &[BatchFailure]) -> String {
     failures.iter().map(|f| format!("\n  - {f}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_stay_small_enough_to_return_by_value() {
+        assert!(
+            std::mem::size_of::<super::Error>() <= 96,
+            "{}",
+            std::mem::size_of::<super::Error>()
+        );
+    }
 }

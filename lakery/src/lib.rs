@@ -2,7 +2,7 @@
 //!
 //! Derive [`Storable`] on a struct: the fields without an attribute are serialized
 //! together into one content, the *body*; each `#[content]` field becomes a content of
-//! its own, with its own [serializer](serializer) and [storage]. Saving writes every
+//! its own, with its own [serializer] and [storage]. Saving writes every
 //! content to its storage, then commits one *manifest* per value, with one record per
 //! content, to a relational [`Database`]. Loading reads the manifest, fetches the
 //! contents, checks their hashes and rebuilds the struct.
@@ -63,7 +63,7 @@ pub mod __private;
 pub use lakery_derive::Storable;
 
 pub use crate::db::Database;
-pub use crate::error::{BatchFailure, Error, Result};
+pub use crate::error::{BatchFailure, Error, Mismatch, Result};
 pub use crate::load::{load_one, LoadHandle, LoadedBatch, Loader};
 pub use crate::manifest::{ContentRecord, Digest, ManifestId, ManifestRecord, ManifestRef, Tags};
 pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_STORAGE};

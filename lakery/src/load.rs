@@ -12,7 +12,7 @@ use futures::stream::{self, StreamExt};
 use crate::__private::{LoadedContent, Repacker};
 use crate::db::records::StoredContent;
 use crate::db::{Database, Fetched, CHUNK};
-use crate::error::BatchFailure;
+use crate::error::{BatchFailure, Mismatch};
 use crate::manifest::{digest, Digest, ManifestId, ManifestRef, INLINE_HASH_LIMIT};
 use crate::registry::Registry;
 use crate::save::DEFAULT_CONCURRENCY;
@@ -376,7 +376,7 @@ fn read_job(
                             storage: row.storage_name.clone(),
                             manifest,
                             key: row.content_key.clone(),
-                            source,
+                            source: Box::new(source),
                         })?
                 }
                 (None, _) => {
@@ -426,11 +426,13 @@ fn verified(
             manifest,
             key: row.content_key,
             storage: row.storage_name,
-            algorithm: row.hash_algorithm,
-            expected: row.hash,
-            actual: actual.hex(),
-            expected_size: u64::try_from(row.size).unwrap_or_default(),
-            actual_size: actual.size,
+            mismatch: Box::new(Mismatch {
+                algorithm: row.hash_algorithm,
+                expected: row.hash,
+                actual: actual.hex(),
+                expected_size: u64::try_from(row.size).unwrap_or_default(),
+                actual_size: actual.size,
+            }),
         });
     }
     let serializer_config = match row.serializer_config.as_deref() {

@@ -408,7 +408,7 @@ fn write_job(
                         storage: storage_name.to_owned(),
                         manifest,
                         key: key.to_owned(),
-                        source,
+                        source: Box::new(source),
                     }),
                 }
             }
