@@ -45,11 +45,32 @@ const SQLITE_PRAGMAS: &str = "PRAGMA page_size = 16384; \
      PRAGMA cache_size = -32768; \
      PRAGMA mmap_size = 268435456;";
 
-/// Rows per multi-row INSERT and ids per `IN (...)`: well under SQLite's limit of
-/// 32,766 bound parameters with 14 columns a row.
+/// Ids per `IN (...)`, and so manifests per chunk of a batch load: well under SQLite's
+/// limit of 32,766 bound parameters.
 pub(crate) const CHUNK: usize = 1000;
 
 type SqliteAsync = SyncConnectionWrapper<SqliteConnection>;
+
+/// Rows per multi-row INSERT. A fixed-size array gives the statement a static query id,
+/// so diesel prepares it once per connection and caches it; the rest go in one by one,
+/// through another cached statement.
+const INSERT_ROWS: usize = 64;
+
+/// Inserts `rows` into `table` with cached multi-row statements.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let mut chunks = $rows.chunks_exact(INSERT_ROWS);
+        for chunk in &mut chunks {
+            let Ok(chunk) = <&[_; INSERT_ROWS]>::try_from(chunk) else {
+                unreachable!("chunks_exact yields chunks of exactly INSERT_ROWS")
+            };
+            diesel::insert_into($table).values(chunk).execute($conn)?;
+        }
+        for row in chunks.remainder() {
+            diesel::insert_into($table).values(row).execute($conn)?;
+        }
+    }};
+}
 
 /// Manifest rows by id, and their content rows by manifest id.
 pub(crate) type Fetched = (
@@ -211,16 +232,8 @@ impl Database {
     ) -> Result<()> {
         self.with_conn("committing manifests", move |conn| {
             conn.immediate_transaction(|conn| {
-                for chunk in manifests.chunks(CHUNK) {
-                    diesel::insert_into(lakery_manifests::table)
-                        .values(chunk)
-                        .execute(conn)?;
-                }
-                for chunk in contents.chunks(CHUNK) {
-                    diesel::insert_into(lakery_contents::table)
-                        .values(chunk)
-                        .execute(conn)?;
-                }
+                insert_rows!(conn, lakery_manifests::table, manifests);
+                insert_rows!(conn, lakery_contents::table, contents);
                 Ok(())
             })
         })
