@@ -477,3 +477,132 @@ async fn bad_database_urls_and_tags_are_refused() {
         assert!(matches!(error, Error::InvalidTag { .. }), "{error:?}");
     }
 }
+
+/// A storable generic over the type of its samples.
+#[derive(Storable, Debug, PartialEq)]
+#[storable(class_id = "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7")]
+struct Series<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+{
+    label: String,
+    #[content(serializer = Bincode)]
+    samples: Vec<T>,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn generic_storables_round_trip_per_instantiation() {
+    let t = TestDb::sqlite().await;
+    let registry = Registry::builder()
+        .storable::<Series<u16>>()
+        .storable::<Series<String>>()
+        .build();
+    // Two instantiations share a class id and version: the registry refuses that.
+    assert!(
+        matches!(registry, Err(Error::Registry(ref p)) if p.len() == 1 && p[0].contains("both claim")),
+        "{registry:?}"
+    );
+
+    let registry = Registry::builder()
+        .storable::<Series<u16>>()
+        .build()
+        .unwrap();
+    let series = Series {
+        label: "ticks".into(),
+        samples: vec![1u16, 2, 65535],
+    };
+    let record = lakery::save_one(&series, &registry, &t.db).await.unwrap();
+    let back: Series<u16> = lakery::load_one(&record, &registry, &t.db).await.unwrap();
+    assert_eq!(back, series);
+}
+
+/// Version 2 of a decimal-text serializer that still reads what version 1 wrote.
+struct Decimal;
+
+impl lakery::serializer::Serializer<u64> for Decimal {
+    fn name(&self) -> &str {
+        "example.decimal@v2"
+    }
+    fn content_type(&self) -> &str {
+        "text/plain; charset=utf-8"
+    }
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({ "radix": 10 }))
+    }
+    fn can_read(&self, stored_name: &str) -> bool {
+        matches!(stored_name, "example.decimal@v1" | "example.decimal@v2")
+    }
+    fn serialize(&self, value: &u64) -> Result<bytes::Bytes, lakery::serializer::SerializerError> {
+        Ok(value.to_string().into())
+    }
+    fn deserialize(
+        &self,
+        bytes: bytes::Bytes,
+        stored: &lakery::serializer::Stored<'_>,
+    ) -> Result<u64, lakery::serializer::SerializerError> {
+        let text = std::str::from_utf8(&bytes)?;
+        // Version 1 wrote a trailing newline.
+        let text = if stored.serializer_name.ends_with("@v1") {
+            text.trim_end()
+        } else {
+            text
+        };
+        Ok(text.parse()?)
+    }
+}
+
+#[derive(Storable, Debug, PartialEq)]
+#[storable(class_id = "4f5a6b7c-8d9e-4fa0-b1c2-d3e4f5a6b7c8")]
+struct Counter {
+    #[content(serializer = Decimal)]
+    count: u64,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stored_serializer_names_are_checked_and_old_versions_read() {
+    let t = TestDb::sqlite().await;
+    let registry = Registry::builder().storable::<Counter>().build().unwrap();
+    let record = lakery::save_one(&Counter { count: 42 }, &registry, &t.db)
+        .await
+        .unwrap();
+    let content = &t.db.contents(record.id).await.unwrap()[0];
+    assert_eq!(content.serializer_name, "example.decimal@v2");
+    assert_eq!(
+        content.serializer_config,
+        Some(serde_json::json!({ "radix": 10 }))
+    );
+    assert_eq!(
+        lakery::load_one::<Counter>(&record, &registry, &t.db)
+            .await
+            .unwrap(),
+        Counter { count: 42 }
+    );
+
+    // Rewrite the row as version 1 would have written it.
+    let v1 = b"7\n";
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(v1));
+    diesel::sql_query("UPDATE lakery_contents SET serializer_name = 'example.decimal@v1', data = ?, hash = ?, size = 2")
+        .bind::<diesel::sql_types::Binary, _>(&v1[..])
+        .bind::<diesel::sql_types::Text, _>(&hash)
+        .execute(&mut t.raw())
+        .unwrap();
+    assert_eq!(
+        lakery::load_one::<Counter>(&record, &registry, &t.db)
+            .await
+            .unwrap(),
+        Counter { count: 7 }
+    );
+
+    // A name the field's serializer does not accept is refused before deserializing.
+    diesel::sql_query("UPDATE lakery_contents SET serializer_name = 'someone.else@v1'")
+        .execute(&mut t.raw())
+        .unwrap();
+    let error = lakery::load_one::<Counter>(&record, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::SerializerMismatch { key, stored, expected, .. }
+            if key == "count" && stored == "someone.else@v1" && expected == "example.decimal@v2"),
+        "{error:?}"
+    );
+}
