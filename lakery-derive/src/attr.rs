@@ -489,9 +489,15 @@ fn parse_version(cx: &Ctxt, expr: &Expr) -> Option<u32> {
             );
             None
         }
-        Ok(version) => Some(version),
-        Err(_) => {
-            cx.error_spanned_by(lit, format!("version `{lit}` does not fit in a `u32`"));
+        Ok(version) if version <= i32::MAX as u32 => Some(version),
+        _ => {
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "version `{lit}` is too large: versions go up to {} so that every database can store them",
+                    i32::MAX
+                ),
+            );
             None
         }
     }

@@ -207,6 +207,14 @@ fn check_storable<T: Storable>(
     default_storage: &'static str,
 ) -> Option<StorableInfo> {
     let before = problems.len();
+    if T::VERSION == 0 || i32::try_from(T::VERSION).is_err() {
+        problems.push(format!(
+            "`{}` has version {}; versions go from 1 to {}",
+            T::type_name(),
+            T::VERSION,
+            i32::MAX
+        ));
+    }
     let mut names = Vec::with_capacity(T::CONTENTS.len());
     for spec in T::CONTENTS {
         let name = spec.storage.unwrap_or(default_storage);

@@ -348,7 +348,8 @@ impl<'r> Saver<'r> {
             manifests.push(NewManifest {
                 id: manifest_id,
                 class_id: item.record.class_id.to_string(),
-                class_version: item.record.class_version as i32,
+                // The registry refuses versions above `i32::MAX`.
+                class_version: i32::try_from(item.record.class_version).unwrap_or(i32::MAX),
                 tags: tags_json(&item.record.tags),
                 created_at,
             });
