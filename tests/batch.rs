@@ -225,3 +225,62 @@ async fn a_batch_load_reports_each_failed_value() {
         }
     ));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_manifest_can_be_loaded_several_times_in_one_batch() {
+    let t = TestDb::sqlite().await;
+    let registry = Registry::builder()
+        .storage("blobs", MemoryStorage::new())
+        .storable::<Sample>()
+        .build()
+        .unwrap();
+    let a = lakery::save_one(&sample(1), &registry, &t.db)
+        .await
+        .unwrap();
+    let b = lakery::save_one(&sample(2), &registry, &t.db)
+        .await
+        .unwrap();
+
+    let mut loader = lakery::Loader::new(&registry, &t.db);
+    let handles = [&a, &b, &a, &a].map(|m| loader.load_soon::<Sample>(m));
+    let mut loaded = loader.finish().await.unwrap();
+    let back = handles.map(|h| loaded.take(h).unwrap());
+    assert_eq!(back, [sample(1), sample(2), sample(1), sample(1)]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_headline_counts_values_not_failed_contents() {
+    let t = TestDb::sqlite().await;
+    let memory = MemoryStorage::new();
+    let registry = Registry::builder()
+        .storage("blobs", memory.clone())
+        .storable::<Sample>()
+        .build()
+        .unwrap();
+    let a = lakery::save_one(&sample(1), &registry, &t.db)
+        .await
+        .unwrap();
+    // Both contents of `a` are damaged: the body in the database, the payload in memory.
+    let mut raw = t.raw();
+    diesel::sql_query("UPDATE lakery_contents SET data = X'7b7d' WHERE content_key = 'body'")
+        .execute(&mut raw)
+        .unwrap();
+    let payload =
+        t.db.contents(a.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.key == "payload")
+            .unwrap();
+    assert!(memory.corrupt(&payload.storage_config, &b"[0]"[..]));
+
+    let mut loader = lakery::Loader::new(&registry, &t.db);
+    loader.load_soon::<Sample>(&a);
+    loader.load_soon::<Sample>(&a);
+    let error = loader.finish().await.unwrap_err();
+    let Error::Batch { failures, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(failures.len(), 4, "two contents of two values: {error}");
+    assert!(error.to_string().starts_with("2 of 2 values"), "{error}");
+}

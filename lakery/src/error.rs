@@ -234,7 +234,7 @@ pub enum Error {
     },
 
     /// Some values of a batch failed; nothing of the batch was committed.
-    #[error("{} of {} values in the batch failed and nothing was {}:{}", .failures.len(), .total, .action, list_failures(.failures))]
+    #[error("{} of {} values in the batch failed and nothing was {}:{}", failed_values(.failures), .total, .action, list_failures(.failures))]
     Batch {
         /// `saved` or `loaded`.
         action: &'static str,
@@ -291,6 +291,14 @@ impl fmt::Display for BatchFailure {
 
 fn list(problems: &[String]) -> String {
     problems.iter().map(|p| format!("\n  - {p}")).collect()
+}
+
+/// How many values failed: a value can fail in more than one content.
+fn failed_values(failures: &[BatchFailure]) -> usize {
+    let mut indices: Vec<usize> = failures.iter().map(|f| f.index).collect();
+    indices.sort_unstable();
+    indices.dedup();
+    indices.len()
 }
 
 fn list_failures(failures: &[BatchFailure]) -> String {

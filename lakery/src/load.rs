@@ -1,6 +1,7 @@
 //! Loading: [`load_one`] for one value, [`Loader`] for many in one round trip.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -219,18 +220,28 @@ impl Chunk<'_> {
     /// Checks the manifests, reads and verifies the contents, and repacks each value.
     async fn load(
         self,
-        (mut manifests, mut content_rows): Fetched,
+        (manifests, mut content_rows): Fetched,
         failures: &mut Vec<BatchFailure>,
     ) -> Vec<Option<Box<dyn Any + Send>>> {
         let failures_before = failures.len();
         let mut loaded: Vec<Option<Vec<LoadedContent>>> = Vec::with_capacity(self.requests.len());
         let mut jobs = Vec::new();
+        // A manifest asked for more than once gets its rows copied for all but the
+        // last request; the usual case, once each, moves them.
+        let mut remaining: HashMap<ManifestId, usize> = HashMap::with_capacity(self.requests.len());
+        for request in self.requests.iter().flatten() {
+            *remaining.entry(request.id).or_default() += 1;
+        }
         for (offset, request) in self.requests.iter().enumerate() {
             let index = self.first + offset;
             loaded.push(None);
             let Some(request) = request else { continue };
             let key = request.id.to_string();
-            let checked = match manifests.remove(&key) {
+            let last = remaining.get_mut(&request.id).is_some_and(|n| {
+                *n -= 1;
+                *n == 0
+            });
+            let checked = match manifests.get(&key) {
                 None => Err(Error::ManifestNotFound(request.id)),
                 Some(head) => head
                     .class()
@@ -240,7 +251,12 @@ impl Chunk<'_> {
                 failures.push(BatchFailure { index, error });
                 continue;
             }
-            let rows = content_rows.remove(&key).unwrap_or_default();
+            let rows = if last {
+                content_rows.remove(&key)
+            } else {
+                content_rows.get(&key).cloned()
+            }
+            .unwrap_or_default();
             let mut contents = Vec::with_capacity(rows.len());
             for mut row in rows {
                 match self.registry.storage(&row.storage_name) {

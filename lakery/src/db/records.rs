@@ -89,7 +89,7 @@ pub(crate) struct ManifestHead {
 }
 
 /// What loading needs of a content: where its bytes are, how to check and read them.
-#[derive(Queryable, Selectable, Debug)]
+#[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = lakery_contents)]
 pub(crate) struct StoredContent {
     pub manifest_id: String,

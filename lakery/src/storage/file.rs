@@ -2,6 +2,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -14,7 +15,8 @@ use crate::{Error, Result};
 ///
 /// A write goes to a temporary file in the root, is fsynced, and is renamed into place
 /// (then the folder is fsynced), so a file at its final name is always complete and a
-/// crash leaves at most a stray temporary file. The recorded config is the path relative
+/// crash leaves at most a stray temporary file, removed by [`FileStorage::new`] once it
+/// is a day old. The recorded config is the path relative
 /// to the root (`{"path": "ab/ab12..."}`), so the folder can be moved; configs read back
 /// are checked against that layout and refused if they would reach outside the root.
 ///
@@ -34,6 +36,32 @@ pub struct FileStorage {
 
 const TEMP_PREFIX: &str = ".lakery-tmp-";
 
+/// A temporary file older than this belongs to a write that died with its process.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Removes temporary files left by writes that crashed, if they are older than `age`;
+/// younger ones may belong to a write still running in another process. Best effort: a
+/// file that cannot be removed now is tried again next time.
+fn remove_stale_temp_files(root: &Path, age: Duration) {
+    let Ok(entries) = fs::read_dir(root) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let is_temp = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| name.starts_with(TEMP_PREFIX));
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| now.duration_since(modified).unwrap_or_default() > age);
+        if is_temp && stale {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 impl FileStorage {
     /// A storage rooted at `root`, created if missing.
     pub fn new(root: impl AsRef<Path>) -> Result<Self> {
@@ -44,6 +72,7 @@ impl FileStorage {
         };
         fs::create_dir_all(root).map_err(setup)?;
         let root = root.canonicalize().map_err(setup)?;
+        remove_stale_temp_files(&root, STALE_TEMP_AGE);
         Ok(FileStorage {
             root: Arc::new(root),
         })
@@ -52,6 +81,20 @@ impl FileStorage {
     /// The root folder, canonicalized.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Resolves `config` and runs `op` on its path, both on the blocking pool: resolving
+    /// follows symlinks, which is file system work too.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        config: &Value,
+        op: impl FnOnce(&Path) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let storage = self.clone();
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || op(&storage.resolve(&config)?))
+            .await
+            .map_err(|e| StorageError::new(StorageErrorKind::Other, format!("task failed: {e}")))?
     }
 
     /// Resolves a config read from the database to a path inside the root.
@@ -133,31 +176,34 @@ impl Storage for FileStorage {
                 StorageError::new(StorageErrorKind::Other, format!("write task failed: {e}"))
             })??;
 
-        let hex = request.digest().await?.hex();
+        let digest = request.digest().await?;
+        let expected_size = digest.size;
+        let hex = digest.hex();
         let relative = format!("{}/{}", &hex[..2], hex);
         let root = self.root.clone();
         let relative_for_task = relative.clone();
         tokio::task::spawn_blocking(move || -> Result<(), StorageError> {
             let dir = root.join(&relative_for_task[..2]);
             let target = root.join(&relative_for_task);
-            if target.exists() {
-                // Same hash, same bytes: already stored and durable. `temp` is removed on drop.
-                return Ok(());
+            let io = |what: &str, path: &Path, e| {
+                StorageError::io(format!("cannot {what} {}", path.display()), e)
+            };
+            fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
+            // The new bytes are written and fsynced already, so they replace whatever is
+            // at the target: identical bytes if the content was stored before, or a file
+            // damaged since, which must not be trusted for the new manifest.
+            if let Err(e) = temp.persist(&target) {
+                // Some platforms refuse to replace a file that is open; an existing file of
+                // the right size is then the same content.
+                let size = fs::metadata(&target).map(|m| m.len()).ok();
+                if size != Some(expected_size) {
+                    return Err(io("move the content to", &target, e.error));
+                }
             }
-            if !dir.exists() {
-                fs::create_dir_all(&dir)
-                    .map_err(|e| StorageError::io(format!("cannot create {}", dir.display()), e))?;
-                sync_dir(&root)
-                    .map_err(|e| StorageError::io(format!("cannot fsync {}", root.display()), e))?;
-            }
-            temp.persist(&target).map_err(|e| {
-                StorageError::io(
-                    format!("cannot move the content to {}", target.display()),
-                    e.error,
-                )
-            })?;
-            sync_dir(&dir)
-                .map_err(|e| StorageError::io(format!("cannot fsync {}", dir.display()), e))
+            // Every writer syncs both folders, also when another writer created them or
+            // the file: a save returns only once its file's name is durable.
+            sync_dir(&dir).map_err(|e| io("fsync", &dir, e))?;
+            sync_dir(&root).map_err(|e| io("fsync", &root, e))
         })
         .await
         .map_err(|e| {
@@ -167,35 +213,90 @@ impl Storage for FileStorage {
     }
 
     async fn read(&self, config: &Value) -> Result<Bytes, StorageError> {
-        let path = self.resolve(config)?;
-        let data = tokio::fs::read(&path)
-            .await
-            .map_err(|e| StorageError::io(format!("cannot read {}", path.display()), e))?;
-        Ok(Bytes::from(data))
+        self.blocking(config, |path| {
+            fs::read(path)
+                .map(Bytes::from)
+                .map_err(|e| StorageError::io(format!("cannot read {}", path.display()), e))
+        })
+        .await
     }
 
     async fn delete(&self, config: &Value) -> Result<(), StorageError> {
-        let path = self.resolve(config)?;
-        match tokio::fs::remove_file(&path).await {
+        self.blocking(config, |path| match fs::remove_file(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StorageError::io(
                 format!("cannot delete {}", path.display()),
                 e,
             )),
             _ => Ok(()),
-        }
+        })
+        .await
     }
 
     async fn exists(&self, config: &Value) -> Result<bool, StorageError> {
-        let path = self.resolve(config)?;
-        tokio::fs::try_exists(&path)
-            .await
-            .map_err(|e| StorageError::io(format!("cannot check {}", path.display()), e))
+        self.blocking(config, |path| {
+            path.try_exists()
+                .map_err(|e| StorageError::io(format!("cannot check {}", path.display()), e))
+        })
+        .await
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_blob_path;
+    use super::*;
+    use crate::manifest::{Digest, Tags};
+
+    async fn write(storage: &FileStorage, data: &'static [u8]) -> Value {
+        let data = Bytes::from_static(data);
+        let tags = Tags::new();
+        let request = WriteRequest::new(data.clone(), Digest::of(&data), &tags);
+        storage.write(request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_second_write_replaces_a_damaged_file_with_the_same_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = FileStorage::new(dir.path()).unwrap();
+        let config = write(&storage, b"the results").await;
+        let path = storage.resolve(&config).unwrap();
+        fs::write(&path, b"the resu").unwrap(); // truncated by some accident
+        assert_eq!(write(&storage, b"the results").await, config);
+        assert_eq!(storage.read(&config).await.unwrap(), &b"the results"[..]);
+        let temps = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
+            .count();
+        assert_eq!(temps, 0, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn stale_temporary_files_are_removed_and_fresh_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir.path().join(format!("{TEMP_PREFIX}stale"));
+        let fresh = dir.path().join(format!("{TEMP_PREFIX}fresh"));
+        let other = dir.path().join("notes.txt");
+        for path in [&stale, &fresh, &other] {
+            fs::write(path, b"x").unwrap();
+        }
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        File::options()
+            .write(true)
+            .open(&other)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        remove_stale_temp_files(dir.path(), Duration::from_secs(60));
+        assert!(!stale.exists());
+        assert!(fresh.exists(), "a write in progress keeps its file");
+        assert!(other.exists(), "only lakery's temporary files are touched");
+    }
 
     #[test]
     fn only_the_storage_layout_is_accepted() {
