@@ -27,6 +27,8 @@ const VERSION_FORMAT: &str = "`#[storable(version = 2)]`";
 const CONTAINER_SERIALIZER_FORMAT: &str = "`#[storable(serializer = Json)]`";
 const CONTENT_SERIALIZER_FORMAT: &str = "`#[content(serializer = Bincode)]`";
 const STORAGE_FORMAT: &str = "`#[content(storage = \"archive\")]`";
+/// The longest tag key or value the runtime accepts, in bytes.
+const MAX_TAG_LEN: usize = 1024;
 const TAGS_FORMAT: &str = "`#[content(tags(kind = \"results\"))]`";
 
 /// One key of an attribute, remembered so that a second occurrence is reported.
@@ -591,11 +593,28 @@ fn parse_tags(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<Vec<(Stri
         if key.is_empty() {
             cx.error_at(key_span, "a tag key cannot be empty");
             valid = false;
+        } else if key.len() > MAX_TAG_LEN || key.chars().any(char::is_control) {
+            cx.error_at(
+                key_span,
+                format!("a tag key is at most {MAX_TAG_LEN} bytes, without control characters"),
+            );
+            valid = false;
         } else if tags.iter().any(|(seen, _)| *seen == key) {
             cx.error_at(key_span, format!("duplicate tag `{key}` in `tags(...)`"));
             valid = false;
         }
         match string_literal(&value) {
+            Some(lit)
+                if lit.value().len() > MAX_TAG_LEN || lit.value().chars().any(char::is_control) =>
+            {
+                cx.error_spanned_by(
+                    lit,
+                    format!(
+                        "a tag value is at most {MAX_TAG_LEN} bytes, without control characters"
+                    ),
+                );
+                valid = false;
+            }
             Some(lit) => tags.push((key, lit.value())),
             None => {
                 cx.error_spanned_by(

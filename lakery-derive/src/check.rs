@@ -8,6 +8,25 @@ pub fn check(cx: &Ctxt, cont: &Container) {
     check_no_lifetimes(cx, cont);
     check_body_key(cx, cont);
     check_body_serializer_used(cx, cont);
+    check_reserved_names(cx, cont);
+}
+
+/// The derive's generated body struct has a field `__lakery_marker`, and its own names
+/// all start with `__lakery`: a user's field of such a name could collide with them.
+fn check_reserved_names(cx: &Ctxt, cont: &Container) {
+    for field in &cont.fields {
+        let name = field.ident.to_string();
+        if name.trim_start_matches("r#").starts_with("__lakery") {
+            cx.error_spanned_by(
+                field.ident,
+                format!(
+                    "field names starting with `__lakery` are reserved for the code \
+                     `#[derive(Storable)]` generates\n\
+                     help: rename `{name}`"
+                ),
+            );
+        }
+    }
 }
 
 /// A storable is loaded back from storage, so it cannot borrow from anything.

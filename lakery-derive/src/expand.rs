@@ -77,6 +77,10 @@ fn expand(cont: &Container) -> TokenStream {
         body_struct = body_struct_definition(cont);
         let body_ty = body_type(generics, quote!('_));
         let body_static_ty = body_type(generics, quote!('static));
+        let assertions = cont.body_fields().map(|field| {
+            let ty = field.ty;
+            quote_spanned!(ty_span(field)=> ::lakery::__private::assert_body_field::<#ty>();)
+        });
         let borrowed = cont.body_fields().map(|field| {
             let member = field.ident;
             quote!(#member: ::lakery::__private::Field::Borrowed(&self.#member))
@@ -84,6 +88,7 @@ fn expand(cont: &Container) -> TokenStream {
         let push =
             quote_spanned!(span=> #contents.push::<_, #body_ty>(#index, &#serializer, &#body)?;);
         unpack.push(quote! {
+            #(#assertions)*
             let #body = __LakeryBody {
                 #(#borrowed,)*
                 __lakery_marker: ::core::marker::PhantomData,
@@ -213,7 +218,7 @@ fn body_struct_definition(cont: &Container) -> TokenStream {
     let where_clause = &generics.where_clause;
     let fields = cont.body_fields().map(|field| {
         let member = field.ident;
-        let ty = field.ty;
+        let ty = replace_self(field.ty.to_token_stream(), &self_type(cont));
         quote!(#member: ::lakery::__private::Field<'__lakery, #ty>)
     });
     let (serialize_bound, deserialize_bound) = body_serde_bounds(cont);
@@ -242,7 +247,7 @@ fn body_serde_bounds(cont: &Container) -> (String, String) {
     let generic_types: Vec<String> = cont
         .body_fields()
         .filter(|field| mentions_any(field.ty.to_token_stream(), &params))
-        .map(|field| field.ty.to_token_stream().to_string())
+        .map(|field| replace_self(field.ty.to_token_stream(), &self_type(cont)).to_string())
         .collect();
     let bound = |path: &str| {
         generic_types
@@ -255,6 +260,33 @@ fn body_serde_bounds(cont: &Container) -> (String, String) {
         bound("::lakery::__private::serde::Serialize"),
         bound("::lakery::__private::serde::de::DeserializeOwned"),
     )
+}
+
+/// The struct's own type, `Name<T, N>`, which `Self` means in its field types.
+fn self_type(cont: &Container) -> TokenStream {
+    let ident = cont.ident;
+    let (_, ty_generics, _) = cont.generics.split_for_impl();
+    quote!(#ident #ty_generics)
+}
+
+/// `tokens` with every `Self` replaced by `self_type`: inside the body struct, `Self`
+/// would name the body struct rather than the user's.
+fn replace_self(tokens: TokenStream, self_type: &TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) if ident == "Self" => self_type.clone(),
+            proc_macro2::TokenTree::Group(group) => {
+                let mut replaced = proc_macro2::Group::new(
+                    group.delimiter(),
+                    replace_self(group.stream(), self_type),
+                );
+                replaced.set_span(group.span());
+                replaced.into_token_stream()
+            }
+            other => other.into_token_stream(),
+        })
+        .collect()
 }
 
 fn mentions_any(tokens: TokenStream, idents: &[&Ident]) -> bool {

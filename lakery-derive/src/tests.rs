@@ -482,7 +482,7 @@ fn rejects_malformed_version() {
                 a: u32,
             }
         ),
-        "does not fit in a `u32`",
+        "is too large: versions go up to 2147483647",
     );
     assert_error(
         quote!(

@@ -14,7 +14,7 @@ use crate::__private::{LoadedContent, Repacker};
 use crate::db::records::StoredContent;
 use crate::db::{Database, Fetched, CHUNK};
 use crate::error::{BatchFailure, Mismatch};
-use crate::manifest::{digest, Digest, ManifestId, ManifestRef, INLINE_HASH_LIMIT};
+use crate::manifest::{cooperate, digest, Digest, ManifestId, ManifestRef, INLINE_HASH_LIMIT};
 use crate::registry::Registry;
 use crate::save::DEFAULT_CONCURRENCY;
 use crate::storable::{ClassId, ContentSpec, Storable};
@@ -233,6 +233,7 @@ impl Chunk<'_> {
             *remaining.entry(request.id).or_default() += 1;
         }
         for (offset, request) in self.requests.iter().enumerate() {
+            cooperate(offset).await;
             let index = self.first + offset;
             loaded.push(None);
             let Some(request) = request else { continue };
@@ -309,6 +310,7 @@ impl Chunk<'_> {
 
         let mut values = Vec::with_capacity(self.requests.len());
         for (offset, (request, contents)) in self.requests.iter().zip(loaded).enumerate() {
+            cooperate(offset).await;
             let (Some(request), Some(contents), false) = (request, contents, failed[offset]) else {
                 values.push(None);
                 continue;

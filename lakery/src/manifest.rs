@@ -192,3 +192,11 @@ pub(crate) async fn digest(data: &bytes::Bytes) -> Result<Digest> {
         .await
         .map_err(|e| Error::Task(e.to_string()))
 }
+
+/// Yields to the async runtime every 64 values of a loop that hashes, serializes or
+/// deserializes, so a large batch does not hold a worker thread for long stretches.
+pub(crate) async fn cooperate(iteration: usize) {
+    if iteration % 64 == 63 {
+        tokio::task::yield_now().await;
+    }
+}

@@ -185,6 +185,11 @@ impl<'r> Saver<'r> {
 
     /// Serializes `value` and queues it with manifest tags. A failure here (an
     /// unregistered type, a serializer error, a bad tag) is reported by `finish`.
+    ///
+    /// Serializing happens right here, on the calling thread, so that the batch holds
+    /// bytes rather than borrows of your values. For values that take long to serialize
+    /// (many megabytes of JSON) on a multi-threaded runtime, queue them inside
+    /// `tokio::task::block_in_place` so the runtime moves its other tasks elsewhere.
     pub fn save_soon_with_tags<T: Storable, K: Into<String>, V: Into<String>>(
         &mut self,
         value: &T,
@@ -258,6 +263,7 @@ impl<'r> Saver<'r> {
         let mut jobs = Vec::new();
         let mut rows: Vec<Vec<Option<(Digest, serde_json::Value)>>> = Vec::with_capacity(total);
         for (index, item) in pending.iter().enumerate() {
+            crate::manifest::cooperate(index).await;
             let Some(item) = item else {
                 rows.push(Vec::new());
                 continue;

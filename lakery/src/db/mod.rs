@@ -137,8 +137,14 @@ impl Database {
             .boxed()
         });
         let manager = AsyncDieselConnectionManager::new_with_config(path, config);
-        let pool = Pool::builder()
-            .max_size(if in_memory { 1 } else { 8 })
+        let pool = Pool::builder().max_size(if in_memory { 1 } else { 8 });
+        // An in-memory database lives as long as its one connection: keep it forever.
+        let pool = if in_memory {
+            pool.min_idle(Some(1)).idle_timeout(None).max_lifetime(None)
+        } else {
+            pool
+        };
+        let pool = pool
             .connection_timeout(Duration::from_secs(30))
             .build(manager)
             .await
