@@ -262,10 +262,42 @@ fn io(e: std::io::Error) -> lakery::Error {
     }
 }
 
+/// lakery's SQLite tables, as its migrations create them, for the raw reference.
+mod sqlite_schema {
+    diesel::table! {
+        lakery_manifests (id) {
+            id -> Text,
+            class_id -> Text,
+            class_version -> Integer,
+            tags -> Text,
+            created_at -> Timestamp,
+        }
+    }
+
+    diesel::table! {
+        lakery_contents (manifest_id, content_key) {
+            manifest_id -> Text,
+            content_key -> Text,
+            content_type -> Text,
+            encoding -> Nullable<Text>,
+            hash -> Text,
+            hash_algorithm -> Text,
+            size -> BigInt,
+            serializer_name -> Text,
+            serializer_config -> Nullable<Text>,
+            storage_name -> Text,
+            storage_config -> Text,
+            data -> Nullable<Binary>,
+            tags -> Text,
+            created_at -> Timestamp,
+        }
+    }
+}
+
 /// The rows lakery writes for W1, serialized up front and inserted with plain diesel in
 /// one transaction into a database of the same schema: the floor under W1 save.
 fn raw_sqlite_insert(dir: &std::path::Path, rows: &[Row]) -> Duration {
-    use lakery::db::schema::{lakery_contents as c, lakery_manifests as m};
+    use sqlite_schema::{lakery_contents as c, lakery_manifests as m};
     let mut conn = SqliteConnection::establish(&dir.join("raw.db").display().to_string())
         .expect("open raw.db");
     diesel::sql_query("PRAGMA journal_mode = WAL")

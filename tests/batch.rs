@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::TestDb;
-use diesel::prelude::*;
 use lakery::storage::{StorageError, StorageErrorKind, WriteRequest};
 use lakery::{Error, MemoryStorage, Registry, Storable, Storage};
 
@@ -68,15 +67,16 @@ fn sample(i: u32) -> Sample {
     }
 }
 
-fn count_manifests(t: &TestDb) -> i64 {
-    diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT COUNT(*) FROM lakery_manifests")
-        .get_result(&mut t.raw())
-        .unwrap()
+async fn count_manifests(t: &TestDb) -> i64 {
+    t.count("SELECT COUNT(*) AS n FROM lakery_manifests").await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_commits_every_manifest_and_loads_back_in_one_go() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(a_batch_commits_every_manifest_and_loads_back_in_one_go_on).await;
+}
+
+async fn a_batch_commits_every_manifest_and_loads_back_in_one_go_on(t: TestDb) {
     let picky = Picky::default();
     let registry = Registry::builder()
         .storage("blobs", picky.clone())
@@ -98,7 +98,7 @@ async fn a_batch_commits_every_manifest_and_loads_back_in_one_go() {
     let summary_handle = saver.save_soon(&summary);
     assert_eq!(saver.len(), 201);
     let batch = saver.finish().await.unwrap();
-    assert_eq!(count_manifests(&t), 201);
+    assert_eq!(count_manifests(&t).await, 201);
     assert!(
         picky.max_in_flight.load(Ordering::SeqCst) <= 4,
         "at most 4 writes at once"
@@ -126,7 +126,10 @@ async fn a_batch_commits_every_manifest_and_loads_back_in_one_go() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_batch_commits_nothing_and_reports_every_failure() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(a_failing_batch_commits_nothing_and_reports_every_failure_on).await;
+}
+
+async fn a_failing_batch_commits_nothing_and_reports_every_failure_on(t: TestDb) {
     let registry = Registry::builder()
         .storage("blobs", Picky::default())
         .storable::<Sample>()
@@ -170,7 +173,7 @@ async fn a_failing_batch_commits_nothing_and_reports_every_failure() {
         "{message}"
     );
     assert_eq!(
-        count_manifests(&t),
+        count_manifests(&t).await,
         0,
         "nothing of a failed batch is committed"
     );
@@ -178,7 +181,10 @@ async fn a_failing_batch_commits_nothing_and_reports_every_failure() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_load_reports_each_failed_value() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(a_batch_load_reports_each_failed_value_on).await;
+}
+
+async fn a_batch_load_reports_each_failed_value_on(t: TestDb) {
     let memory = MemoryStorage::new();
     let registry = Registry::builder()
         .storage("blobs", memory.clone())
@@ -228,7 +234,10 @@ async fn a_batch_load_reports_each_failed_value() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_manifest_can_be_loaded_several_times_in_one_batch() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(one_manifest_can_be_loaded_several_times_in_one_batch_on).await;
+}
+
+async fn one_manifest_can_be_loaded_several_times_in_one_batch_on(t: TestDb) {
     let registry = Registry::builder()
         .storage("blobs", MemoryStorage::new())
         .storable::<Sample>()
@@ -250,7 +259,10 @@ async fn one_manifest_can_be_loaded_several_times_in_one_batch() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_headline_counts_values_not_failed_contents() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(the_headline_counts_values_not_failed_contents_on).await;
+}
+
+async fn the_headline_counts_values_not_failed_contents_on(t: TestDb) {
     let memory = MemoryStorage::new();
     let registry = Registry::builder()
         .storage("blobs", memory.clone())
@@ -261,10 +273,11 @@ async fn the_headline_counts_values_not_failed_contents() {
         .await
         .unwrap();
     // Both contents of `a` are damaged: the body in the database, the payload in memory.
-    let mut raw = t.raw();
-    diesel::sql_query("UPDATE lakery_contents SET data = X'7b7d' WHERE content_key = 'body'")
-        .execute(&mut raw)
-        .unwrap();
+    t.execute(&format!(
+        "UPDATE lakery_contents SET data = {} WHERE content_key = 'body'",
+        t.blob(b"{}")
+    ))
+    .await;
     let payload =
         t.db.contents(a.id)
             .await

@@ -6,8 +6,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::TestDb;
-use diesel::prelude::*;
 use lakery::serializer::{Bincode, RawBytes, Text};
+use lakery::Backend;
 use lakery::{Error, FileStorage, MemoryStorage, Registry, Storable};
 
 #[derive(Storable, Debug, Clone, PartialEq)]
@@ -44,7 +44,10 @@ struct Report {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn round_trip_with_memory_storage_and_merged_tags() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(round_trip_with_memory_storage_and_merged_tags_on).await;
+}
+
+async fn round_trip_with_memory_storage_and_merged_tags_on(t: TestDb) {
     let archive = MemoryStorage::new();
     let registry = Registry::builder()
         .storage("archive", archive.clone())
@@ -115,7 +118,10 @@ async fn round_trip_with_memory_storage_and_merged_tags() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn file_storage_writes_content_addressed_files_and_dedupes() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(file_storage_writes_content_addressed_files_and_dedupes_on).await;
+}
+
+async fn file_storage_writes_content_addressed_files_and_dedupes_on(t: TestDb) {
     let files = FileStorage::new(t.path("files")).unwrap();
     let registry = Registry::builder()
         .storage("files", files.clone())
@@ -178,7 +184,10 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn corrupt_bytes_fail_the_hash_check_naming_manifest_and_key() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(corrupt_bytes_fail_the_hash_check_naming_manifest_and_key_on).await;
+}
+
+async fn corrupt_bytes_fail_the_hash_check_naming_manifest_and_key_on(t: TestDb) {
     let files = FileStorage::new(t.path("files")).unwrap();
     let registry = Registry::builder()
         .storage("files", files.clone())
@@ -227,7 +236,10 @@ async fn corrupt_bytes_fail_the_hash_check_naming_manifest_and_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn corrupt_body_in_the_database_fails_the_hash_check() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(corrupt_body_in_the_database_fails_the_hash_check_on).await;
+}
+
+async fn corrupt_body_in_the_database_fails_the_hash_check_on(t: TestDb) {
     let registry = Registry::builder()
         .storage("archive", MemoryStorage::new())
         .storable::<Experiment>()
@@ -237,9 +249,11 @@ async fn corrupt_body_in_the_database_fails_the_hash_check() {
         .await
         .unwrap();
 
-    diesel::sql_query("UPDATE lakery_contents SET data = CAST('{\"description\":\"forged\"}' AS BLOB) WHERE content_key = 'body'")
-        .execute(&mut t.raw())
-        .unwrap();
+    t.execute(&format!(
+        "UPDATE lakery_contents SET data = {} WHERE content_key = 'body'",
+        t.blob(br#"{"description":"forged"}"#)
+    ))
+    .await;
     let error = lakery::load_one::<Experiment>(&record, &registry, &t.db)
         .await
         .unwrap_err();
@@ -251,7 +265,10 @@ async fn corrupt_body_in_the_database_fails_the_hash_check() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_storage_config_reaching_outside_the_root_is_refused() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(a_storage_config_reaching_outside_the_root_is_refused_on).await;
+}
+
+async fn a_storage_config_reaching_outside_the_root_is_refused_on(t: TestDb) {
     let files = FileStorage::new(t.path("files")).unwrap();
     let registry = Registry::builder()
         .storage("files", files)
@@ -273,12 +290,10 @@ async fn a_storage_config_reaching_outside_the_root_is_refused() {
         r#"{"path":"..%2fsecret"}"#,
         r#"{}"#,
     ] {
-        diesel::sql_query(
-            "UPDATE lakery_contents SET storage_config = ? WHERE content_key = 'text'",
-        )
-        .bind::<diesel::sql_types::Text, _>(config)
-        .execute(&mut t.raw())
-        .unwrap();
+        t.execute(&format!(
+            "UPDATE lakery_contents SET storage_config = '{config}' WHERE content_key = 'text'"
+        ))
+        .await;
         let error = lakery::load_one::<Report>(&record, &registry, &t.db)
             .await
             .unwrap_err();
@@ -304,7 +319,10 @@ async fn a_storage_config_reaching_outside_the_root_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn loading_as_the_wrong_type_names_both_class_ids() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(loading_as_the_wrong_type_names_both_class_ids_on).await;
+}
+
+async fn loading_as_the_wrong_type_names_both_class_ids_on(t: TestDb) {
     let registry = Registry::builder()
         .storage("archive", MemoryStorage::new())
         .storage("files", MemoryStorage::new())
@@ -329,6 +347,10 @@ async fn loading_as_the_wrong_type_names_both_class_ids() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_newer_stored_version_is_an_error_not_a_guess() {
+    common::each_backend(a_newer_stored_version_is_an_error_not_a_guess_on).await;
+}
+
+async fn a_newer_stored_version_is_an_error_not_a_guess_on(t: TestDb) {
     #[derive(Storable, Debug, PartialEq)]
     #[storable(class_id = "0c0ffee0-1d2e-4f3a-8b5c-6d7e8f901234", version = 4)]
     struct ReportV4 {
@@ -339,7 +361,6 @@ async fn a_newer_stored_version_is_an_error_not_a_guess() {
     struct ReportV3Body {
         title: String,
     }
-    let t = TestDb::sqlite().await;
     let registry = Registry::builder()
         .storable::<ReportV4>()
         .storable::<ReportV3Body>()
@@ -373,7 +394,10 @@ async fn a_newer_stored_version_is_an_error_not_a_guess() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_manifest_and_unregistered_type_are_clear_errors() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(missing_manifest_and_unregistered_type_are_clear_errors_on).await;
+}
+
+async fn missing_manifest_and_unregistered_type_are_clear_errors_on(t: TestDb) {
     let registry = Registry::builder()
         .storage("archive", MemoryStorage::new())
         .build()
@@ -392,9 +416,8 @@ async fn missing_manifest_and_unregistered_type_are_clear_errors() {
     let record = lakery::save_one(&experiment(1), &registry, &t.db)
         .await
         .unwrap();
-    diesel::sql_query("DELETE FROM lakery_manifests")
-        .execute(&mut t.raw())
-        .unwrap();
+    t.execute("DELETE FROM lakery_tags; DELETE FROM lakery_contents; DELETE FROM lakery_manifests")
+        .await;
     let error = lakery::load_one::<Experiment>(&record, &registry, &t.db)
         .await
         .unwrap_err();
@@ -431,39 +454,54 @@ async fn registry_reports_every_missing_storage_at_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_without_schema_says_to_migrate() {
-    let dir = tempfile::tempdir().unwrap();
-    let db =
-        lakery::Database::connect(&format!("sqlite://{}", dir.path().join("new.db").display()))
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+        let Some(t) = TestDb::unmigrated(backend).await else {
+            continue;
+        };
+        let registry = Registry::builder()
+            .storage("archive", MemoryStorage::new())
+            .storable::<Experiment>()
+            .build()
+            .unwrap();
+        let error = lakery::save_one(&experiment(1), &registry, &t.db)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::SchemaMissing(_)),
+            "{backend:?}: {error:?}"
+        );
+        assert!(error.to_string().contains("migrate"), "{error}");
+        // Migrating twice is a no-op.
+        t.db.migrate().await.unwrap();
+        t.db.migrate().await.unwrap();
+        lakery::save_one(&experiment(1), &registry, &t.db)
             .await
             .unwrap();
-    let registry = Registry::builder()
-        .storage("archive", MemoryStorage::new())
-        .storable::<Experiment>()
-        .build()
-        .unwrap();
-    let error = lakery::save_one(&experiment(1), &registry, &db)
-        .await
-        .unwrap_err();
-    assert!(matches!(error, Error::SchemaMissing(_)), "{error:?}");
-    assert!(error.to_string().contains("migrate"), "{error}");
-    // Migrating twice is a no-op.
-    db.migrate().await.unwrap();
-    db.migrate().await.unwrap();
-    lakery::save_one(&experiment(1), &registry, &db)
-        .await
-        .unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_database_urls_and_tags_are_refused() {
-    for url in ["postgresql://nowhere", "lakery.db", "sqlite://"] {
+    for url in ["mongodb://localhost/x", "lakery.db", "sqlite://"] {
         let error = lakery::Database::connect(url).await.unwrap_err();
         assert!(
             matches!(error, Error::InvalidDatabaseUrl { .. }),
             "{url}: {error:?}"
         );
     }
-    let t = TestDb::sqlite().await;
+    // Nothing listens on port 1: the error comes at once and hides the password.
+    for url in [
+        "postgres://lakery:hunter2@127.0.0.1:1/x",
+        "mysql://lakery:hunter2@127.0.0.1:1/x",
+    ] {
+        let error = lakery::Database::connect(url).await.unwrap_err();
+        assert!(matches!(error, Error::Connect { .. }), "{url}: {error:?}");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+    }
+    common::each_backend(tags_are_checked_on).await;
+}
+
+async fn tags_are_checked_on(t: TestDb) {
     let registry = Registry::builder()
         .storage("archive", MemoryStorage::new())
         .storable::<Experiment>()
@@ -492,7 +530,10 @@ where
 
 #[tokio::test(flavor = "multi_thread")]
 async fn generic_storables_round_trip_per_instantiation() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(generic_storables_round_trip_per_instantiation_on).await;
+}
+
+async fn generic_storables_round_trip_per_instantiation_on(t: TestDb) {
     let registry = Registry::builder()
         .storable::<Series<u16>>()
         .storable::<Series<String>>()
@@ -560,7 +601,10 @@ struct Counter {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stored_serializer_names_are_checked_and_old_versions_read() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(stored_serializer_names_are_checked_and_old_versions_read_on).await;
+}
+
+async fn stored_serializer_names_are_checked_and_old_versions_read_on(t: TestDb) {
     let registry = Registry::builder().storable::<Counter>().build().unwrap();
     let record = lakery::save_one(&Counter { count: 42 }, &registry, &t.db)
         .await
@@ -581,11 +625,11 @@ async fn stored_serializer_names_are_checked_and_old_versions_read() {
     // Rewrite the row as version 1 would have written it.
     let v1 = b"7\n";
     let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(v1));
-    diesel::sql_query("UPDATE lakery_contents SET serializer_name = 'example.decimal@v1', data = ?, hash = ?, size = 2")
-        .bind::<diesel::sql_types::Binary, _>(&v1[..])
-        .bind::<diesel::sql_types::Text, _>(&hash)
-        .execute(&mut t.raw())
-        .unwrap();
+    t.execute(&format!(
+        "UPDATE lakery_contents SET serializer_name = 'example.decimal@v1', data = {}, hash = '{hash}', size = 2",
+        t.blob(v1)
+    ))
+    .await;
     assert_eq!(
         lakery::load_one::<Counter>(&record, &registry, &t.db)
             .await
@@ -594,9 +638,8 @@ async fn stored_serializer_names_are_checked_and_old_versions_read() {
     );
 
     // A name the field's serializer does not accept is refused before deserializing.
-    diesel::sql_query("UPDATE lakery_contents SET serializer_name = 'someone.else@v1'")
-        .execute(&mut t.raw())
-        .unwrap();
+    t.execute("UPDATE lakery_contents SET serializer_name = 'someone.else@v1'")
+        .await;
     let error = lakery::load_one::<Counter>(&record, &registry, &t.db)
         .await
         .unwrap_err();

@@ -145,6 +145,10 @@ pub enum Error {
         expected: String,
     },
 
+    /// A [`Query`](crate::Query) or a cursor is malformed.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+
     /// No manifest has this id.
     #[error("manifest {0} does not exist")]
     ManifestNotFound(ManifestId),

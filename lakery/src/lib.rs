@@ -62,7 +62,7 @@ pub mod __private;
 
 pub use lakery_derive::Storable;
 
-pub use crate::db::Database;
+pub use crate::db::{Backend, Cursor, Database, Order, Page, Query};
 pub use crate::error::{BatchFailure, Error, Mismatch, Result};
 pub use crate::load::{load_one, LoadHandle, LoadedBatch, Loader};
 pub use crate::manifest::{ContentRecord, Digest, ManifestId, ManifestRecord, ManifestRef, Tags};

@@ -168,10 +168,10 @@ impl<'r> Loader<'r> {
         } = self;
         let total = requests.len();
         let fetch = |range: std::ops::Range<usize>| {
-            let ids: Vec<String> = requests[range]
+            let ids: Vec<uuid::Uuid> = requests[range]
                 .iter()
                 .flatten()
-                .map(|r| r.id.to_string())
+                .map(|r| *r.id.as_uuid())
                 .collect();
             let db = db.clone();
             tokio::spawn(async move { db.fetch(ids).await })
@@ -237,7 +237,7 @@ impl Chunk<'_> {
             let index = self.first + offset;
             loaded.push(None);
             let Some(request) = request else { continue };
-            let key = request.id.to_string();
+            let key = *request.id.as_uuid();
             let last = remaining.get_mut(&request.id).is_some_and(|n| {
                 *n -= 1;
                 *n == 0
@@ -377,7 +377,7 @@ fn read_job(
                     })
                 }
                 (Some(StorageEntry::External(storage)), _) => {
-                    let config = serde_json::from_str(&row.storage_config).map_err(|e| {
+                    let config = serde_json::from_str(&row.storage_config.0).map_err(|e| {
                         Error::CorruptRecord {
                             manifest: manifest.to_string(),
                             reason: format!(
@@ -453,7 +453,7 @@ fn verified(
             }),
         });
     }
-    let serializer_config = match row.serializer_config.as_deref() {
+    let serializer_config = match row.serializer_config.as_ref().map(|json| json.0.as_str()) {
         None => None,
         Some(json) => Some(serde_json::from_str(json).map_err(|e| {
             corrupt(format!(

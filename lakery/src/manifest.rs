@@ -38,7 +38,8 @@ pub(crate) fn check_tag(key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// The id of a manifest: a UUID (version 7, so ids sort by creation time).
+/// The id of a manifest: a UUID of version 7, which begins with its creation time, so
+/// ids sort in creation order.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ManifestId(Uuid);
@@ -46,6 +47,20 @@ pub struct ManifestId(Uuid);
 impl ManifestId {
     pub(crate) fn new() -> Self {
         ManifestId(Uuid::now_v7())
+    }
+
+    /// When the id was made, to the millisecond: the first 48 bits of a version-7 UUID.
+    /// A manifest's `created_at` is this time, so id order is creation order.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        let millis = self
+            .0
+            .get_timestamp()
+            .map(|ts| {
+                let (secs, nanos) = ts.to_unix();
+                secs as i64 * 1000 + i64::from(nanos / 1_000_000)
+            })
+            .unwrap_or(0);
+        DateTime::from_timestamp_millis(millis).unwrap_or_default()
     }
 
     /// The id as a [`Uuid`].

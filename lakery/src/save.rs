@@ -5,12 +5,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use chrono::Utc;
 use futures::future::FutureExt;
 use futures::stream::{self, StreamExt};
 
 use crate::__private::{UnpackedContent, Unpacker};
-use crate::db::records::{tags_json, BlobBytes, NewContent, NewManifest};
+use crate::db::records::{tags_json, NewContent, NewManifest, NewRows, NewTag};
+use crate::db::types::{BlobBytes, DbTime, DbUuid, JsonText};
 use crate::db::Database;
 use crate::error::BatchFailure;
 use crate::manifest::{check_tag, Digest, ManifestId, ManifestRecord, Tags, INLINE_HASH_LIMIT};
@@ -226,7 +226,7 @@ impl<'r> Saver<'r> {
                 class_id: T::CLASS_ID,
                 class_version: T::VERSION,
                 tags: all,
-                created_at: Utc::now(),
+                created_at: id.created_at(),
             },
             contents: unpacker.contents,
             storages: info.storages.clone(),
@@ -261,20 +261,20 @@ impl<'r> Saver<'r> {
         // Every content bound for an external storage is written concurrently; the
         // contents kept in the database only need their digest.
         let mut jobs = Vec::new();
-        let mut rows: Vec<Vec<Option<(Digest, serde_json::Value)>>> = Vec::with_capacity(total);
+        let mut written: Vec<Vec<Option<(Digest, serde_json::Value)>>> = Vec::with_capacity(total);
         for (index, item) in pending.iter().enumerate() {
             crate::manifest::cooperate(index).await;
             let Some(item) = item else {
-                rows.push(Vec::new());
+                written.push(Vec::new());
                 continue;
             };
-            rows.push(vec![None; item.contents.len()]);
+            written.push(vec![None; item.contents.len()]);
             for (slot, content) in item.contents.iter().enumerate() {
                 let storage_name = item.storages[content.index];
                 match registry.storage(storage_name) {
                     Some(StorageEntry::Database) => {
                         if content.data.len() <= INLINE_HASH_LIMIT {
-                            rows[index][slot] =
+                            written[index][slot] =
                                 Some((Digest::of(&content.data), serde_json::Value::Null));
                         } else {
                             jobs.push(write_job(index, slot, item, content, storage_name, None));
@@ -304,7 +304,7 @@ impl<'r> Saver<'r> {
         let mut results = stream::iter(jobs).buffer_unordered(concurrency);
         while let Some((index, slot, result)) = results.next().await {
             match result {
-                Ok(written) => rows[index][slot] = Some(written),
+                Ok(done) => written[index][slot] = Some(done),
                 Err(error) => failures.push(BatchFailure { index, error }),
             }
         }
@@ -319,23 +319,26 @@ impl<'r> Saver<'r> {
             });
         }
 
-        let mut manifests = Vec::with_capacity(total);
-        let mut contents = Vec::new();
+        let mut rows = NewRows {
+            manifests: Vec::with_capacity(total),
+            contents: Vec::with_capacity(total),
+            tags: Vec::new(),
+        };
         let mut records = Vec::with_capacity(total);
-        for (item, written) in pending.into_iter().zip(rows) {
+        for (item, written) in pending.into_iter().zip(written) {
             let Some(item) = item else {
                 unreachable!("a failed value was reported above")
             };
-            let manifest_id = item.record.id.to_string();
-            let created_at = item.record.created_at.naive_utc();
+            let manifest_id = DbUuid(*item.record.id.as_uuid());
+            let created_at = DbTime(item.record.created_at);
             for (content, written) in item.contents.into_iter().zip(written) {
                 let Some((digest, storage_config)) = written else {
                     unreachable!("every content of a value without failures was written")
                 };
                 let storage_name = item.storages[content.index];
                 let inline = storage_config.is_null();
-                contents.push(NewContent {
-                    manifest_id: manifest_id.clone(),
+                rows.contents.push(NewContent {
+                    manifest_id,
                     content_key: content.spec.key.to_owned(),
                     content_type: content.content_type,
                     encoding: None,
@@ -343,17 +346,23 @@ impl<'r> Saver<'r> {
                     hash_algorithm: Digest::ALGORITHM.to_owned(),
                     size: digest.size as i64,
                     serializer_name: content.serializer_name,
-                    serializer_config: content.serializer_config.map(|c| c.to_string()),
+                    serializer_config: content.serializer_config.map(|c| JsonText(c.to_string())),
                     storage_name: storage_name.to_owned(),
-                    storage_config: storage_config.to_string(),
+                    storage_config: JsonText(storage_config.to_string()),
                     data: inline.then_some(BlobBytes(content.data)),
                     tags: tags_json(&spec_tags(content.spec.tags)),
                     created_at,
                 });
             }
-            manifests.push(NewManifest {
+            rows.tags
+                .extend(item.record.tags.iter().map(|(key, value)| NewTag {
+                    manifest_id,
+                    tag_key: key.clone(),
+                    tag_value: value.clone(),
+                }));
+            rows.manifests.push(NewManifest {
                 id: manifest_id,
-                class_id: item.record.class_id.to_string(),
+                class_id: DbUuid(*item.record.class_id.as_uuid()),
                 // The registry refuses versions above `i32::MAX`.
                 class_version: i32::try_from(item.record.class_version).unwrap_or(i32::MAX),
                 tags: tags_json(&item.record.tags),
@@ -361,7 +370,7 @@ impl<'r> Saver<'r> {
             });
             records.push(item.record);
         }
-        db.insert(manifests, contents).await?;
+        db.insert(rows).await?;
         Ok(SavedBatch { batch, records })
     }
 }

@@ -1,36 +1,234 @@
-//! Shared set-up for the integration tests: a fresh database and folders per test.
+//! Shared set-up for the integration tests: a fresh database (and folder) per test, on
+//! each of SQLite, PostgreSQL and MySQL/MariaDB.
+//!
+//! The servers are found at `LAKERY_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and `LAKERY_TEST_MYSQL_URL` (default
+//! `mysql://root@127.0.0.1:3306/mysql`); each test creates a database of its own there
+//! and drops it afterwards. With `CI=true` an unreachable server fails the test;
+//! otherwise its backend is skipped with a notice on stderr.
 
 #![allow(dead_code)]
 
-use lakery::Database;
+use std::future::Future;
+use std::io::Write;
+
+use diesel_async::{
+    AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection,
+};
+use lakery::{Backend, Database};
 use tempfile::TempDir;
 
-/// A fresh SQLite database file in its own temporary folder, migrated.
+/// Runs `$body` with `$conn` bound to a new connection (not from the pool) to the test's
+/// database, whichever backend it is on.
+macro_rules! with_connection {
+    ($test:expr, |$conn:ident| $body:expr) => {{
+        let url = $test.db.url();
+        match $test.backend() {
+            Backend::Sqlite => {
+                let $conn = &mut diesel_async::sync_connection_wrapper::SyncConnectionWrapper::<
+                    diesel::SqliteConnection,
+                >::establish(url.trim_start_matches("sqlite://"))
+                .await
+                .expect("open the SQLite file");
+                $body
+            }
+            Backend::Postgres => {
+                let $conn = &mut AsyncPgConnection::establish(url).await.expect("connect");
+                $body
+            }
+            Backend::Mysql => {
+                let $conn = &mut AsyncMysqlConnection::establish(url).await.expect("connect");
+                $body
+            }
+            _ => unreachable!(),
+        }
+    }};
+}
+
+/// A fresh, migrated database and a temporary folder for one test.
 pub struct TestDb {
     pub db: Database,
     pub dir: TempDir,
+    /// The server database to drop afterwards: the server's admin URL and its name.
+    server: Option<(String, String)>,
+}
+
+/// Runs `test` on a fresh database of every backend, one after the other; a failure
+/// names the backend.
+pub async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+        if let Some(t) = TestDb::new(backend).await {
+            eprintln!("-- on {backend:?}");
+            test(t).await;
+        }
+    }
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+fn server_url(backend: Backend) -> String {
+    match backend {
+        Backend::Postgres => std::env::var("LAKERY_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
+        Backend::Mysql => std::env::var("LAKERY_TEST_MYSQL_URL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/mysql".to_owned()),
+        _ => unreachable!("only servers have URLs"),
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, _) = url
+        .rsplit_once('/')
+        .expect("a server URL ends in /<database>");
+    format!("{base}/{name}")
+}
+
+/// Says, outside the test harness's capture so it is seen, that a backend is skipped.
+fn skip_notice(backend: Backend, url: &str, error: &dyn std::fmt::Display) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {backend:?} tests: cannot reach {url}: {error} (CI=true makes this a failure)"
+    );
+}
+
+async fn admin(backend: Backend, url: &str, sql: &str) -> Result<(), String> {
+    match backend {
+        Backend::Postgres => {
+            let mut conn = AsyncPgConnection::establish(url)
+                .await
+                .map_err(|e| e.to_string())?;
+            conn.batch_execute(sql).await.map_err(|e| e.to_string())
+        }
+        Backend::Mysql => {
+            let mut conn = AsyncMysqlConnection::establish(url)
+                .await
+                .map_err(|e| e.to_string())?;
+            conn.batch_execute(sql).await.map_err(|e| e.to_string())
+        }
+        _ => unreachable!("only servers are administered"),
+    }
 }
 
 impl TestDb {
+    /// A fresh SQLite database file in its own temporary folder, migrated.
     pub async fn sqlite() -> TestDb {
+        TestDb::new(Backend::Sqlite)
+            .await
+            .expect("SQLite is always available")
+    }
+
+    /// A fresh database of `backend`, migrated; `None` when its server is unreachable
+    /// outside CI.
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        let t = TestDb::unmigrated(backend).await?;
+        t.db.migrate()
+            .await
+            .unwrap_or_else(|e| panic!("migrate {}: {e}", t.db.url()));
+        Some(t)
+    }
+
+    /// A fresh, empty database of `backend`, without lakery's schema.
+    pub async fn unmigrated(backend: Backend) -> Option<TestDb> {
         let dir = tempfile::tempdir().expect("create a temporary folder");
-        let url = format!("sqlite://{}", dir.path().join("lakery.db").display());
+        let (url, server) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("lakery.db").display()),
+                None,
+            ),
+            _ => {
+                let admin_url = server_url(backend);
+                let name = format!("lakery_test_{}", uuid::Uuid::new_v4().simple());
+                if let Err(error) =
+                    admin(backend, &admin_url, &format!("CREATE DATABASE {name}")).await
+                {
+                    if in_ci() {
+                        panic!("CI=true but {backend:?} at {admin_url} is unreachable: {error}");
+                    }
+                    skip_notice(backend, &admin_url, &error);
+                    return None;
+                }
+                (with_database(&admin_url, &name), Some((admin_url, name)))
+            }
+        };
         let db = Database::connect(&url)
             .await
-            .expect("open the SQLite database");
-        db.migrate().await.expect("apply migrations");
-        TestDb { db, dir }
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
+        Some(TestDb { db, dir, server })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
     }
 
     pub fn path(&self, name: &str) -> std::path::PathBuf {
         self.dir.path().join(name)
     }
 
-    /// A plain diesel connection to the same file, to look at or tamper with rows as
-    /// an operator could.
-    pub fn raw(&self) -> diesel::SqliteConnection {
-        use diesel::Connection;
-        diesel::SqliteConnection::establish(&self.path("lakery.db").display().to_string())
-            .expect("open the database file directly")
+    /// Runs SQL statements on a connection of its own, as an operator could, to look
+    /// at or tamper with rows.
+    pub async fn execute(&self, sql: &str) {
+        with_connection!(self, |conn| conn.batch_execute(sql).await)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The single integer that `sql` selects (as a column named `n`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        use diesel::sql_types::BigInt;
+        use diesel_async::RunQueryDsl;
+
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let query = diesel::sql_query(sql);
+        let row: Count = with_connection!(self, |conn| query.get_result(conn).await)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        row.n
+    }
+
+    /// `bytes` as a blob literal in this backend's SQL.
+    pub fn blob(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        match self.backend() {
+            Backend::Postgres => format!("'\\x{hex}'::bytea"),
+            _ => format!("X'{hex}'"),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.server.take() else {
+            return;
+        };
+        let backend = self.db.backend();
+        // Drop runs inside the test's runtime, which cannot block on a future: drop the
+        // database from a thread with a runtime of its own.
+        let sql = match backend {
+            Backend::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            _ => format!("DROP DATABASE IF EXISTS {name}"),
+        };
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(admin(backend, &admin_url, &sql))
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            let _ = writeln!(
+                std::io::stderr(),
+                "could not drop test database {name}: {error}"
+            );
+        }
     }
 }

@@ -1,35 +1,53 @@
 //! The database that holds manifests and content records: its schema, its migrations
-//! and the [`Database`] handle.
+//! and the [`Database`] handle, on SQLite, PostgreSQL and MySQL/MariaDB.
+//!
+//! # One handle, three backends
+//!
+//! diesel-async has no async `MultiConnection`, and diesel code that is generic over
+//! the backend needs a trait bound for every query fragment it builds, which buries
+//! each query under its bounds. lakery instead keeps one bb8 pool per backend in an
+//! enum and writes each operation once, in a macro (`on_backend!`) that expands it for
+//! each of the three concrete connection types, with the matching schema module in
+//! scope. Every query is then type-checked against each backend's real schema, with
+//! no bounds to maintain, and adding an operation is writing it once.
 //!
 //! SQLite, the embedded default, is reached through diesel-async's
-//! `SyncConnectionWrapper`, pooled with bb8. Every operation lakery performs on it runs
-//! as one closure on a blocking thread (`SyncConnectionWrapper::spawn_blocking`): a save
-//! of a whole batch is one hop off the async runtime, not one per statement.
+//! `SyncConnectionWrapper` (each statement runs on a blocking thread); PostgreSQL
+//! through `AsyncPgConnection` (tokio-postgres) and MySQL/MariaDB through
+//! `AsyncMysqlConnection` (mysql_async), both pure Rust, so nothing needs a C client
+//! library.
 
 pub(crate) mod records;
-#[allow(missing_docs)]
-pub mod schema;
+mod schema;
+pub(crate) mod types;
+
+pub mod query;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+use diesel_async::{
+    AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
+};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures::FutureExt;
+use uuid::Uuid;
 
-use self::records::{
-    ContentRow, ManifestHead, ManifestRow, NewContent, NewManifest, StoredContent,
-};
-use self::schema::{lakery_contents, lakery_manifests};
+pub use self::query::{Cursor, Order, Page, Query};
+use self::records::{ContentRow, ManifestHead, ManifestRow, NewRows, StoredContent};
+use self::types::DbUuid;
 use crate::manifest::{ContentRecord, ManifestId, ManifestRecord};
 use crate::{Error, Result};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/mysql");
 
 /// Pragmas set on every SQLite connection. A page of 16 KiB (taken when the file is
 /// created) holds several JSON bodies of a few kilobytes, where 4 KiB pages would give
@@ -45,40 +63,171 @@ const SQLITE_PRAGMAS: &str = "PRAGMA page_size = 16384; \
      PRAGMA cache_size = -32768; \
      PRAGMA mmap_size = 268435456;";
 
-/// Ids per `IN (...)`, and so manifests per chunk of a batch load: well under SQLite's
-/// limit of 32,766 bound parameters.
+/// Set on every MySQL connection: times are written and read as UTC, and the session
+/// is strict, so a value that does not fit is an error rather than truncated.
+const MYSQL_SESSION: &str = "SET time_zone = '+00:00', \
+     sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
+
+/// Ids per `IN (...)`, and so manifests per chunk of a batch load: well under the bind
+/// parameter limit of every backend (SQLite 32,766; PostgreSQL and MySQL 65,535).
 pub(crate) const CHUNK: usize = 1000;
+
+/// Rows per multi-row INSERT: 64 contents of 14 columns bind 896 parameters, far under
+/// every backend's limit. A fixed-size array gives the statement a static query id, so
+/// it is prepared once per connection and cached; the rest go in one by one, through
+/// another cached statement.
+const INSERT_ROWS: usize = 64;
+
+/// Connections per pool for a server database, and for a SQLite file.
+const POOL_SIZE: u32 = 8;
 
 type SqliteAsync = SyncConnectionWrapper<SqliteConnection>;
 
-/// Rows per multi-row INSERT. A fixed-size array gives the statement a static query id,
-/// so diesel prepares it once per connection and caches it; the rest go in one by one,
-/// through another cached statement.
-const INSERT_ROWS: usize = 64;
+/// The pool of one backend.
+#[derive(Clone)]
+enum Pools {
+    Sqlite(Pool<SqliteAsync>),
+    Postgres(Pool<AsyncPgConnection>),
+    Mysql(Pool<AsyncMysqlConnection>),
+}
 
-/// Inserts `rows` into `table` with cached multi-row statements.
-macro_rules! insert_rows {
-    ($conn:expr, $table:expr, $rows:expr) => {{
-        let mut chunks = $rows.chunks_exact(INSERT_ROWS);
-        for chunk in &mut chunks {
-            let Ok(chunk) = <&[_; INSERT_ROWS]>::try_from(chunk) else {
-                unreachable!("chunks_exact yields chunks of exactly INSERT_ROWS")
-            };
-            diesel::insert_into($table).values(chunk).execute($conn)?;
+/// Which database a [`Database`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// SQLite, embedded: `sqlite://path` or `sqlite::memory:`.
+    Sqlite,
+    /// PostgreSQL: `postgres://...`.
+    Postgres,
+    /// MySQL or MariaDB: `mysql://...`.
+    Mysql,
+}
+
+/// Runs `$body` with a pooled connection `$conn` of whichever backend `$db` is, and
+/// with that backend's schema module in scope as `$schema`. `$body` evaluates to a
+/// `QueryResult`; errors are turned into lakery's with `$context`.
+macro_rules! on_backend {
+    // The same, but SQLite runs `$sqlite` with its pool instead.
+    ($db:expr, $context:expr, sqlite($pool:ident) => $sqlite:expr, |$conn:ident, $schema:ident| $body:expr) => {{
+        let context: &'static str = $context;
+        match &$db.pools {
+            $crate::db::Pools::Sqlite($pool) => $sqlite,
+            $crate::db::Pools::Postgres(pool) => $crate::db::pooled!(
+                pool,
+                pg,
+                ::diesel_async::AsyncPgConnection,
+                context,
+                |$conn, $schema| $body
+            ),
+            $crate::db::Pools::Mysql(pool) => $crate::db::pooled!(
+                pool,
+                mysql,
+                ::diesel_async::AsyncMysqlConnection,
+                context,
+                |$conn, $schema| $body
+            ),
         }
-        for row in chunks.remainder() {
-            diesel::insert_into($table).values(row).execute($conn)?;
+    }};
+    ($db:expr, $context:expr, |$conn:ident, $schema:ident| $body:expr) => {{
+        let context: &'static str = $context;
+        match &$db.pools {
+            $crate::db::Pools::Sqlite(pool) => $crate::db::pooled!(
+                pool,
+                sqlite,
+                $crate::db::SqliteAsync,
+                context,
+                |$conn, $schema| $body
+            ),
+            $crate::db::Pools::Postgres(pool) => $crate::db::pooled!(
+                pool,
+                pg,
+                ::diesel_async::AsyncPgConnection,
+                context,
+                |$conn, $schema| $body
+            ),
+            $crate::db::Pools::Mysql(pool) => $crate::db::pooled!(
+                pool,
+                mysql,
+                ::diesel_async::AsyncMysqlConnection,
+                context,
+                |$conn, $schema| $body
+            ),
         }
     }};
 }
 
+/// One arm of [`on_backend!`]: takes a connection of type `$conn_ty` from `$pool`, brings
+/// `schema::$module` into scope as `$schema` and runs `$body`.
+macro_rules! pooled {
+    ($pool:expr, $module:ident, $conn_ty:ty, $context:expr, |$conn:ident, $schema:ident| $body:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::db::schema::$module as $schema;
+        let mut pooled = $pool
+            .get()
+            .await
+            .map_err(|e| $crate::Error::Pool(e.to_string()))?;
+        let $conn: &mut $conn_ty = &mut pooled;
+        let result: ::diesel::QueryResult<_> = $body;
+        result.map_err(|e| $crate::db::classify($context, e))
+    }};
+}
+pub(crate) use on_backend;
+pub(crate) use pooled;
+
+/// Inserts `$rows` (backend-independent rows) into `$table` as `$new` rows, with cached
+/// multi-row statements.
+macro_rules! insert_rows {
+    ($mode:ident $conn:expr, $table:expr, $new:ty, $rows:expr) => {{
+        let rows: Vec<$new> = $rows.into_iter().map(<$new>::from).collect();
+        let mut chunks = rows.chunks_exact(INSERT_ROWS);
+        for chunk in &mut chunks {
+            let Ok(chunk) = <&[$new; INSERT_ROWS]>::try_from(chunk) else {
+                unreachable!("chunks_exact yields chunks of exactly INSERT_ROWS")
+            };
+            insert_rows!(@run $mode diesel::insert_into($table).values(chunk), $conn);
+        }
+        for row in chunks.remainder() {
+            insert_rows!(@run $mode diesel::insert_into($table).values(row), $conn);
+        }
+    }};
+    (@run sync $statement:expr, $conn:expr) => {
+        diesel::RunQueryDsl::execute($statement, &mut *$conn)?
+    };
+    (@run async $statement:expr, $conn:expr) => {
+        diesel_async::RunQueryDsl::execute($statement, &mut *$conn).await?
+    };
+}
+
+/// Deletes the manifests with ids `$keys` and their rows, chunk by chunk; evaluates to
+/// the number of manifests deleted.
+macro_rules! delete_chunks {
+    ($conn:expr, $schema:ident, $keys:expr) => {{
+        use $schema::{lakery_contents as c, lakery_manifests as m, lakery_tags as t};
+        let mut deleted = 0;
+        for chunk in $keys.chunks(CHUNK) {
+            diesel::delete(t::table.filter(t::manifest_id.eq_any(chunk)))
+                .execute(&mut *$conn)
+                .await?;
+            diesel::delete(c::table.filter(c::manifest_id.eq_any(chunk)))
+                .execute(&mut *$conn)
+                .await?;
+            deleted += diesel::delete(m::table.filter(m::id.eq_any(chunk)))
+                .execute(&mut *$conn)
+                .await?;
+        }
+        QueryResult::Ok(deleted)
+    }};
+}
+pub(crate) use delete_chunks;
+
 /// Manifest rows by id, and their content rows by manifest id.
 pub(crate) type Fetched = (
-    HashMap<String, ManifestHead>,
-    HashMap<String, Vec<StoredContent>>,
+    HashMap<Uuid, ManifestHead>,
+    HashMap<Uuid, Vec<StoredContent>>,
 );
 
-/// A pooled handle to the database that holds lakery's manifests.
+/// A pooled handle to the database that holds lakery's manifests: SQLite, PostgreSQL or
+/// MySQL/MariaDB, chosen by the URL, with the same API on each.
 ///
 /// Cheap to clone; clones share the pool.
 ///
@@ -90,78 +239,135 @@ pub(crate) type Fetched = (
 /// ```
 #[derive(Clone)]
 pub struct Database {
-    pool: Pool<SqliteAsync>,
+    pools: Pools,
     url: String,
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
-            .field("url", &self.url)
+            .field("backend", &self.backend())
+            .field("url", &redact(&self.url))
             .finish_non_exhaustive()
+    }
+}
+
+/// `url` without its password, for messages.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
     }
 }
 
 /// The path SQLite opens for a `sqlite:` URL.
 fn sqlite_path(url: &str) -> Result<String> {
-    let invalid = |reason: &str| Error::InvalidDatabaseUrl {
-        url: url.to_owned(),
-        reason: reason.to_owned(),
-    };
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
-        .ok_or_else(|| invalid("expected `sqlite://<path>` or `sqlite::memory:`; PostgreSQL and MySQL are not supported yet"))?;
+        .unwrap_or(url);
     if rest.is_empty() {
-        return Err(invalid("the path is empty; try `sqlite://lakery.db`"));
+        return Err(Error::InvalidDatabaseUrl {
+            url: url.to_owned(),
+            reason: "the path is empty; try `sqlite://lakery.db`".to_owned(),
+        });
     }
     Ok(rest.to_owned())
 }
 
+fn connect_error(
+    url: &str,
+) -> impl Fn(bb8::RunError<diesel_async::pooled_connection::PoolError>) -> Error + '_ {
+    move |e| Error::Connect {
+        url: redact(url),
+        source: Box::new(e),
+    }
+}
+
 impl Database {
-    /// Opens the database at `url`: `sqlite://path/to/file.db` (created if missing) or
-    /// `sqlite::memory:` (private to one connection, so the pool holds one).
+    /// Opens the database at `url`:
+    ///
+    /// - `sqlite://path/to/file.db` (created if missing) or `sqlite::memory:` (private to
+    ///   one connection, so the pool holds one);
+    /// - `postgres://user@host:5432/dbname` (or `postgresql://`);
+    /// - `mysql://user:password@host:3306/dbname`, for MySQL and MariaDB.
+    ///
+    /// One connection is opened right away, so a wrong URL fails here.
     pub async fn connect(url: &str) -> Result<Self> {
-        let path = sqlite_path(url)?;
-        let in_memory = path == ":memory:";
-        let mut config = ManagerConfig::<SqliteAsync>::default();
-        config.custom_setup = Box::new(|path: &str| {
-            let path = path.to_owned();
-            async move {
-                let mut conn = SqliteAsync::establish(&path).await?;
-                conn.batch_execute(SQLITE_PRAGMAS)
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        let pools = match scheme {
+            "sqlite" => Pools::Sqlite(connect_sqlite(url).await?),
+            "postgres" | "postgresql" => {
+                // One connection first, so a wrong URL fails now with the driver's error
+                // rather than after the pool's retries.
+                AsyncPgConnection::establish(url)
                     .await
-                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                Ok(conn)
+                    .map_err(|e| Error::Connect {
+                        url: redact(url),
+                        source: Box::new(e),
+                    })?;
+                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+                let pool = Pool::builder()
+                    .max_size(POOL_SIZE)
+                    .connection_timeout(Duration::from_secs(30))
+                    .build(manager)
+                    .await
+                    .map_err(|e| Error::Connect {
+                        url: redact(url),
+                        source: Box::new(e),
+                    })?;
+                Pools::Postgres(pool)
             }
-            .boxed()
-        });
-        let manager = AsyncDieselConnectionManager::new_with_config(path, config);
-        let pool = Pool::builder().max_size(if in_memory { 1 } else { 8 });
-        // An in-memory database lives as long as its one connection: keep it forever.
-        let pool = if in_memory {
-            pool.min_idle(Some(1)).idle_timeout(None).max_lifetime(None)
-        } else {
-            pool
+            "mysql" | "mariadb" => {
+                let url = url.replacen("mariadb://", "mysql://", 1);
+                AsyncMysqlConnection::establish(&url)
+                    .await
+                    .map_err(|e| Error::Connect {
+                        url: redact(&url),
+                        source: Box::new(e),
+                    })?;
+                let mut config = ManagerConfig::<AsyncMysqlConnection>::default();
+                config.custom_setup = Box::new(|url: &str| {
+                    let url = url.to_owned();
+                    async move {
+                        let mut conn = AsyncMysqlConnection::establish(&url).await?;
+                        conn.batch_execute(MYSQL_SESSION)
+                            .await
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(conn)
+                    }
+                    .boxed()
+                });
+                let manager = AsyncDieselConnectionManager::new_with_config(&url, config);
+                let pool = Pool::builder()
+                    .max_size(POOL_SIZE)
+                    .connection_timeout(Duration::from_secs(30))
+                    .build(manager)
+                    .await
+                    .map_err(|e| Error::Connect {
+                        url: redact(&url),
+                        source: Box::new(e),
+                    })?;
+                Pools::Mysql(pool)
+            }
+            _ => {
+                return Err(Error::InvalidDatabaseUrl {
+                    url: redact(url),
+                    reason: "expected a URL starting with `sqlite://`, `postgres://` or `mysql://`"
+                        .to_owned(),
+                })
+            }
         };
-        let pool = pool
-            .connection_timeout(Duration::from_secs(30))
-            .build(manager)
-            .await
-            .map_err(|e| Error::Connect {
-                url: url.to_owned(),
-                source: Box::new(e),
-            })?;
-        // Open one connection now, so a bad path fails here and not at the first save.
-        let db = Database {
-            pool,
+        Ok(Database {
+            pools,
             url: url.to_owned(),
-        };
-        db.pool.get().await.map_err(|e| Error::Connect {
-            url: url.to_owned(),
-            source: Box::new(e),
-        })?;
-        Ok(db)
+        })
     }
 
     /// The URL it was opened with.
@@ -169,116 +375,256 @@ impl Database {
         &self.url
     }
 
-    /// Applies lakery's schema migrations, which are embedded in the crate. Applying
-    /// them again is a no-op.
-    pub async fn migrate(&self) -> Result<()> {
-        self.with_conn("applying migrations", |conn| {
-            Ok(conn
-                .run_pending_migrations(SQLITE_MIGRATIONS)
-                .map(|_| ())
-                .map_err(|e| e.to_string()))
-        })
-        .await?
-        .map_err(Error::Migration)
+    /// Which backend it talks to.
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite(_) => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+            Pools::Mysql(_) => Backend::Mysql,
+        }
     }
 
-    /// Runs `task` with a pooled connection on a blocking thread.
-    pub(crate) async fn with_conn<R, F>(&self, context: &'static str, task: F) -> Result<R>
-    where
-        F: FnOnce(&mut SqliteConnection) -> QueryResult<R> + Send + 'static,
-        R: Send + 'static,
-    {
-        let mut conn = self
-            .pool
-            .get()
-            .await
-            .map_err(|e| Error::Pool(e.to_string()))?;
-        conn.spawn_blocking(task)
-            .await
-            .map_err(|source| classify(context, source))
+    /// Applies lakery's schema migrations for this backend, which are embedded in the
+    /// crate. Applying them again is a no-op, and two processes applying them at once
+    /// take turns (an advisory lock on PostgreSQL, a named lock on MySQL, the write
+    /// lock on SQLite).
+    pub async fn migrate(&self) -> Result<()> {
+        let failed = |e: Box<dyn std::error::Error + Send + Sync>| Error::Migration(e.to_string());
+        match &self.pools {
+            Pools::Sqlite(pool) => {
+                let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+                conn.spawn_blocking(|conn| {
+                    Ok(conn
+                        .run_pending_migrations(SQLITE_MIGRATIONS)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()))
+                })
+                .await
+                .map_err(|e| classify("applying migrations", e))?
+                .map_err(Error::Migration)
+            }
+            // The harness is synchronous: run it on a blocking thread over a connection
+            // of its own, wrapped to look synchronous.
+            Pools::Postgres(_) => {
+                let conn =
+                    AsyncPgConnection::establish(&self.url)
+                        .await
+                        .map_err(|e| Error::Connect {
+                            url: redact(&self.url),
+                            source: Box::new(e),
+                        })?;
+                blocking(move || {
+                    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
+                    diesel::RunQueryDsl::execute(
+                        diesel::sql_query("SELECT pg_advisory_lock(7262201)"),
+                        &mut conn,
+                    )?;
+                    let applied = conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+                    diesel::RunQueryDsl::execute(
+                        diesel::sql_query("SELECT pg_advisory_unlock(7262201)"),
+                        &mut conn,
+                    )?;
+                    Ok(applied)
+                })
+                .await?
+                .map_err(failed)
+            }
+            Pools::Mysql(pool) => {
+                let _ = pool;
+                let conn = AsyncMysqlConnection::establish(&self.url)
+                    .await
+                    .map_err(|e| Error::Connect {
+                        url: redact(&self.url),
+                        source: Box::new(e),
+                    })?;
+                blocking(move || {
+                    let mut conn = AsyncConnectionWrapper::<AsyncMysqlConnection>::from(conn);
+                    diesel::RunQueryDsl::execute(
+                        diesel::sql_query("DO GET_LOCK('lakery_migrations', 600)"),
+                        &mut conn,
+                    )?;
+                    let applied = conn.run_pending_migrations(MYSQL_MIGRATIONS).map(|_| ());
+                    diesel::RunQueryDsl::execute(
+                        diesel::sql_query("DO RELEASE_LOCK('lakery_migrations')"),
+                        &mut conn,
+                    )?;
+                    Ok(applied)
+                })
+                .await?
+                .map_err(failed)
+            }
+        }
     }
 
     /// The manifest with this id.
     pub async fn manifest(&self, id: ManifestId) -> Result<ManifestRecord> {
-        let key = id.to_string();
-        let row = self
-            .with_conn("reading a manifest", move |conn| {
-                lakery_manifests::table
-                    .find(key)
-                    .select(ManifestRow::as_select())
-                    .first(conn)
-                    .optional()
-            })
-            .await?;
+        let key = DbUuid(*id.as_uuid());
+        let row: Option<ManifestRow> = on_backend!(self, "reading a manifest", |conn, schema| {
+            schema::lakery_manifests::table
+                .find(key)
+                .select(schema::MANIFEST_ROW)
+                .first(conn)
+                .await
+                .optional()
+        })?;
         row.ok_or(Error::ManifestNotFound(id))?.into_record()
     }
 
     /// The content records of a manifest, by key.
     pub async fn contents(&self, id: ManifestId) -> Result<Vec<ContentRecord>> {
-        let key = id.to_string();
-        let rows = self
-            .with_conn("reading content records", move |conn| {
-                lakery_contents::table
-                    .filter(lakery_contents::manifest_id.eq(key))
-                    .order(lakery_contents::content_key)
-                    .select(ContentRow::as_select())
+        let key = DbUuid(*id.as_uuid());
+        let rows: Vec<ContentRow> =
+            on_backend!(self, "reading content records", |conn, schema| {
+                schema::lakery_contents::table
+                    .filter(schema::lakery_contents::manifest_id.eq(key))
+                    .order(schema::lakery_contents::content_key)
+                    .select(schema::CONTENT_ROW)
                     .load(conn)
-            })
-            .await?;
-        rows.into_iter()
-            .map(|row| row.into_record().map(|(record, _)| record))
-            .collect()
+                    .await
+            })?;
+        rows.into_iter().map(ContentRow::into_record).collect()
     }
 
-    /// Inserts manifests and their contents in one transaction.
-    pub(crate) async fn insert(
-        &self,
-        manifests: Vec<NewManifest>,
-        contents: Vec<NewContent>,
-    ) -> Result<()> {
-        self.with_conn("committing manifests", move |conn| {
-            conn.immediate_transaction(|conn| {
-                insert_rows!(conn, lakery_manifests::table, manifests);
-                insert_rows!(conn, lakery_contents::table, contents);
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// Reads manifests and all their contents in one blocking hop.
-    pub(crate) async fn fetch(&self, ids: Vec<String>) -> Result<Fetched> {
-        self.with_conn("reading manifests", move |conn| {
-            let mut manifests = HashMap::with_capacity(ids.len());
-            let mut contents: HashMap<String, Vec<StoredContent>> =
-                HashMap::with_capacity(ids.len());
-            for chunk in ids.chunks(CHUNK) {
-                let rows = lakery_manifests::table
-                    .filter(lakery_manifests::id.eq_any(chunk))
-                    .select(ManifestHead::as_select())
-                    .load(conn)?;
-                manifests.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
-                let rows = lakery_contents::table
-                    .filter(lakery_contents::manifest_id.eq_any(chunk))
-                    .select(StoredContent::as_select())
-                    .load(conn)?;
-                for row in rows {
-                    contents
-                        .entry(row.manifest_id.clone())
-                        .or_default()
-                        .push(row);
-                }
+    /// Inserts manifests, their contents and their tags in one transaction.
+    pub(crate) async fn insert(&self, rows: NewRows) -> Result<()> {
+        let context = "committing manifests";
+        on_backend!(self, context,
+            // SQLite commits a whole batch in one hop to a blocking thread, through the
+            // synchronous connection, whose multi-row inserts diesel supports directly.
+            sqlite(pool) => {
+                let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+                conn.spawn_blocking(move |conn| {
+                    use self::schema::sqlite as schema;
+                    conn.immediate_transaction(|conn| {
+                        insert_rows!(sync conn, schema::lakery_manifests::table, schema::NewManifest, rows.manifests);
+                        insert_rows!(sync conn, schema::lakery_contents::table, schema::NewContent, rows.contents);
+                        insert_rows!(sync conn, schema::lakery_tags::table, schema::NewTag, rows.tags);
+                        QueryResult::Ok(())
+                    })
+                })
+                .await
+                .map_err(|e| classify(context, e))
+            },
+            |conn, schema| {
+                conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
+                    insert_rows!(async conn, schema::lakery_manifests::table, schema::NewManifest, rows.manifests);
+                    insert_rows!(async conn, schema::lakery_contents::table, schema::NewContent, rows.contents);
+                    insert_rows!(async conn, schema::lakery_tags::table, schema::NewTag, rows.tags);
+                    Ok(())
+                })
+                .await
             }
-            Ok((manifests, contents))
+        )
+    }
+
+    /// Reads manifests and all their contents, in one statement per chunk of ids, so a
+    /// manifest and its contents come from one consistent snapshot.
+    pub(crate) async fn fetch(&self, ids: Vec<Uuid>) -> Result<Fetched> {
+        let mut manifests = HashMap::with_capacity(ids.len());
+        let mut contents: HashMap<Uuid, Vec<StoredContent>> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let keys: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+            let rows: Vec<(ManifestHead, Option<StoredContent>)> =
+                on_backend!(self, "reading manifests", |conn, schema| {
+                    use schema::{lakery_contents as c, lakery_manifests as m};
+                    m::table
+                        .left_join(c::table)
+                        .filter(m::id.eq_any(&keys))
+                        .select((schema::MANIFEST_HEAD, schema::STORED_CONTENT.nullable()))
+                        .load(conn)
+                        .await
+                })?;
+            for (head, content) in rows {
+                let id = head.id.0;
+                if let Some(content) = content {
+                    contents.entry(id).or_default().push(content);
+                }
+                manifests.entry(id).or_insert(head);
+            }
+        }
+        Ok((manifests, contents))
+    }
+
+    /// The manifests that `query` selects, one page of them.
+    pub async fn find(&self, query: &Query) -> Result<Page> {
+        query::find(self, query).await
+    }
+
+    /// Deletes these manifests, their contents' records and their tags, in one
+    /// transaction. Returns how many manifests were deleted; ids that do not exist are
+    /// skipped. Blobs in external storages stay until garbage collection removes them;
+    /// contents kept in the database go with their rows.
+    pub async fn delete(&self, ids: &[ManifestId]) -> Result<usize> {
+        let keys: Vec<DbUuid> = ids.iter().map(|id| DbUuid(*id.as_uuid())).collect();
+        let keys = &keys;
+        on_backend!(self, "deleting manifests", |conn, schema| {
+            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+                delete_chunks!(conn, schema, keys)
+            })
+            .await
         })
-        .await
+    }
+
+    /// Deletes every manifest that `query` selects (its limit and cursor apply), with
+    /// their contents' records and tags, in one transaction. Returns how many were
+    /// deleted.
+    pub async fn delete_where(&self, query: &Query) -> Result<usize> {
+        query::delete_where(self, query).await
     }
 }
 
+async fn connect_sqlite(url: &str) -> Result<Pool<SqliteAsync>> {
+    let path = sqlite_path(url)?;
+    let in_memory = path == ":memory:";
+    let mut config = ManagerConfig::<SqliteAsync>::default();
+    config.custom_setup = Box::new(|path: &str| {
+        let path = path.to_owned();
+        async move {
+            let mut conn = SqliteAsync::establish(&path).await?;
+            conn.batch_execute(SQLITE_PRAGMAS)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        }
+        .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+    let pool = Pool::builder().max_size(if in_memory { 1 } else { POOL_SIZE });
+    // An in-memory database lives as long as its one connection: keep it forever.
+    let pool = if in_memory {
+        pool.min_idle(Some(1)).idle_timeout(None).max_lifetime(None)
+    } else {
+        pool
+    };
+    let pool = pool
+        .connection_timeout(Duration::from_secs(30))
+        .build(manager)
+        .await
+        .map_err(|e| Error::Connect {
+            url: url.to_owned(),
+            source: Box::new(e),
+        })?;
+    pool.get().await.map_err(connect_error(url))?;
+    Ok(pool)
+}
+
+/// Runs synchronous database work on a blocking thread.
+async fn blocking<R: Send + 'static>(
+    task: impl FnOnce() -> std::result::Result<R, diesel::result::Error> + Send + 'static,
+) -> Result<R> {
+    tokio::task::spawn_blocking(task)
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+        .map_err(|e| classify("applying migrations", e))
+}
+
 /// Turns a query error into lakery's, recognising a database that was never migrated.
-fn classify(context: &'static str, source: diesel::result::Error) -> Error {
+pub(crate) fn classify(context: &'static str, source: diesel::result::Error) -> Error {
     let message = source.to_string();
-    if message.contains("no such table: lakery_") {
+    let missing_table = message.contains("no such table: lakery_")
+        || (message.contains("lakery_") && message.contains("does not exist"))
+        || (message.contains("lakery_") && message.contains("doesn't exist"));
+    if missing_table {
         return Error::SchemaMissing(message);
     }
     Error::Database {

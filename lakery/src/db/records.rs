@@ -1,26 +1,26 @@
-//! Rows as diesel reads and writes them, and their conversion to the public records.
+//! Rows as lakery writes and reads them, the same on every backend, and their
+//! conversion to the public records. Each backend's module in
+//! [`schema`](super::schema) binds them to its tables.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{lakery_contents, lakery_manifests};
+use super::types::{BlobBytes, DbTime, DbUuid, JsonText};
 use crate::manifest::{ContentRecord, ManifestId, ManifestRecord, Tags};
+use crate::storable::ClassId;
 use crate::{Error, Result};
 
-#[derive(Insertable)]
-#[diesel(table_name = lakery_manifests)]
+/// A manifest to insert.
 pub(crate) struct NewManifest {
-    pub id: String,
-    pub class_id: String,
+    pub id: DbUuid,
+    pub class_id: DbUuid,
     pub class_version: i32,
-    pub tags: String,
-    pub created_at: NaiveDateTime,
+    pub tags: JsonText,
+    pub created_at: DbTime,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = lakery_contents, treat_none_as_default_value = false)]
+/// A content to insert.
 pub(crate) struct NewContent {
-    pub manifest_id: String,
+    pub manifest_id: DbUuid,
     pub content_key: String,
     pub content_type: String,
     pub encoding: Option<String>,
@@ -28,71 +28,51 @@ pub(crate) struct NewContent {
     pub hash_algorithm: String,
     pub size: i64,
     pub serializer_name: String,
-    pub serializer_config: Option<String>,
+    pub serializer_config: Option<JsonText>,
     pub storage_name: String,
-    pub storage_config: String,
+    pub storage_config: JsonText,
     pub data: Option<BlobBytes>,
-    pub tags: String,
-    pub created_at: NaiveDateTime,
+    pub tags: JsonText,
+    pub created_at: DbTime,
 }
 
-#[derive(Queryable, Selectable, Debug)]
-#[diesel(table_name = lakery_manifests)]
+/// A manifest tag to insert.
+pub(crate) struct NewTag {
+    pub manifest_id: DbUuid,
+    pub tag_key: String,
+    pub tag_value: String,
+}
+
+/// Everything a batch inserts, in one transaction.
+#[derive(Default)]
+pub(crate) struct NewRows {
+    pub manifests: Vec<NewManifest>,
+    pub contents: Vec<NewContent>,
+    pub tags: Vec<NewTag>,
+}
+
+/// A whole manifest row.
+#[derive(Queryable, Debug)]
 pub(crate) struct ManifestRow {
-    pub id: String,
-    pub class_id: String,
+    pub id: DbUuid,
+    pub class_id: DbUuid,
     pub class_version: i32,
-    pub tags: String,
-    pub created_at: NaiveDateTime,
-}
-
-#[derive(Queryable, Selectable, Debug)]
-#[diesel(table_name = lakery_contents)]
-pub(crate) struct ContentRow {
-    pub manifest_id: String,
-    pub content_key: String,
-    pub content_type: String,
-    pub encoding: Option<String>,
-    pub hash: String,
-    pub hash_algorithm: String,
-    pub size: i64,
-    pub serializer_name: String,
-    pub serializer_config: Option<String>,
-    pub storage_name: String,
-    pub storage_config: String,
-    pub data: Option<Vec<u8>>,
-    pub tags: String,
-    pub created_at: NaiveDateTime,
-}
-
-/// Content bytes bound as a BLOB without copying them out of their [`bytes::Bytes`].
-#[derive(Debug, diesel::expression::AsExpression)]
-#[diesel(sql_type = diesel::sql_types::Binary)]
-pub(crate) struct BlobBytes(pub bytes::Bytes);
-
-impl diesel::serialize::ToSql<diesel::sql_types::Binary, diesel::sqlite::Sqlite> for BlobBytes {
-    fn to_sql<'b>(
-        &'b self,
-        out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>,
-    ) -> diesel::serialize::Result {
-        <[u8] as diesel::serialize::ToSql<diesel::sql_types::Binary, diesel::sqlite::Sqlite>>::to_sql(&self.0, out)
-    }
+    pub tags: JsonText,
+    pub created_at: DbTime,
 }
 
 /// What loading needs of a manifest.
-#[derive(Queryable, Selectable, Debug)]
-#[diesel(table_name = lakery_manifests)]
+#[derive(Queryable, Debug)]
 pub(crate) struct ManifestHead {
-    pub id: String,
-    pub class_id: String,
+    pub id: DbUuid,
+    pub class_id: DbUuid,
     pub class_version: i32,
 }
 
-/// What loading needs of a content: where its bytes are, how to check and read them.
-#[derive(Queryable, Selectable, Debug, Clone)]
-#[diesel(table_name = lakery_contents)]
-pub(crate) struct StoredContent {
-    pub manifest_id: String,
+/// A whole content row but its bytes.
+#[derive(Queryable, Debug)]
+pub(crate) struct ContentRow {
+    pub manifest_id: DbUuid,
     pub content_key: String,
     pub content_type: String,
     pub encoding: Option<String>,
@@ -100,78 +80,94 @@ pub(crate) struct StoredContent {
     pub hash_algorithm: String,
     pub size: i64,
     pub serializer_name: String,
-    pub serializer_config: Option<String>,
+    pub serializer_config: Option<JsonText>,
     pub storage_name: String,
-    pub storage_config: String,
+    pub storage_config: JsonText,
+    pub tags: JsonText,
+    pub created_at: DbTime,
+}
+
+/// What loading needs of a content: where its bytes are, how to check and read them.
+#[derive(Queryable, Debug, Clone)]
+pub(crate) struct StoredContent {
+    pub content_key: String,
+    pub content_type: String,
+    pub encoding: Option<String>,
+    pub hash: String,
+    pub hash_algorithm: String,
+    pub size: i64,
+    pub serializer_name: String,
+    pub serializer_config: Option<JsonText>,
+    pub storage_name: String,
+    pub storage_config: JsonText,
     pub data: Option<Vec<u8>>,
 }
 
-fn corrupt(manifest: &str, what: &str, error: impl std::fmt::Display) -> Error {
+pub(crate) fn corrupt(
+    manifest: impl std::fmt::Display,
+    what: &str,
+    error: impl std::fmt::Display,
+) -> Error {
     Error::CorruptRecord {
-        manifest: manifest.to_owned(),
+        manifest: manifest.to_string(),
         reason: format!("{what}: {error}"),
     }
 }
 
-pub(crate) fn parse_tags(manifest: &str, json: &str) -> Result<Tags> {
-    serde_json::from_str(json)
-        .map_err(|e| corrupt(manifest, "tags are not a JSON object of strings", e))
+pub(crate) fn parse_tags(manifest: &DbUuid, json: &JsonText) -> Result<Tags> {
+    serde_json::from_str(&json.0)
+        .map_err(|e| corrupt(manifest.0, "tags are not a JSON object of strings", e))
 }
 
-pub(crate) fn tags_json(tags: &Tags) -> String {
+pub(crate) fn tags_json(tags: &Tags) -> JsonText {
     // A map of strings always serializes.
-    serde_json::to_string(tags)
-        .unwrap_or_else(|_| unreachable!("a map of strings serializes to JSON"))
+    JsonText(
+        serde_json::to_string(tags)
+            .unwrap_or_else(|_| unreachable!("a map of strings serializes to JSON")),
+    )
+}
+
+fn class(id: &DbUuid, class_version: i32) -> Result<u32> {
+    u32::try_from(class_version).map_err(|e| corrupt(id.0, "class_version is negative", e))
 }
 
 impl ManifestRow {
     pub fn into_record(self) -> Result<ManifestRecord> {
-        let id = self
-            .id
-            .parse()
-            .map_err(|e| corrupt(&self.id, "id is not a UUID", e))?;
-        let class_id = crate::ClassId::parse(&self.class_id)
-            .map_err(|e| corrupt(&self.id, "class_id is not a UUID", e))?;
-        let class_version = u32::try_from(self.class_version)
-            .map_err(|e| corrupt(&self.id, "class_version is negative", e))?;
         Ok(ManifestRecord {
-            id,
-            class_id,
-            class_version,
+            id: ManifestId::from(self.id.0),
+            class_id: ClassId::from_u128(self.class_id.0.as_u128()),
+            class_version: class(&self.id, self.class_version)?,
             tags: parse_tags(&self.id, &self.tags)?,
-            created_at: self.created_at.and_utc(),
+            created_at: self.created_at.0,
         })
     }
 }
 
 impl ManifestHead {
-    pub fn class(&self) -> Result<(crate::ClassId, u32)> {
-        let class_id = crate::ClassId::parse(&self.class_id)
-            .map_err(|e| corrupt(&self.id, "class_id is not a UUID", e))?;
-        let version = u32::try_from(self.class_version)
-            .map_err(|e| corrupt(&self.id, "class_version is negative", e))?;
-        Ok((class_id, version))
+    pub fn class(&self) -> Result<(ClassId, u32)> {
+        Ok((
+            ClassId::from_u128(self.class_id.0.as_u128()),
+            class(&self.id, self.class_version)?,
+        ))
     }
 }
 
+fn json(manifest: &DbUuid, what: &str, text: &JsonText) -> Result<serde_json::Value> {
+    serde_json::from_str(&text.0).map_err(|e| corrupt(manifest.0, what, e))
+}
+
 impl ContentRow {
-    /// Splits off the inline bytes and converts the rest to a public record.
-    pub fn into_record(self) -> Result<(ContentRecord, Option<Vec<u8>>)> {
+    pub fn into_record(self) -> Result<ContentRecord> {
         let m = &self.manifest_id;
-        let manifest_id: ManifestId = m
-            .parse()
-            .map_err(|e| corrupt(m, "manifest_id is not a UUID", e))?;
         let serializer_config = self
             .serializer_config
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| corrupt(m, "serializer_config is not JSON", e))?;
-        let storage_config = serde_json::from_str(&self.storage_config)
-            .map_err(|e| corrupt(m, "storage_config is not JSON", e))?;
-        let size = u64::try_from(self.size).map_err(|e| corrupt(m, "size is negative", e))?;
-        let record = ContentRecord {
-            manifest_id,
+            .as_ref()
+            .map(|text| json(m, "serializer_config is not JSON", text))
+            .transpose()?;
+        let storage_config = json(m, "storage_config is not JSON", &self.storage_config)?;
+        let size = u64::try_from(self.size).map_err(|e| corrupt(m.0, "size is negative", e))?;
+        Ok(ContentRecord {
+            manifest_id: ManifestId::from(m.0),
             tags: parse_tags(m, &self.tags)?,
             key: self.content_key,
             content_type: self.content_type,
@@ -183,8 +179,7 @@ impl ContentRow {
             serializer_config,
             storage_name: self.storage_name,
             storage_config,
-            created_at: self.created_at.and_utc(),
-        };
-        Ok((record, self.data))
+            created_at: self.created_at.0,
+        })
     }
 }

@@ -1,0 +1,285 @@
+//! Finding stored manifests: [`Query`], answered a [`Page`] at a time.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::records::ManifestRow;
+use super::types::DbUuid;
+use super::{delete_chunks, on_backend, Database, CHUNK};
+use crate::manifest::{check_tag, ManifestRecord};
+use crate::storable::{ClassId, Storable};
+use crate::{Error, Result};
+
+/// Which manifests to find: by storable type or class id, version, tags, and creation
+/// time; in creation order, a page at a time.
+///
+/// Every filter narrows the selection; a query without filters selects every manifest.
+/// Tags are matched through an indexed table on every backend, so a query by tag costs
+/// about the same however many manifests are stored.
+///
+/// ```no_run
+/// # async fn run(db: &lakery::Database) -> lakery::Result<()> {
+/// # #[derive(lakery::Storable)]
+/// # #[storable(class_id = "2b0f7c52-40c8-4f55-9d4e-7d1c6f4f0a01")]
+/// # struct Experiment { name: String }
+/// use lakery::Query;
+///
+/// let mut query = Query::of::<Experiment>().tag("project", "apollo").limit(100);
+/// loop {
+///     let page = db.find(&query).await?;
+///     for record in &page.records {
+///         println!("{} saved at {}", record.id, record.created_at);
+///     }
+///     match page.next {
+///         Some(cursor) => query = query.after(cursor),
+///         None => break,
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use = "a query does nothing until it is given to `Database::find`"]
+pub struct Query {
+    class_id: Option<ClassId>,
+    version: Option<u32>,
+    tags: Vec<(String, String)>,
+    created_from: Option<DateTime<Utc>>,
+    created_before: Option<DateTime<Utc>>,
+    order: Order,
+    limit: Option<usize>,
+    after: Option<Cursor>,
+}
+
+/// The order of a query's results, by creation time: by id, whose first 48 bits are the
+/// millisecond the manifest was created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Order {
+    /// Oldest first.
+    #[default]
+    OldestFirst,
+    /// Newest first.
+    NewestFirst,
+}
+
+/// One page of a query's results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The manifests, in the query's order. Hand them to a
+    /// [`Loader`](crate::Loader) as they are.
+    pub records: Vec<ManifestRecord>,
+    /// Where the next page starts, if there are more results: pass it to
+    /// [`Query::after`].
+    pub next: Option<Cursor>,
+}
+
+/// Where a page ended: the id of its last manifest.
+///
+/// Manifest ids are UUIDs of version 7, which begin with their creation time, so id
+/// order is creation order and a cursor is an id. Paging by cursor is stable: manifests
+/// saved or deleted meanwhile do not shift the pages. It converts to and from a string
+/// ([`Display`](fmt::Display) and [`FromStr`]), so it can travel in a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cursor(Uuid);
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.simple(), f)
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        Uuid::try_parse(text)
+            .map(Cursor)
+            .map_err(|_| Error::InvalidQuery(format!("`{text}` is not a cursor lakery made")))
+    }
+}
+
+/// The smallest version-7 UUID of the first whole millisecond at or after `time`: ids
+/// at or above it were created at or after `time`, since a manifest's creation time is
+/// the millisecond its id records.
+fn first_id_at(time: DateTime<Utc>) -> Uuid {
+    let millis =
+        time.timestamp_millis() + i64::from(time.timestamp_subsec_nanos() % 1_000_000 != 0);
+    let millis = u64::try_from(millis).unwrap_or(0).min((1 << 48) - 1);
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    bytes[6] = 0x70; // version 7
+    bytes[8] = 0x80; // RFC 4122 variant
+    Uuid::from_bytes(bytes)
+}
+
+impl Query {
+    /// A query that selects every manifest.
+    pub fn new() -> Self {
+        Query::default()
+    }
+
+    /// A query for the manifests of storable type `T`, at any version.
+    pub fn of<T: Storable>() -> Self {
+        Query::new().class_id(T::CLASS_ID)
+    }
+
+    /// Only manifests of this class.
+    pub fn class_id(mut self, class_id: ClassId) -> Self {
+        self.class_id = Some(class_id);
+        self
+    }
+
+    /// Only manifests saved at this version of their type.
+    pub fn version(mut self, version: u32) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    /// Only manifests with this tag; several calls require all of them.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// Only manifests saved at or after `time`.
+    pub fn created_since(mut self, time: DateTime<Utc>) -> Self {
+        self.created_from = Some(time);
+        self
+    }
+
+    /// Only manifests saved before `time`.
+    pub fn created_before(mut self, time: DateTime<Utc>) -> Self {
+        self.created_before = Some(time);
+        self
+    }
+
+    /// The order of the results: oldest first unless told otherwise.
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// At most `limit` manifests per page. Without a limit, one page holds them all.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Starts after the page that ended at `cursor`.
+    pub fn after(mut self, cursor: Cursor) -> Self {
+        self.after = Some(cursor);
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        for (key, value) in &self.tags {
+            check_tag(key, value).map_err(|e| Error::InvalidQuery(e.to_string()))?;
+        }
+        if let Some(version) = self.version {
+            if i32::try_from(version).is_err() {
+                return Err(Error::InvalidQuery(format!(
+                    "version {version} is above the largest version, {}",
+                    i32::MAX
+                )));
+            }
+        }
+        if self.limit == Some(0) {
+            return Err(Error::InvalidQuery(
+                "a limit of 0 selects nothing".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `$schema::lakery_manifests` selecting `$columns`, boxed, with every filter, the
+/// cursor and the order of `$query`, but not its limit.
+macro_rules! filtered {
+    ($schema:ident, $query:expr, $columns:expr) => {{
+        use $schema::{lakery_manifests as m, lakery_tags as t};
+        let query: &Query = $query;
+        let mut select = m::table.select($columns).into_boxed();
+        if let Some(class_id) = query.class_id {
+            select = select.filter(m::class_id.eq(DbUuid(*class_id.as_uuid())));
+        }
+        if let Some(version) = query.version {
+            select = select.filter(m::class_version.eq(version as i32));
+        }
+        for (key, value) in &query.tags {
+            select = select.filter(
+                m::id.eq_any(
+                    t::table
+                        .select(t::manifest_id)
+                        .filter(t::tag_key.eq(key.as_str()))
+                        .filter(t::tag_value.eq(value.as_str())),
+                ),
+            );
+        }
+        // Creation times live in the ids, so time bounds are id bounds, on the primary key.
+        if let Some(time) = query.created_from {
+            select = select.filter(m::id.ge(DbUuid(first_id_at(time))));
+        }
+        if let Some(time) = query.created_before {
+            select = select.filter(m::id.lt(DbUuid(first_id_at(time))));
+        }
+        if let Some(Cursor(after)) = query.after {
+            select = match query.order {
+                Order::OldestFirst => select.filter(m::id.gt(DbUuid(after))),
+                Order::NewestFirst => select.filter(m::id.lt(DbUuid(after))),
+            };
+        }
+        match query.order {
+            Order::OldestFirst => select.order(m::id.asc()),
+            Order::NewestFirst => select.order(m::id.desc()),
+        }
+    }};
+}
+
+pub(super) async fn find(db: &Database, query: &Query) -> Result<Page> {
+    query.check()?;
+    // One more than the limit tells whether another page follows.
+    let fetch = query
+        .limit
+        .map(|limit| i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1);
+    let rows: Vec<ManifestRow> = on_backend!(db, "finding manifests", |conn, schema| {
+        let select = filtered!(schema, query, schema::MANIFEST_ROW);
+        match fetch {
+            Some(fetch) => select.limit(fetch).load(conn).await,
+            None => select.load(conn).await,
+        }
+    })?;
+    let mut records = rows
+        .into_iter()
+        .map(ManifestRow::into_record)
+        .collect::<Result<Vec<_>>>()?;
+    let next = match query.limit {
+        Some(limit) if records.len() > limit => {
+            records.truncate(limit);
+            records.last().map(|last| Cursor(*last.id.as_uuid()))
+        }
+        _ => None,
+    };
+    Ok(Page { records, next })
+}
+
+pub(super) async fn delete_where(db: &Database, query: &Query) -> Result<usize> {
+    query.check()?;
+    let limit = query
+        .limit
+        .map(|limit| i64::try_from(limit).unwrap_or(i64::MAX));
+    on_backend!(db, "deleting manifests", |conn, schema| {
+        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            let select = filtered!(schema, query, schema::lakery_manifests::id);
+            let ids: Vec<DbUuid> = match limit {
+                Some(limit) => select.limit(limit).load(&mut *conn).await?,
+                None => select.load(&mut *conn).await?,
+            };
+            delete_chunks!(conn, schema, ids)
+        })
+        .await
+    })
+}

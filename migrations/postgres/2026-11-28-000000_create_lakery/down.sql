@@ -1,0 +1,3 @@
+DROP TABLE lakery_tags;
+DROP TABLE lakery_contents;
+DROP TABLE lakery_manifests;
