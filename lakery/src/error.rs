@@ -82,6 +82,18 @@ pub enum Error {
         source: Box<StorageError>,
     },
 
+    /// A storage failed at housekeeping: listing or collecting its blobs.
+    #[error("storage `{storage}` failed to {operation}: {source}")]
+    Maintenance {
+        /// The storage's registered name.
+        storage: String,
+        /// What it was doing.
+        operation: &'static str,
+        /// The storage's error.
+        #[source]
+        source: Box<StorageError>,
+    },
+
     /// The bytes read back do not match the hash recorded when they were saved.
     #[error(
         "content `{key}` of manifest {manifest} in storage `{storage}` is corrupt: {mismatch}"

@@ -49,6 +49,7 @@ extern crate self as lakery;
 pub mod db;
 mod error;
 mod load;
+mod maintenance;
 mod manifest;
 mod registry;
 mod save;
@@ -65,6 +66,9 @@ pub use lakery_derive::Storable;
 pub use crate::db::{Backend, Cursor, Database, Order, Page, Query};
 pub use crate::error::{BatchFailure, Error, Mismatch, Result};
 pub use crate::load::{load_one, LoadHandle, LoadedBatch, Loader};
+pub use crate::maintenance::{
+    collect_garbage, verify, CollectedBlob, GcOptions, GcReport, Problem, ProblemKind, VerifyReport,
+};
 pub use crate::manifest::{ContentRecord, Digest, ManifestId, ManifestRecord, ManifestRef, Tags};
 pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_STORAGE};
 pub use crate::save::{save_one, SaveHandle, SaveOne, SavedBatch, Saver, DEFAULT_CONCURRENCY};

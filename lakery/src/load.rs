@@ -357,7 +357,7 @@ type ReadJob = Pin<Box<dyn Future<Output = (usize, Result<LoadedContent>)> + Sen
 
 /// Fetches one content's bytes from its storage (or a large one from its row) and
 /// checks them, hashing on a blocking thread when they are large.
-fn read_job(
+pub(crate) fn read_job(
     offset: usize,
     manifest: ManifestId,
     mut row: StoredContent,

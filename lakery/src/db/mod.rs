@@ -23,7 +23,7 @@ pub(crate) mod types;
 
 pub mod query;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -41,7 +41,7 @@ use uuid::Uuid;
 
 pub use self::query::{Cursor, Order, Page, Query};
 use self::records::{ContentRow, ManifestHead, ManifestRow, NewRows, StoredContent};
-use self::types::DbUuid;
+use self::types::{DbUuid, JsonText};
 use crate::manifest::{ContentRecord, ManifestId, ManifestRecord};
 use crate::{Error, Result};
 
@@ -543,6 +543,55 @@ impl Database {
             }
         }
         Ok((manifests, contents))
+    }
+
+    /// The storage configs that content records refer to, of any storage, each parsed
+    /// and written back as compact JSON, so that equal configs compare equal as strings
+    /// whatever the backend did to their text (PostgreSQL's `jsonb` reorders keys).
+    pub(crate) async fn referenced_configs(&self) -> Result<HashSet<String>> {
+        let configs: Vec<JsonText> = on_backend!(
+            self,
+            "reading which blobs are referenced",
+            |conn, schema| {
+                use schema::lakery_contents as c;
+                c::table
+                    .select(c::storage_config)
+                    .distinct()
+                    .load(conn)
+                    .await
+            }
+        )?;
+        let mut parsed = HashSet::with_capacity(configs.len());
+        for config in configs {
+            match serde_json::from_str::<serde_json::Value>(&config.0) {
+                Ok(value) => {
+                    parsed.insert(value.to_string());
+                }
+                // Nothing can be collected safely without knowing every reference.
+                Err(e) => {
+                    let owner: Option<(DbUuid, String, String)> =
+                        on_backend!(self, "finding a corrupt content record", |conn, schema| {
+                            use schema::lakery_contents as c;
+                            c::table
+                                .filter(c::storage_config.eq(&config))
+                                .select((c::manifest_id, c::content_key, c::storage_name))
+                                .first(conn)
+                                .await
+                                .optional()
+                        })?;
+                    let (manifest, key, storage) = owner
+                        .map(|(id, key, storage)| (id.0.to_string(), key, storage))
+                        .unwrap_or_else(|| ("(deleted meanwhile)".into(), "?".into(), "?".into()));
+                    return Err(Error::CorruptRecord {
+                        manifest,
+                        reason: format!(
+                            "storage_config of content `{key}` in storage `{storage}` is not JSON ({e}), so no blob can be collected safely"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(parsed)
     }
 
     /// The manifests that `query` selects, one page of them.

@@ -106,8 +106,8 @@ impl FromStr for Cursor {
 /// at or above it were created at or after `time`, since a manifest's creation time is
 /// the millisecond its id records.
 fn first_id_at(time: DateTime<Utc>) -> Uuid {
-    let millis =
-        time.timestamp_millis() + i64::from(time.timestamp_subsec_nanos() % 1_000_000 != 0);
+    let millis = time.timestamp_millis()
+        + i64::from(!time.timestamp_subsec_nanos().is_multiple_of(1_000_000));
     let millis = u64::try_from(millis).unwrap_or(0).min((1 << 48) - 1);
     let mut bytes = [0u8; 16];
     bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
@@ -173,6 +173,11 @@ impl Query {
     pub fn after(mut self, cursor: Cursor) -> Self {
         self.after = Some(cursor);
         self
+    }
+
+    /// The limit, if one was set.
+    pub(crate) fn limit_value(&self) -> Option<usize> {
+        self.limit
     }
 
     fn check(&self) -> Result<()> {

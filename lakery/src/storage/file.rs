@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use super::{Storage, StorageError, StorageErrorKind, WriteRequest};
+use super::{Storage, StorageError, StorageErrorKind, StoredBlob, WriteRequest};
 use crate::{Error, Result};
 
 /// Keeps contents as files under a root folder, content-addressed by SHA-256: identical
@@ -35,6 +35,12 @@ pub struct FileStorage {
 }
 
 const TEMP_PREFIX: &str = ".lakery-tmp-";
+
+/// A lock file in the root: writers hold it shared while they move a content into
+/// place, garbage collection exclusively while it checks a file's age and deletes it,
+/// so a content written again meanwhile is never deleted. It is never removed: a new
+/// file would be a different lock.
+const LOCK_FILE: &str = ".lakery-lock";
 
 /// A temporary file older than this belongs to a write that died with its process.
 const STALE_TEMP_AGE: Duration = Duration::from_secs(24 * 60 * 60);
@@ -73,6 +79,7 @@ impl FileStorage {
         fs::create_dir_all(root).map_err(setup)?;
         let root = root.canonicalize().map_err(setup)?;
         remove_stale_temp_files(&root, STALE_TEMP_AGE);
+        open_lock(&root).map_err(setup)?;
         Ok(FileStorage {
             root: Arc::new(root),
         })
@@ -142,6 +149,17 @@ fn is_blob_path(relative: &str) -> bool {
     relative.len() == 67 && name.len() == 64 && hex(name) && name.starts_with(dir) && dir.len() == 2
 }
 
+/// Opens (creating if need be) the storage's lock file; the lock is taken on the
+/// returned handle and released when it is dropped.
+fn open_lock(root: &Path) -> std::io::Result<File> {
+    File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(root.join(LOCK_FILE))
+}
+
 fn sync_dir(path: &Path) -> std::io::Result<()> {
     File::open(path)?.sync_all()
 }
@@ -189,6 +207,9 @@ impl Storage for FileStorage {
                 StorageError::io(format!("cannot {what} {}", path.display()), e)
             };
             fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
+            let lock_path = root.join(LOCK_FILE);
+            let lock = open_lock(&root).map_err(|e| io("open", &lock_path, e))?;
+            lock.lock_shared().map_err(|e| io("lock", &lock_path, e))?;
             // The new bytes are written and fsynced already, so they replace whatever is
             // at the target: identical bytes if the content was stored before, or a file
             // damaged since, which must not be trusted for the new manifest.
@@ -199,7 +220,14 @@ impl Storage for FileStorage {
                 if size != Some(expected_size) {
                     return Err(io("move the content to", &target, e.error));
                 }
+                // It is written again as far as garbage collection is concerned.
+                File::options()
+                    .write(true)
+                    .open(&target)
+                    .and_then(|file| file.set_modified(SystemTime::now()))
+                    .map_err(|e| io("touch", &target, e))?;
             }
+            drop(lock);
             // Every writer syncs both folders, also when another writer created them or
             // the file: a save returns only once its file's name is durable.
             sync_dir(&dir).map_err(|e| io("fsync", &dir, e))?;
@@ -239,6 +267,85 @@ impl Storage for FileStorage {
         })
         .await
     }
+
+    async fn list(&self) -> Result<Vec<StoredBlob>, StorageError> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || list_blobs(&root))
+            .await
+            .map_err(|e| StorageError::new(StorageErrorKind::Other, format!("task failed: {e}")))?
+    }
+
+    async fn delete_if_older(
+        &self,
+        config: &Value,
+        cutoff: SystemTime,
+    ) -> Result<bool, StorageError> {
+        let root = self.root.clone();
+        self.blocking(config, move |path| {
+            let lock_path = root.join(LOCK_FILE);
+            let io = |what: &str, path: &Path, e| {
+                StorageError::io(format!("cannot {what} {}", path.display()), e)
+            };
+            let lock = open_lock(&root).map_err(|e| io("open", &lock_path, e))?;
+            lock.lock().map_err(|e| io("lock", &lock_path, e))?;
+            let modified = match fs::symlink_metadata(path).and_then(|m| m.modified()) {
+                Ok(modified) => modified,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+                Err(e) => return Err(io("check", path, e)),
+            };
+            if modified >= cutoff {
+                return Ok(false);
+            }
+            match fs::remove_file(path) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(io("delete", path, e)),
+            }
+        })
+        .await
+    }
+}
+
+/// Every content file under `root`: regular files at `<2 hex>/<64 hex>`. Temporary
+/// files, the lock and anything else a person put there are not listed.
+fn list_blobs(root: &Path) -> Result<Vec<StoredBlob>, StorageError> {
+    let io = |path: &Path, e| StorageError::io(format!("cannot list {}", path.display()), e);
+    let mut blobs = Vec::new();
+    for dir in fs::read_dir(root).map_err(|e| io(root, e))? {
+        let dir = dir.map_err(|e| io(root, e))?;
+        let Some(prefix) = dir.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if prefix.len() != 2 || !dir.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let dir_path = dir.path();
+        for file in fs::read_dir(&dir_path).map_err(|e| io(&dir_path, e))? {
+            let file = file.map_err(|e| io(&dir_path, e))?;
+            let Some(name) = file.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let relative = format!("{prefix}/{name}");
+            if !is_blob_path(&relative) {
+                continue;
+            }
+            let metadata = match file.metadata() {
+                Ok(m) => m,
+                // Deleted since the folder was read.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(&file.path(), e)),
+            };
+            if !metadata.is_file() {
+                continue;
+            }
+            blobs.push(StoredBlob {
+                config: json!({ "path": relative }),
+                size: metadata.len(),
+                written_at: metadata.modified().map_err(|e| io(&file.path(), e))?,
+            });
+        }
+    }
+    Ok(blobs)
 }
 
 #[cfg(test)]

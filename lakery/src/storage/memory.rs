@@ -1,10 +1,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use super::{Storage, StorageError, StorageErrorKind, WriteRequest};
+use super::{Storage, StorageError, StorageErrorKind, StoredBlob, WriteRequest};
 use crate::manifest::Tags;
 
 /// Keeps contents in memory, for tests. Clones share the same data, so a test can keep
@@ -14,7 +15,14 @@ use crate::manifest::Tags;
 /// [`MemoryStorage::tags`].
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStorage {
-    blobs: Arc<Mutex<HashMap<String, (Bytes, Tags)>>>,
+    blobs: Arc<Mutex<HashMap<String, Blob>>>,
+}
+
+#[derive(Debug)]
+struct Blob {
+    data: Bytes,
+    tags: Tags,
+    written_at: SystemTime,
 }
 
 impl MemoryStorage {
@@ -23,7 +31,7 @@ impl MemoryStorage {
         Self::default()
     }
 
-    fn blobs(&self) -> MutexGuard<'_, HashMap<String, (Bytes, Tags)>> {
+    fn blobs(&self) -> MutexGuard<'_, HashMap<String, Blob>> {
         // A panic while holding the lock cannot leave the map half-updated: every
         // critical section is a single insert, remove or lookup.
         self.blobs
@@ -44,7 +52,7 @@ impl MemoryStorage {
     /// The tags last written with the content a config names.
     pub fn tags(&self, config: &Value) -> Option<Tags> {
         let key = config.get("key")?.as_str()?;
-        self.blobs().get(key).map(|(_, tags)| tags.clone())
+        self.blobs().get(key).map(|blob| blob.tags.clone())
     }
 
     /// Replaces the bytes a config names, to simulate corruption in tests.
@@ -54,7 +62,7 @@ impl MemoryStorage {
         };
         match self.blobs().get_mut(key) {
             Some(entry) => {
-                entry.0 = data.into();
+                entry.data = data.into();
                 true
             }
             None => false,
@@ -73,10 +81,12 @@ impl MemoryStorage {
 impl Storage for MemoryStorage {
     async fn write(&self, request: WriteRequest<'_>) -> Result<Value, StorageError> {
         let key = request.digest().await?.hex();
-        self.blobs().insert(
-            key.clone(),
-            (request.data().clone(), request.tags().clone()),
-        );
+        let blob = Blob {
+            data: request.data().clone(),
+            tags: request.tags().clone(),
+            written_at: SystemTime::now(),
+        };
+        self.blobs().insert(key.clone(), blob);
         Ok(json!({ "key": key }))
     }
 
@@ -84,7 +94,7 @@ impl Storage for MemoryStorage {
         let key = Self::key(config)?;
         self.blobs()
             .get(key)
-            .map(|(data, _)| data.clone())
+            .map(|blob| blob.data.clone())
             .ok_or_else(|| {
                 StorageError::new(
                     StorageErrorKind::NotFound,
@@ -102,5 +112,31 @@ impl Storage for MemoryStorage {
     async fn exists(&self, config: &Value) -> Result<bool, StorageError> {
         let key = Self::key(config)?;
         Ok(self.blobs().contains_key(key))
+    }
+
+    async fn list(&self) -> Result<Vec<StoredBlob>, StorageError> {
+        Ok(self
+            .blobs()
+            .iter()
+            .map(|(key, blob)| StoredBlob {
+                config: json!({ "key": key }),
+                size: blob.data.len() as u64,
+                written_at: blob.written_at,
+            })
+            .collect())
+    }
+
+    async fn delete_if_older(
+        &self,
+        config: &Value,
+        cutoff: SystemTime,
+    ) -> Result<bool, StorageError> {
+        let key = Self::key(config)?;
+        let mut blobs = self.blobs();
+        if blobs.get(key).is_some_and(|blob| blob.written_at < cutoff) {
+            blobs.remove(key);
+            return Ok(true);
+        }
+        Ok(false)
     }
 }

@@ -12,6 +12,7 @@ mod memory;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -32,6 +33,8 @@ pub enum StorageErrorKind {
     InvalidConfig,
     /// An I/O or network failure.
     Io,
+    /// The storage does not support the operation (listing, for example).
+    Unsupported,
     /// Anything else.
     Other,
 }
@@ -75,6 +78,14 @@ impl StorageError {
             StorageErrorKind::Io
         };
         StorageError::new(kind, message).with_source(source)
+    }
+
+    /// The error a storage returns for an optional operation it does not support.
+    pub fn unsupported(operation: &str) -> Self {
+        StorageError::new(
+            StorageErrorKind::Unsupported,
+            format!("this storage does not support {operation}"),
+        )
     }
 
     pub(crate) fn invalid_config(config: &serde_json::Value, reason: impl fmt::Display) -> Self {
@@ -171,6 +182,42 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Whether the bytes a config names exist.
     async fn exists(&self, config: &serde_json::Value) -> Result<bool, StorageError>;
+
+    /// Every blob the storage holds, with the config that names it (as `write` returned
+    /// it), its size and when it was last written. Used by
+    /// [`collect_garbage`](crate::collect_garbage); a storage that cannot list returns
+    /// [`StorageErrorKind::Unsupported`], the default, and is skipped by collection.
+    ///
+    /// Listing and [`delete_if_older`](Storage::delete_if_older) together must uphold
+    /// what collection relies on: a `write` of content that is already stored counts as
+    /// writing it again, so `written_at` is the time of the latest write.
+    async fn list(&self) -> Result<Vec<StoredBlob>, StorageError> {
+        Err(StorageError::unsupported("listing its blobs"))
+    }
+
+    /// Deletes the blob `config` names if it was last written before `cutoff`, and
+    /// returns whether it did. The check and the deletion must be atomic with respect to
+    /// `write`: a write that finishes concurrently keeps its blob. Deleting what is not
+    /// there returns `false`. The default is [`StorageErrorKind::Unsupported`].
+    async fn delete_if_older(
+        &self,
+        config: &serde_json::Value,
+        cutoff: SystemTime,
+    ) -> Result<bool, StorageError> {
+        let _ = (config, cutoff);
+        Err(StorageError::unsupported("deleting by age"))
+    }
+}
+
+/// One blob a [`Storage`] holds, as [`Storage::list`] reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredBlob {
+    /// The config that names it, equal to what `write` returned for it.
+    pub config: serde_json::Value,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written.
+    pub written_at: SystemTime,
 }
 
 /// A storage as the registry holds it.
