@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use lakery::serializer::Bincode;
-use lakery::{Database, FileStorage, Registry, Storable};
+use lakery::{Database, FileStorage, Order, Query, Registry, Storable};
 
 /// One experiment: a small description, kept together as the JSON "body" in the
 /// database, and its results, kept as Bincode in a file of their own.
@@ -96,6 +96,47 @@ async fn main() -> lakery::Result<()> {
             content.storage_name,
             content.storage_config
         );
+    }
+
+    // Find them again by type and tag, newest first, a page at a time: this run's and
+    // those of earlier runs. The records load as they are, a page in one round trip.
+    let query = Query::of::<Experiment>()
+        .tag("project", "quickstart")
+        .order(Order::NewestFirst)
+        .limit(5);
+    let page = db.find(&query).await?;
+    let mut loader = lakery::Loader::new(&registry, &db);
+    let handles: Vec<_> = page
+        .records
+        .iter()
+        .map(|record| loader.load_soon::<Experiment>(record))
+        .collect();
+    let mut loaded = loader.finish().await?;
+    println!(
+        "the {} newest experiments of project `quickstart`:",
+        page.records.len()
+    );
+    for (record, handle) in page.records.iter().zip(handles) {
+        if let Some(exp) = loaded.take(handle) {
+            println!("  {} {}: {}", record.created_at, record.id, exp.description);
+        }
+    }
+
+    // Check that every stored content is still there and intact.
+    let report = lakery::verify(&registry, &db, &Query::new()).await?;
+    println!(
+        "verified {} contents of {} manifests ({} bytes): {}",
+        report.contents,
+        report.manifests,
+        report.bytes,
+        if report.is_ok() {
+            "all intact"
+        } else {
+            "PROBLEMS FOUND"
+        }
+    );
+    for problem in &report.problems {
+        println!("  {:?}: {}", problem.kind, problem.error);
     }
     println!("done: the manifests are in lakery.db, the results in lakery-data/");
     Ok(())
