@@ -198,27 +198,22 @@ macro_rules! insert_rows {
     };
 }
 
-/// Deletes the manifests with ids `$keys` and their rows, chunk by chunk; evaluates to
-/// the number of manifests deleted.
+/// Deletes the manifests with ids `$keys` and their rows, chunk by chunk, on a `sync`
+/// or `async` connection; evaluates to the number of manifests deleted.
 macro_rules! delete_chunks {
-    ($conn:expr, $schema:ident, $keys:expr) => {{
+    ($mode:ident $conn:expr, $schema:ident, $keys:expr) => {{
         use $schema::{lakery_contents as c, lakery_manifests as m, lakery_tags as t};
         let mut deleted = 0;
         for chunk in $keys.chunks(CHUNK) {
-            diesel::delete(t::table.filter(t::manifest_id.eq_any(chunk)))
-                .execute(&mut *$conn)
-                .await?;
-            diesel::delete(c::table.filter(c::manifest_id.eq_any(chunk)))
-                .execute(&mut *$conn)
-                .await?;
-            deleted += diesel::delete(m::table.filter(m::id.eq_any(chunk)))
-                .execute(&mut *$conn)
-                .await?;
+            $crate::db::insert_rows!(@run $mode diesel::delete(t::table.filter(t::manifest_id.eq_any(chunk))), $conn);
+            $crate::db::insert_rows!(@run $mode diesel::delete(c::table.filter(c::manifest_id.eq_any(chunk))), $conn);
+            deleted += $crate::db::insert_rows!(@run $mode diesel::delete(m::table.filter(m::id.eq_any(chunk))), $conn);
         }
         QueryResult::Ok(deleted)
     }};
 }
 pub(crate) use delete_chunks;
+pub(crate) use insert_rows;
 
 /// Manifest rows by id, and their content rows by manifest id.
 pub(crate) type Fetched = (
@@ -393,11 +388,15 @@ impl Database {
         match &self.pools {
             Pools::Sqlite(pool) => {
                 let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+                // Holding the write lock from before the harness reads which migrations
+                // are pending makes concurrent callers, in other processes too, take
+                // turns; each migration then runs in a savepoint of this transaction.
                 conn.spawn_blocking(|conn| {
                     Ok(conn
-                        .run_pending_migrations(SQLITE_MIGRATIONS)
-                        .map(|_| ())
-                        .map_err(|e| e.to_string()))
+                        .immediate_transaction(|conn| {
+                            conn.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ())
+                        })
+                        .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e.to_string()))
                 })
                 .await
                 .map_err(|e| classify("applying migrations", e))?
@@ -605,13 +604,28 @@ impl Database {
     /// contents kept in the database go with their rows.
     pub async fn delete(&self, ids: &[ManifestId]) -> Result<usize> {
         let keys: Vec<DbUuid> = ids.iter().map(|id| DbUuid(*id.as_uuid())).collect();
-        let keys = &keys;
-        on_backend!(self, "deleting manifests", |conn, schema| {
-            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-                delete_chunks!(conn, schema, keys)
-            })
-            .await
-        })
+        let context = "deleting manifests";
+        on_backend!(self, context,
+            // `BEGIN IMMEDIATE`: SQLite's deferred transactions fail at once, busy
+            // timeout or not, when another connection commits between their first read
+            // and their first write.
+            sqlite(pool) => {
+                let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+                conn.spawn_blocking(move |conn| {
+                    use self::schema::sqlite as schema;
+                    conn.immediate_transaction(|conn| delete_chunks!(sync conn, schema, keys))
+                })
+                .await
+                .map_err(|e| classify(context, e))
+            },
+            |conn, schema| {
+                let keys = &keys;
+                conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+                    delete_chunks!(async conn, schema, keys)
+                })
+                .await
+            }
+        )
     }
 
     /// Deletes every manifest that `query` selects (its limit and cursor apply), with

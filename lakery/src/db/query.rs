@@ -276,15 +276,37 @@ pub(super) async fn delete_where(db: &Database, query: &Query) -> Result<usize> 
     let limit = query
         .limit
         .map(|limit| i64::try_from(limit).unwrap_or(i64::MAX));
-    on_backend!(db, "deleting manifests", |conn, schema| {
-        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            let select = filtered!(schema, query, schema::lakery_manifests::id);
-            let ids: Vec<DbUuid> = match limit {
-                Some(limit) => select.limit(limit).load(&mut *conn).await?,
-                None => select.load(&mut *conn).await?,
-            };
-            delete_chunks!(conn, schema, ids)
-        })
-        .await
-    })
+    let context = "deleting manifests";
+    on_backend!(db, context,
+        // `BEGIN IMMEDIATE`, as in `Database::delete`: this transaction reads before it
+        // writes, which a deferred SQLite transaction cannot do beside other writers.
+        sqlite(pool) => {
+            let query = query.clone();
+            let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+            conn.spawn_blocking(move |conn| {
+                use super::schema::sqlite as schema;
+                conn.immediate_transaction(|conn| {
+                    let select = filtered!(schema, &query, schema::lakery_manifests::id);
+                    let ids: Vec<DbUuid> = match limit {
+                        Some(limit) => diesel::RunQueryDsl::load(select.limit(limit), conn)?,
+                        None => diesel::RunQueryDsl::load(select, conn)?,
+                    };
+                    delete_chunks!(sync conn, schema, ids)
+                })
+            })
+            .await
+            .map_err(|e| super::classify(context, e))
+        },
+        |conn, schema| {
+            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+                let select = filtered!(schema, query, schema::lakery_manifests::id);
+                let ids: Vec<DbUuid> = match limit {
+                    Some(limit) => select.limit(limit).load(&mut *conn).await?,
+                    None => select.load(&mut *conn).await?,
+                };
+                delete_chunks!(async conn, schema, ids)
+            })
+            .await
+        }
+    )
 }
