@@ -1250,3 +1250,27 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// SQLite plans a query by tag and class well only with statistics on the tables (else
+/// it scans every manifest of the class); lakery gathers them as manifests accumulate.
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_gathers_planner_statistics_as_manifests_accumulate() {
+    let t = TestDb::sqlite().await;
+    let registry = registry();
+    assert_eq!(
+        t.count("SELECT count(*) AS n FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            .await,
+        0,
+        "a fresh database has no statistics"
+    );
+    let values: Vec<Beta> = (0..1000).map(beta).collect();
+    let mut saver = lakery::Saver::new(&registry, &t.db);
+    for value in &values {
+        saver.save_soon_with_tags(value, [("n", "x")]);
+    }
+    saver.finish().await.unwrap();
+    let analyzed = t
+        .count("SELECT count(*) AS n FROM sqlite_stat1 WHERE tbl IN ('lakery_manifests', 'lakery_tags')")
+        .await;
+    assert!(analyzed >= 2, "statistics rows: {analyzed}");
+}

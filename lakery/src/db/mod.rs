@@ -24,6 +24,8 @@ pub(crate) mod types;
 pub mod query;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -61,7 +63,18 @@ const SQLITE_PRAGMAS: &str = "PRAGMA page_size = 16384; \
      PRAGMA foreign_keys = ON; \
      PRAGMA busy_timeout = 30000; \
      PRAGMA cache_size = -32768; \
-     PRAGMA mmap_size = 268435456;";
+     PRAGMA mmap_size = 268435456; \
+     PRAGMA analysis_limit = 1000;";
+
+/// Brings SQLite's planner statistics up to date where a table has grown a lot since
+/// they were gathered (`0x10000`: every table, not only those this connection used).
+/// Without them SQLite may scan every manifest of a class rather than use the tag index.
+const SQLITE_OPTIMIZE: &str = "PRAGMA optimize = 0x10002";
+
+/// How many manifests are committed between two [`SQLITE_OPTIMIZE`]s. The pragma only
+/// re-analyzes a table that has grown many times over, so this bounds how stale the
+/// statistics can get, not how often analysis runs.
+const OPTIMIZE_EVERY: usize = 1000;
 
 /// Set on every MySQL connection: times are written and read as UTC, and the session
 /// is strict, so a value that does not fit is an error rather than truncated.
@@ -235,6 +248,9 @@ pub(crate) type Fetched = (
 #[derive(Clone)]
 pub struct Database {
     pools: Pools,
+    /// Manifests committed through this handle since SQLite's statistics were last
+    /// brought up to date.
+    unanalyzed: Arc<AtomicUsize>,
     url: String,
 }
 
@@ -361,6 +377,7 @@ impl Database {
         };
         Ok(Database {
             pools,
+            unanalyzed: Arc::new(AtomicUsize::new(0)),
             url: url.to_owned(),
         })
     }
@@ -491,6 +508,12 @@ impl Database {
             // SQLite commits a whole batch in one hop to a blocking thread, through the
             // synchronous connection, whose multi-row inserts diesel supports directly.
             sqlite(pool) => {
+                let committed = rows.manifests.len();
+                let optimize = self.unanalyzed.fetch_add(committed, Ordering::Relaxed) + committed
+                    >= OPTIMIZE_EVERY;
+                if optimize {
+                    self.unanalyzed.store(0, Ordering::Relaxed);
+                }
                 let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
                 conn.spawn_blocking(move |conn| {
                     use self::schema::sqlite as schema;
@@ -499,7 +522,11 @@ impl Database {
                         insert_rows!(sync conn, schema::lakery_contents::table, schema::NewContent, rows.contents);
                         insert_rows!(sync conn, schema::lakery_tags::table, schema::NewTag, rows.tags);
                         QueryResult::Ok(())
-                    })
+                    })?;
+                    if optimize {
+                        diesel::connection::SimpleConnection::batch_execute(conn, SQLITE_OPTIMIZE)?;
+                    }
+                    Ok(())
                 })
                 .await
                 .map_err(|e| classify(context, e))
