@@ -169,11 +169,14 @@ async fn file_storage_writes_content_addressed_files_and_dedupes_on(t: TestDb) {
     );
 }
 
+/// The files under `dir`, leaving out the storage's own lock file.
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.is_dir() {
+        if path.file_name().is_some_and(|name| name == ".lakery-lock") {
+            continue;
+        } else if path.is_dir() {
             out.extend(walk(&path));
         } else {
             out.push(path);

@@ -25,17 +25,17 @@ CREATE TABLE lakery_contents (
     tags LONGTEXT NOT NULL,
     created_at DATETIME(6) NOT NULL,
     PRIMARY KEY (manifest_id, content_key),
-    INDEX lakery_contents_storage (storage_name),
     FOREIGN KEY (manifest_id) REFERENCES lakery_manifests (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
 -- Tag keys and values are up to 1024 bytes: VARBINARY keeps them exact (compared byte
--- for byte) and short enough for InnoDB's 3072-byte index keys.
+-- for byte) and short enough for InnoDB's 3072-byte index keys. The table is a copy of
+-- each manifest's `tags`, kept by lakery and deleted with its manifest, so it carries no
+-- foreign key.
 CREATE TABLE lakery_tags (
     manifest_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     tag_key VARBINARY(1024) NOT NULL,
     tag_value VARBINARY(1024) NOT NULL,
     PRIMARY KEY (manifest_id, tag_key),
-    INDEX lakery_tags_lookup (tag_key, tag_value, manifest_id),
-    FOREIGN KEY (manifest_id) REFERENCES lakery_manifests (id) ON DELETE CASCADE
+    INDEX lakery_tags_lookup (tag_key, tag_value, manifest_id)
 ) ENGINE = InnoDB;

@@ -1,6 +1,7 @@
--- Manifest tags, one row each, indexed for queries by tag.
+-- Manifest tags, one row each, indexed for queries by tag. A copy of each manifest's
+-- `tags`, kept by lakery and deleted with its manifest, so it carries no foreign key.
 CREATE TABLE lakery_tags (
-    manifest_id TEXT NOT NULL REFERENCES lakery_manifests (id) ON DELETE CASCADE,
+    manifest_id TEXT NOT NULL,
     tag_key TEXT NOT NULL,
     tag_value TEXT NOT NULL,
     PRIMARY KEY (manifest_id, tag_key)
