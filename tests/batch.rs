@@ -297,3 +297,76 @@ async fn the_headline_counts_values_not_failed_contents_on(t: TestDb) {
     assert_eq!(failures.len(), 4, "two contents of two values: {error}");
     assert!(error.to_string().starts_with("2 of 2 values"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_the_database_refuses_part_way_leaves_nothing_and_the_pool_works() {
+    common::each_backend(
+        a_commit_the_database_refuses_part_way_leaves_nothing_and_the_pool_works_on,
+    )
+    .await;
+}
+
+/// The database refuses one tag row near the end of a large batch: on PostgreSQL the
+/// batch's INSERTs are pipelined, so the failure arrives while later statements are in
+/// flight. Nothing of the batch may stay, and the connection must be usable after.
+async fn a_commit_the_database_refuses_part_way_leaves_nothing_and_the_pool_works_on(t: TestDb) {
+    let trigger = match t.backend() {
+        lakery::Backend::Sqlite => {
+            "CREATE TRIGGER lakery_test_refuse BEFORE INSERT ON lakery_tags \
+             WHEN NEW.tag_value = 'poison' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+                .to_owned()
+        }
+        lakery::Backend::Postgres => {
+            "CREATE FUNCTION lakery_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF NEW.tag_value = 'poison' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+             RETURN NEW; END $$; \
+             CREATE TRIGGER lakery_test_refuse BEFORE INSERT ON lakery_tags \
+             FOR EACH ROW EXECUTE FUNCTION lakery_test_refuse();"
+                .to_owned()
+        }
+        _ => "CREATE TRIGGER lakery_test_refuse BEFORE INSERT ON lakery_tags \
+             FOR EACH ROW BEGIN IF NEW.tag_value = 'poison' THEN \
+             SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'; END IF; END"
+            .to_owned(),
+    };
+    t.execute(&trigger).await;
+    let registry = Registry::builder()
+        .storage("blobs", MemoryStorage::new())
+        .storable::<Sample>()
+        .build()
+        .unwrap();
+    let samples: Vec<Sample> = (0..300).map(sample).collect();
+
+    for _ in 0..3 {
+        let mut saver = lakery::Saver::new(&registry, &t.db);
+        for (i, s) in samples.iter().enumerate() {
+            let tag = if i == 290 { "poison" } else { "fine" };
+            saver.save_soon_with_tags(s, [("state", tag)]);
+        }
+        let error = saver.finish().await.unwrap_err();
+        assert!(error.to_string().contains("refused by the test"), "{error}");
+        for table in ["lakery_manifests", "lakery_contents", "lakery_tags"] {
+            let rows = t.count(&format!("SELECT count(*) AS n FROM {table}")).await;
+            assert_eq!(rows, 0, "{table} kept rows of a refused batch");
+        }
+    }
+
+    // The pool's connections are still good: the same batch without the poison commits.
+    let mut saver = lakery::Saver::new(&registry, &t.db);
+    for s in &samples {
+        saver.save_soon_with_tags(s, [("state", "fine")]);
+    }
+    let saved = saver.finish().await.unwrap();
+    assert_eq!(saved.records().len(), 300);
+    assert_eq!(t.count("SELECT count(*) AS n FROM lakery_tags").await, 300);
+    let mut loader = lakery::Loader::new(&registry, &t.db);
+    let handles: Vec<_> = saved
+        .records()
+        .iter()
+        .map(|r| loader.load_soon::<Sample>(r))
+        .collect();
+    let mut loaded = loader.finish().await.unwrap();
+    for (handle, s) in handles.into_iter().zip(&samples) {
+        assert_eq!(loaded.take(handle).as_ref(), Some(s));
+    }
+}

@@ -211,6 +211,75 @@ macro_rules! insert_rows {
     };
 }
 
+/// Inserts a batch's rows in a transaction on `$conn`. On PostgreSQL every INSERT is
+/// sent without waiting for the answer to the one before (diesel-async pipelines
+/// statements issued through a shared reference), then all answers are awaited: one
+/// round trip for the batch instead of one per statement. The server still runs them
+/// in order; the content rows' foreign key is checked at commit, as statements that
+/// need preparing first may reach the server after later ones. Other backends run the
+/// statements one after the other.
+macro_rules! pipelined_or_not {
+    ($conn:ident, $schema:ident, $rows:expr) => {{
+        let rows: NewRows = $rows;
+        $conn
+            .transaction::<_, diesel::result::Error, _>(async move |conn| {
+                Pipeline::insert(conn, rows).await
+            })
+            .await
+    }};
+}
+
+/// How a backend's connection inserts a batch: see [`pipelined_or_not!`].
+trait Pipeline: Sized {
+    async fn insert(conn: &mut Self, rows: NewRows) -> QueryResult<()>;
+}
+
+/// Queues in `$pending` the INSERTs of `$rows` into `$table`, as [`insert_rows!`]
+/// chunks them: full chunks of a fixed size, so their statements are prepared once
+/// and cached, and single rows for the remainder.
+macro_rules! pipeline_rows {
+    ($pending:ident, $conn:ident, $table:expr, $rows:expr) => {{
+        let mut chunks = $rows.chunks_exact(INSERT_ROWS);
+        for chunk in &mut chunks {
+            let Ok(chunk) = <&[_; INSERT_ROWS]>::try_from(chunk) else {
+                unreachable!("chunks_exact yields chunks of exactly INSERT_ROWS")
+            };
+            let insert = diesel::insert_into($table).values(chunk);
+            $pending.push(diesel_async::RunQueryDsl::execute(insert, &mut $conn));
+        }
+        for row in chunks.remainder() {
+            let insert = diesel::insert_into($table).values(row);
+            $pending.push(diesel_async::RunQueryDsl::execute(insert, &mut $conn));
+        }
+    }};
+}
+
+impl Pipeline for AsyncPgConnection {
+    async fn insert(conn: &mut Self, rows: NewRows) -> QueryResult<()> {
+        use self::schema::pg as schema;
+        let manifests: Vec<schema::NewManifest> =
+            rows.manifests.into_iter().map(From::from).collect();
+        let contents: Vec<schema::NewContent> = rows.contents.into_iter().map(From::from).collect();
+        let tags: Vec<schema::NewTag> = rows.tags.into_iter().map(From::from).collect();
+        let mut shared: &AsyncPgConnection = conn;
+        let mut pending = Vec::new();
+        pipeline_rows!(pending, shared, schema::lakery_manifests::table, manifests);
+        pipeline_rows!(pending, shared, schema::lakery_contents::table, contents);
+        pipeline_rows!(pending, shared, schema::lakery_tags::table, tags);
+        futures::future::try_join_all(pending).await.map(drop)
+    }
+}
+
+impl Pipeline for AsyncMysqlConnection {
+    async fn insert(conn: &mut Self, rows: NewRows) -> QueryResult<()> {
+        use self::schema::mysql as schema;
+        insert_rows!(async conn, schema::lakery_manifests::table, schema::NewManifest, rows.manifests);
+        insert_rows!(async conn, schema::lakery_contents::table, schema::NewContent, rows.contents);
+        insert_rows!(async conn, schema::lakery_tags::table, schema::NewTag, rows.tags);
+        Ok(())
+    }
+}
+
 /// Deletes the manifests with ids `$keys` and their rows, chunk by chunk, on a `sync`
 /// or `async` connection; evaluates to the number of manifests deleted.
 macro_rules! delete_chunks {
@@ -532,13 +601,9 @@ impl Database {
                 .map_err(|e| classify(context, e))
             },
             |conn, schema| {
-                conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
-                    insert_rows!(async conn, schema::lakery_manifests::table, schema::NewManifest, rows.manifests);
-                    insert_rows!(async conn, schema::lakery_contents::table, schema::NewContent, rows.contents);
-                    insert_rows!(async conn, schema::lakery_tags::table, schema::NewTag, rows.tags);
-                    Ok(())
-                })
-                .await
+                // Only PostgreSQL's driver pipelines; MySQL runs the same INSERTs one
+                // after the other.
+                pipelined_or_not!(conn, schema, rows)
             }
         )
     }

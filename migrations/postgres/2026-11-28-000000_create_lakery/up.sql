@@ -10,7 +10,10 @@ CREATE INDEX lakery_manifests_class ON lakery_manifests (class_id, class_version
 
 -- One row per content of a saved value.
 CREATE TABLE lakery_contents (
-    manifest_id uuid NOT NULL REFERENCES lakery_manifests (id) ON DELETE CASCADE,
+    -- Checked at commit: a batch's INSERTs are pipelined, and one whose statement is
+    -- prepared first can reach the server after a later one.
+    manifest_id uuid NOT NULL
+        REFERENCES lakery_manifests (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     content_key text NOT NULL,
     content_type text NOT NULL,
     encoding text,                  -- NULL: the bytes are stored as serialized
