@@ -2,12 +2,14 @@
 //!
 //! The test runs itself as a child process that saves values and aborts right after
 //! the saves return, without any clean shutdown; the parent then opens the same
-//! database and folder and loads every value the child reported as saved.
+//! database and folder and loads every value the child reported as saved. On every
+//! backend.
 
 mod common;
 
 use std::process::Command;
 
+use common::TestDb;
 use lakery::serializer::RawBytes;
 use lakery::{Database, FileStorage, ManifestId, Registry, Storable};
 
@@ -26,25 +28,23 @@ fn blob(i: usize) -> Blob {
     }
 }
 
-const CHILD: &str = "LAKERY_DURABILITY_CHILD_DIR";
+/// Set for the child: `<database URL>|<folder>`.
+const CHILD: &str = "LAKERY_DURABILITY_CHILD";
 
-async fn open(dir: &std::path::Path) -> (Database, Registry) {
-    let db = Database::connect(&format!("sqlite://{}", dir.join("lakery.db").display()))
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
-    let registry = Registry::builder()
+fn registry(dir: &std::path::Path) -> Registry {
+    Registry::builder()
         .storage("files", FileStorage::new(dir.join("files")).unwrap())
         .storable::<Blob>()
         .build()
-        .unwrap();
-    (db, registry)
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn saves_survive_an_abort_right_after_they_return() {
-    if let Ok(dir) = std::env::var(CHILD) {
-        let (db, registry) = open(std::path::Path::new(&dir)).await;
+    if let Ok(child) = std::env::var(CHILD) {
+        let (url, dir) = child.split_once('|').expect("<url>|<folder>");
+        let db = Database::connect(url).await.unwrap();
+        let registry = registry(std::path::Path::new(dir));
         for i in 0..5 {
             let record = lakery::save_one(&blob(i), &registry, &db).await.unwrap();
             println!("SAVED {i} {}", record.id);
@@ -59,8 +59,10 @@ async fn saves_survive_an_abort_right_after_they_return() {
         // No destructors, no flush, no clean close of the pool.
         std::process::abort();
     }
+    common::each_backend(saves_survive_an_abort_right_after_they_return_on).await;
+}
 
-    let dir = tempfile::tempdir().unwrap();
+async fn saves_survive_an_abort_right_after_they_return_on(t: TestDb) {
     let output = Command::new(std::env::current_exe().unwrap())
         .args([
             "saves_survive_an_abort_right_after_they_return",
@@ -68,7 +70,7 @@ async fn saves_survive_an_abort_right_after_they_return() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env(CHILD, dir.path())
+        .env(CHILD, format!("{}|{}", t.db.url(), t.dir.path().display()))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -91,9 +93,9 @@ async fn saves_survive_an_abort_right_after_they_return() {
         String::from_utf8_lossy(&output.stderr)
     );
 
-    let (db, registry) = open(dir.path()).await;
+    let registry = registry(t.dir.path());
     for (i, id) in saved {
-        let loaded: Blob = lakery::load_one(id, &registry, &db).await.unwrap();
+        let loaded: Blob = lakery::load_one(id, &registry, &t.db).await.unwrap();
         assert_eq!(loaded, blob(i));
     }
 }
