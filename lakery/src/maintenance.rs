@@ -84,7 +84,8 @@ pub struct CollectedBlob {
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GcReport {
-    /// The blobs removed, or in a dry run the blobs that would be.
+    /// The blobs removed, or in a dry run the blobs that would be, ordered by storage
+    /// and config.
     pub removed: Vec<CollectedBlob>,
     /// Their total size in bytes.
     pub removed_bytes: u64,
@@ -192,6 +193,7 @@ pub async fn collect_garbage(
                 size: blob.size,
             });
         }
+        report.sort();
         return Ok(report);
     }
     let mut deletions = stream::iter(candidates)
@@ -215,7 +217,15 @@ pub async fn collect_garbage(
             report.recent += 1;
         }
     }
+    report.sort();
     Ok(report)
+}
+
+impl GcReport {
+    fn sort(&mut self) {
+        self.removed
+            .sort_by_cached_key(|blob| (blob.storage.clone(), blob.config.to_string()));
+    }
 }
 
 fn maintenance_error(storage: &str, operation: &'static str, source: StorageError) -> Error {
