@@ -236,7 +236,10 @@ impl Storage for Unlistable {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn storages_that_cannot_list_are_skipped_and_named() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(storages_that_cannot_list_are_skipped_and_named_on).await;
+}
+
+async fn storages_that_cannot_list_are_skipped_and_named_on(t: TestDb) {
     let memory = MemoryStorage::new();
     let registry = Registry::builder()
         .storage("files", FileStorage::new(t.path("files")).unwrap())

@@ -131,6 +131,38 @@ pub struct Prepared {
     pub hash: String,
 }
 
+/// The values of W1's one content row (the JSON body, in the database storage), as
+/// lakery writes it; `$c` is the backend's `lakery_contents` module.
+macro_rules! content_values {
+    ($c:ident, id: $id:expr, body: $body:expr, hash: $hash:expr, no_config: $none:expr,
+     null: $null:expr, empty: $empty:expr, now: $now:expr) => {
+        (
+            (
+                $c::manifest_id.eq($id),
+                $c::content_key.eq("body"),
+                $c::content_type.eq("application/json"),
+                $c::encoding.eq(None::<String>),
+            ),
+            (
+                $c::hash.eq($hash),
+                $c::hash_algorithm.eq("sha256"),
+                $c::size.eq($body.len() as i64),
+                $c::serializer_name.eq("lakery.json@v1"),
+            ),
+            (
+                $c::serializer_config.eq($none),
+                $c::storage_name.eq("database"),
+                $c::storage_config.eq($null),
+            ),
+            (
+                $c::data.eq(Some($body.as_bytes())),
+                $c::tags.eq($empty),
+                $c::created_at.eq($now),
+            ),
+        )
+    };
+}
+
 /// W1's values serialized up front, as lakery's JSON serializer writes them.
 pub fn prepare(rows: &[Row]) -> Vec<Prepared> {
     rows.iter()
@@ -190,29 +222,15 @@ pub fn sqlite_insert(dir: &Path, rows: &[Row]) -> Duration {
             let contents: Vec<_> = chunk
                 .iter()
                 .map(|(id, body, hash)| {
-                    (
-                        (
-                            c::manifest_id.eq(id),
-                            c::content_key.eq("body"),
-                            c::content_type.eq("application/json"),
-                            c::encoding.eq(None::<String>),
-                        ),
-                        (
-                            c::hash.eq(hash),
-                            c::hash_algorithm.eq("sha256"),
-                            c::size.eq(body.len() as i64),
-                            c::serializer_name.eq("lakery.json@v1"),
-                        ),
-                        (
-                            c::serializer_config.eq(None::<String>),
-                            c::storage_name.eq("database"),
-                            c::storage_config.eq("null"),
-                        ),
-                        (
-                            c::data.eq(Some(body.as_bytes())),
-                            c::tags.eq("{}"),
-                            c::created_at.eq(now),
-                        ),
+                    content_values!(
+                        c,
+                        id: id,
+                        body: body,
+                        hash: hash,
+                        no_config: None::<String>,
+                        null: "null",
+                        empty: "{}",
+                        now: now
                     )
                 })
                 .collect();
@@ -296,29 +314,15 @@ pub async fn pg_batch(url: &str, rows: &[Row], per_insert: usize) -> RawResult<P
             let contents: Vec<_> = chunk
                 .iter()
                 .map(|p| {
-                    (
-                        (
-                            c::manifest_id.eq(p.id),
-                            c::content_key.eq("body"),
-                            c::content_type.eq("application/json"),
-                            c::encoding.eq(None::<String>),
-                        ),
-                        (
-                            c::hash.eq(&p.hash),
-                            c::hash_algorithm.eq("sha256"),
-                            c::size.eq(p.body.len() as i64),
-                            c::serializer_name.eq("lakery.json@v1"),
-                        ),
-                        (
-                            c::serializer_config.eq(None::<serde_json::Value>),
-                            c::storage_name.eq("database"),
-                            c::storage_config.eq(null),
-                        ),
-                        (
-                            c::data.eq(Some(p.body.as_bytes())),
-                            c::tags.eq(empty),
-                            c::created_at.eq(now),
-                        ),
+                    content_values!(
+                        c,
+                        id: p.id,
+                        body: p.body,
+                        hash: &p.hash,
+                        no_config: None::<serde_json::Value>,
+                        null: null,
+                        empty: empty,
+                        now: now
                     )
                 })
                 .collect();
@@ -424,29 +428,15 @@ pub async fn pg_single(url: &str, rows: &[Row]) -> RawResult<(f64, f64)> {
             )
             .await?;
             diesel_async::RunQueryDsl::execute(
-                diesel::insert_into(c::table).values((
-                    (
-                        c::manifest_id.eq(p.id),
-                        c::content_key.eq("body"),
-                        c::content_type.eq("application/json"),
-                        c::encoding.eq(None::<String>),
-                    ),
-                    (
-                        c::hash.eq(&p.hash),
-                        c::hash_algorithm.eq("sha256"),
-                        c::size.eq(p.body.len() as i64),
-                        c::serializer_name.eq("lakery.json@v1"),
-                    ),
-                    (
-                        c::serializer_config.eq(None::<serde_json::Value>),
-                        c::storage_name.eq("database"),
-                        c::storage_config.eq(null),
-                    ),
-                    (
-                        c::data.eq(Some(p.body.as_bytes())),
-                        c::tags.eq(empty),
-                        c::created_at.eq(now),
-                    ),
+                diesel::insert_into(c::table).values(content_values!(
+                    c,
+                    id: p.id,
+                    body: p.body,
+                    hash: &p.hash,
+                    no_config: None::<serde_json::Value>,
+                    null: null,
+                    empty: empty,
+                    now: now
                 )),
                 conn,
             )

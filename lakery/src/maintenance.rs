@@ -9,7 +9,7 @@ use crate::db::{Database, Query};
 use crate::load::read_job;
 use crate::manifest::ManifestId;
 use crate::registry::Registry;
-use crate::storage::{StorageEntry, StorageError, StorageErrorKind};
+use crate::storage::{StorageEntry, StorageError, StorageErrorKind, StoredBlob};
 use crate::{Error, Result};
 
 /// How many blobs are deleted, or contents read, at once.
@@ -160,7 +160,7 @@ pub async fn collect_garbage(
             continue;
         };
         match storage.list().await {
-            Ok(blobs) => listed.push((name, storage.clone(), blobs)),
+            Ok(blobs) => listed.push((name.to_owned(), storage.clone(), blobs)),
             Err(e) if e.kind() == StorageErrorKind::Unsupported => {
                 report.skipped_storages.push(name.to_owned());
             }
@@ -171,27 +171,29 @@ pub async fn collect_garbage(
     // 2. What the database refers to.
     let referenced = db.referenced_configs().await?;
 
-    // 3. Unreferenced and old enough.
-    let mut candidates = Vec::new();
-    for (name, storage, blobs) in listed {
-        for blob in blobs {
-            if referenced.contains(&blob.config.to_string()) {
-                report.referenced += 1;
-            } else if blob.written_at >= cutoff {
-                report.recent += 1;
-            } else {
-                candidates.push((name, storage.clone(), blob));
+    // 3. Unreferenced and old enough: a pass over every blob, off the async threads.
+    let (candidates, referenced_count, recent) = tokio::task::spawn_blocking(move || {
+        let (mut candidates, mut referenced_count, mut recent) = (Vec::new(), 0, 0);
+        for (name, storage, blobs) in listed {
+            for blob in blobs {
+                if referenced.contains(&blob.config.to_string()) {
+                    referenced_count += 1;
+                } else if blob.written_at >= cutoff {
+                    recent += 1;
+                } else {
+                    candidates.push((name.clone(), storage.clone(), blob));
+                }
             }
         }
-    }
+        (candidates, referenced_count, recent)
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?;
+    report.referenced = referenced_count;
+    report.recent = recent;
     if options.dry_run {
         for (name, _, blob) in candidates {
-            report.removed_bytes += blob.size;
-            report.removed.push(CollectedBlob {
-                storage: name.to_owned(),
-                config: blob.config,
-                size: blob.size,
-            });
+            report.add_removed(name, blob);
         }
         report.sort();
         return Ok(report);
@@ -200,18 +202,13 @@ pub async fn collect_garbage(
         .map(|(name, storage, blob)| async move {
             match storage.delete_if_older(&blob.config, cutoff).await {
                 Ok(deleted) => Ok((name, blob, deleted)),
-                Err(e) => Err(maintenance_error(name, "delete an unreferenced blob", e)),
+                Err(e) => Err(maintenance_error(&name, "delete an unreferenced blob", e)),
             }
         })
         .buffer_unordered(CONCURRENCY);
     while let Some((name, blob, deleted)) = deletions.try_next().await? {
         if deleted {
-            report.removed_bytes += blob.size;
-            report.removed.push(CollectedBlob {
-                storage: name.to_owned(),
-                config: blob.config,
-                size: blob.size,
-            });
+            report.add_removed(name, blob);
         } else {
             // Written again (or removed) since it was listed.
             report.recent += 1;
@@ -222,6 +219,15 @@ pub async fn collect_garbage(
 }
 
 impl GcReport {
+    fn add_removed(&mut self, storage: String, blob: StoredBlob) {
+        self.removed_bytes += blob.size;
+        self.removed.push(CollectedBlob {
+            storage,
+            config: blob.config,
+            size: blob.size,
+        });
+    }
+
     fn sort(&mut self) {
         self.removed
             .sort_by_cached_key(|blob| (blob.storage.clone(), blob.config.to_string()));

@@ -213,26 +213,14 @@ macro_rules! insert_rows {
     };
 }
 
-/// Inserts a batch's rows in a transaction on `$conn`. On PostgreSQL every INSERT is
-/// sent without waiting for the answer to the one before (diesel-async pipelines
-/// statements issued through a shared reference), then all answers are awaited: one
-/// round trip for the batch instead of one per statement. The server still runs them
-/// in order; the content rows' foreign key is checked at commit, as statements that
-/// need preparing first may reach the server after later ones. Other backends run the
-/// statements one after the other.
-macro_rules! pipelined_or_not {
-    ($conn:ident, $schema:ident, $rows:expr) => {{
-        let rows: NewRows = $rows;
-        $conn
-            .transaction::<_, diesel::result::Error, _>(async move |conn| {
-                Pipeline::insert(conn, rows).await
-            })
-            .await
-    }};
-}
-
-/// How a backend's connection inserts a batch: see [`pipelined_or_not!`].
-trait Pipeline: Sized {
+/// How a server backend's connection inserts a batch's rows, inside the transaction
+/// [`Database::insert`] opens. On PostgreSQL every INSERT is sent without waiting for
+/// the answer to the one before (diesel-async pipelines statements issued through a
+/// shared reference), then all answers are awaited: one round trip for the batch
+/// instead of one per statement. The server still runs them in order; the content
+/// rows' foreign key is checked at commit, as statements that need preparing first may
+/// reach the server after later ones. MySQL runs the statements one after the other.
+trait InsertBatch: Sized {
     async fn insert(conn: &mut Self, rows: NewRows) -> QueryResult<()>;
 }
 
@@ -256,7 +244,7 @@ macro_rules! pipeline_rows {
     }};
 }
 
-impl Pipeline for AsyncPgConnection {
+impl InsertBatch for AsyncPgConnection {
     async fn insert(conn: &mut Self, rows: NewRows) -> QueryResult<()> {
         use self::schema::pg as schema;
         let manifests: Vec<schema::NewManifest> =
@@ -272,7 +260,7 @@ impl Pipeline for AsyncPgConnection {
     }
 }
 
-impl Pipeline for AsyncMysqlConnection {
+impl InsertBatch for AsyncMysqlConnection {
     async fn insert(conn: &mut Self, rows: NewRows) -> QueryResult<()> {
         use self::schema::mysql as schema;
         insert_rows!(async conn, schema::lakery_manifests::table, schema::NewManifest, rows.manifests);
@@ -298,6 +286,29 @@ macro_rules! delete_chunks {
 }
 pub(crate) use delete_chunks;
 pub(crate) use insert_rows;
+
+/// Applies `$migrations` to a server database. The harness is synchronous: it runs on a
+/// blocking thread over a connection of its own, wrapped to look synchronous, between
+/// `$lock` and `$unlock`, statements that make concurrent callers take turns.
+macro_rules! migrate_server {
+    ($db:expr, $conn:ty, $migrations:expr, lock: $lock:expr, unlock: $unlock:expr) => {{
+        let conn = <$conn>::establish(&$db.url)
+            .await
+            .map_err(|e| Error::Connect {
+                url: redact(&$db.url),
+                source: Box::new(e),
+            })?;
+        blocking(move || {
+            let mut conn = AsyncConnectionWrapper::<$conn>::from(conn);
+            diesel::RunQueryDsl::execute(diesel::sql_query($lock), &mut conn)?;
+            let applied = conn.run_pending_migrations($migrations).map(|_| ());
+            diesel::RunQueryDsl::execute(diesel::sql_query($unlock), &mut conn)?;
+            Ok(applied)
+        })
+        .await?
+        .map_err(|e| Error::Migration(e.to_string()))
+    }};
+}
 
 /// Manifest rows by id, and their content rows by manifest id.
 pub(crate) type Fetched = (
@@ -472,7 +483,6 @@ impl Database {
     /// take turns (an advisory lock on PostgreSQL, a named lock on MySQL, the write
     /// lock on SQLite).
     pub async fn migrate(&self) -> Result<()> {
-        let failed = |e: Box<dyn std::error::Error + Send + Sync>| Error::Migration(e.to_string());
         match &self.pools {
             Pools::Sqlite(pool) => {
                 let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
@@ -490,56 +500,20 @@ impl Database {
                 .map_err(|e| classify("applying migrations", e))?
                 .map_err(Error::Migration)
             }
-            // The harness is synchronous: run it on a blocking thread over a connection
-            // of its own, wrapped to look synchronous.
-            Pools::Postgres(_) => {
-                let conn =
-                    AsyncPgConnection::establish(&self.url)
-                        .await
-                        .map_err(|e| Error::Connect {
-                            url: redact(&self.url),
-                            source: Box::new(e),
-                        })?;
-                blocking(move || {
-                    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
-                    diesel::RunQueryDsl::execute(
-                        diesel::sql_query("SELECT pg_advisory_lock(7262201)"),
-                        &mut conn,
-                    )?;
-                    let applied = conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-                    diesel::RunQueryDsl::execute(
-                        diesel::sql_query("SELECT pg_advisory_unlock(7262201)"),
-                        &mut conn,
-                    )?;
-                    Ok(applied)
-                })
-                .await?
-                .map_err(failed)
-            }
-            Pools::Mysql(pool) => {
-                let _ = pool;
-                let conn = AsyncMysqlConnection::establish(&self.url)
-                    .await
-                    .map_err(|e| Error::Connect {
-                        url: redact(&self.url),
-                        source: Box::new(e),
-                    })?;
-                blocking(move || {
-                    let mut conn = AsyncConnectionWrapper::<AsyncMysqlConnection>::from(conn);
-                    diesel::RunQueryDsl::execute(
-                        diesel::sql_query("DO GET_LOCK('lakery_migrations', 600)"),
-                        &mut conn,
-                    )?;
-                    let applied = conn.run_pending_migrations(MYSQL_MIGRATIONS).map(|_| ());
-                    diesel::RunQueryDsl::execute(
-                        diesel::sql_query("DO RELEASE_LOCK('lakery_migrations')"),
-                        &mut conn,
-                    )?;
-                    Ok(applied)
-                })
-                .await?
-                .map_err(failed)
-            }
+            Pools::Postgres(_) => migrate_server!(
+                self,
+                AsyncPgConnection,
+                POSTGRES_MIGRATIONS,
+                lock: "SELECT pg_advisory_lock(7262201)",
+                unlock: "SELECT pg_advisory_unlock(7262201)"
+            ),
+            Pools::Mysql(_) => migrate_server!(
+                self,
+                AsyncMysqlConnection,
+                MYSQL_MIGRATIONS,
+                lock: "DO GET_LOCK('lakery_migrations', 600)",
+                unlock: "DO RELEASE_LOCK('lakery_migrations')"
+            ),
         }
     }
 
@@ -602,10 +576,11 @@ impl Database {
                 .await
                 .map_err(|e| classify(context, e))
             },
-            |conn, schema| {
-                // Only PostgreSQL's driver pipelines; MySQL runs the same INSERTs one
-                // after the other.
-                pipelined_or_not!(conn, schema, rows)
+            |conn, _schema| {
+                conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
+                    InsertBatch::insert(conn, rows).await
+                })
+                .await
             }
         )
     }
@@ -654,37 +629,44 @@ impl Database {
                     .await
             }
         )?;
-        let mut parsed = HashSet::with_capacity(configs.len());
-        for config in configs {
-            match serde_json::from_str::<serde_json::Value>(&config.0) {
-                Ok(value) => {
-                    parsed.insert(value.to_string());
-                }
-                // Nothing can be collected safely without knowing every reference.
-                Err(e) => {
-                    let owner: Option<(DbUuid, String, String)> =
-                        on_backend!(self, "finding a corrupt content record", |conn, schema| {
-                            use schema::lakery_contents as c;
-                            c::table
-                                .filter(c::storage_config.eq(&config))
-                                .select((c::manifest_id, c::content_key, c::storage_name))
-                                .first(conn)
-                                .await
-                                .optional()
-                        })?;
-                    let (manifest, key, storage) = owner
-                        .map(|(id, key, storage)| (id.0.to_string(), key, storage))
-                        .unwrap_or_else(|| ("(deleted meanwhile)".into(), "?".into(), "?".into()));
-                    return Err(Error::CorruptRecord {
-                        manifest,
-                        reason: format!(
-                            "storage_config of content `{key}` in storage `{storage}` is not JSON ({e}), so no blob can be collected safely"
-                        ),
-                    });
-                }
+        // Parsing every reference is CPU work in proportion to the store: off the
+        // async threads.
+        let parsed = tokio::task::spawn_blocking(move || {
+            let mut parsed = HashSet::with_capacity(configs.len());
+            for config in configs {
+                match serde_json::from_str::<serde_json::Value>(&config.0) {
+                    Ok(value) => parsed.insert(value.to_string()),
+                    Err(e) => return Err((config, e)),
+                };
             }
-        }
-        Ok(parsed)
+            Ok(parsed)
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?;
+        // Nothing can be collected safely without knowing every reference.
+        let (config, e) = match parsed {
+            Ok(parsed) => return Ok(parsed),
+            Err(bad) => bad,
+        };
+        let owner: Option<(DbUuid, String, String)> =
+            on_backend!(self, "finding a corrupt content record", |conn, schema| {
+                use schema::lakery_contents as c;
+                c::table
+                    .filter(c::storage_config.eq(&config))
+                    .select((c::manifest_id, c::content_key, c::storage_name))
+                    .first(conn)
+                    .await
+                    .optional()
+            })?;
+        let (manifest, key, storage) = owner
+            .map(|(id, key, storage)| (id.0.to_string(), key, storage))
+            .unwrap_or_else(|| ("(deleted meanwhile)".into(), "?".into(), "?".into()));
+        Err(Error::CorruptRecord {
+            manifest,
+            reason: format!(
+                "storage_config of content `{key}` in storage `{storage}` is not JSON ({e}), so no blob can be collected safely"
+            ),
+        })
     }
 
     /// The manifests that `query` selects, one page of them.

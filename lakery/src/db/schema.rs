@@ -24,6 +24,17 @@ macro_rules! insertable {
     };
 }
 
+/// Constants naming tuples of columns, each typed as the tuple it holds, so a column
+/// list is written once.
+macro_rules! columns {
+    ($($(#[$doc:meta])* $name:ident = ($($column:path),+ $(,)?);)*) => {
+        $(
+            $(#[$doc])*
+            pub(crate) const $name: ($($column,)+) = ($($column,)+);
+        )*
+    };
+}
+
 macro_rules! backend_schema {
     (uuid: $uuid:ident, json: $json:ident, time: $time:ident) => {
         use diesel::prelude::*;
@@ -119,71 +130,24 @@ macro_rules! backend_schema {
         use lakery_manifests as m;
         use lakery_contents as c;
 
-        /// The columns of [`rows::ManifestRow`], in its order.
-        pub(crate) const MANIFEST_ROW: (m::id, m::class_id, m::class_version, m::tags, m::created_at) =
-            (m::id, m::class_id, m::class_version, m::tags, m::created_at);
-
-        /// The columns of [`rows::ManifestHead`].
-        pub(crate) const MANIFEST_HEAD: (m::id, m::class_id, m::class_version) =
-            (m::id, m::class_id, m::class_version);
-
-        /// The columns of [`rows::ContentRow`].
-        pub(crate) const CONTENT_ROW: (
-            c::manifest_id,
-            c::content_key,
-            c::content_type,
-            c::encoding,
-            c::hash,
-            c::hash_algorithm,
-            c::size,
-            c::serializer_name,
-            c::serializer_config,
-            c::storage_name,
-            c::storage_config,
-            c::tags,
-            c::created_at,
-        ) = (
-            c::manifest_id,
-            c::content_key,
-            c::content_type,
-            c::encoding,
-            c::hash,
-            c::hash_algorithm,
-            c::size,
-            c::serializer_name,
-            c::serializer_config,
-            c::storage_name,
-            c::storage_config,
-            c::tags,
-            c::created_at,
-        );
-
-        /// The columns of [`rows::StoredContent`].
-        pub(crate) const STORED_CONTENT: (
-            c::content_key,
-            c::content_type,
-            c::encoding,
-            c::hash,
-            c::hash_algorithm,
-            c::size,
-            c::serializer_name,
-            c::serializer_config,
-            c::storage_name,
-            c::storage_config,
-            c::data,
-        ) = (
-            c::content_key,
-            c::content_type,
-            c::encoding,
-            c::hash,
-            c::hash_algorithm,
-            c::size,
-            c::serializer_name,
-            c::serializer_config,
-            c::storage_name,
-            c::storage_config,
-            c::data,
-        );
+        columns! {
+            /// The columns of [`rows::ManifestRow`], in its order.
+            MANIFEST_ROW = (m::id, m::class_id, m::class_version, m::tags, m::created_at);
+            /// The columns of [`rows::ManifestHead`].
+            MANIFEST_HEAD = (m::id, m::class_id, m::class_version);
+            /// The columns of [`rows::ContentRow`].
+            CONTENT_ROW = (
+                c::manifest_id, c::content_key, c::content_type, c::encoding, c::hash,
+                c::hash_algorithm, c::size, c::serializer_name, c::serializer_config,
+                c::storage_name, c::storage_config, c::tags, c::created_at
+            );
+            /// The columns of [`rows::StoredContent`].
+            STORED_CONTENT = (
+                c::content_key, c::content_type, c::encoding, c::hash, c::hash_algorithm,
+                c::size, c::serializer_name, c::serializer_config, c::storage_name,
+                c::storage_config, c::data
+            );
+        }
     };
 }
 
