@@ -25,6 +25,8 @@ fn class_id_format() -> String {
 }
 const VERSION_FORMAT: &str = "`#[storable(version = 2)]`";
 const CONTAINER_SERIALIZER_FORMAT: &str = "`#[storable(serializer = Json)]`";
+const MIGRATE_FROM_FORMAT: &str = "`#[storable(version = 2, migrate_from = ExperimentV1)]`";
+const MIGRATE_FORMAT: &str = "`#[storable(version = 3, migrate = migrate_old_experiment)]`";
 const CONTENT_SERIALIZER_FORMAT: &str = "`#[content(serializer = Bincode)]`";
 const STORAGE_FORMAT: &str = "`#[content(storage = \"archive\")]`";
 /// The longest tag key or value the runtime accepts, in bytes.
@@ -100,12 +102,33 @@ impl SerializerPath {
     }
 }
 
+/// A path written as an attribute's value: `migrate = path::to::function`.
+pub struct ValuePath {
+    pub path: ExprPath,
+}
+
+impl ValuePath {
+    /// The path as the user wrote it, for messages.
+    pub fn display(&self) -> String {
+        let mut text = self.path.to_token_stream().to_string();
+        text.retain(|c| !c.is_whitespace());
+        text
+    }
+}
+
 /// The struct's `#[storable(...)]`.
 pub struct Container {
     /// `None` when it is missing or malformed; the error is already recorded.
     pub class_id: Option<ClassId>,
     pub version: u32,
+    /// Whether `version` was written but malformed (its error is already recorded), so
+    /// that checks of the version do not pile up on the same mistake.
+    pub version_malformed: bool,
     pub serializer: Option<SerializerPath>,
+    /// `migrate_from = PreviousType`: the type of the version before this one.
+    pub migrate_from: Option<syn::Type>,
+    /// `migrate = path::to::function`: loads older versions with no type of their own.
+    pub migrate: Option<ValuePath>,
 }
 
 impl Container {
@@ -113,6 +136,8 @@ impl Container {
         let mut class_id = Attr::none(cx, STORABLE, CLASS_ID);
         let mut version = Attr::none(cx, STORABLE, VERSION);
         let mut serializer = Attr::none(cx, STORABLE, SERIALIZER);
+        let mut migrate_from = Attr::none(cx, STORABLE, MIGRATE_FROM);
+        let mut migrate = Attr::none(cx, STORABLE, MIGRATE);
 
         for attr in &input.attrs {
             if attr.path() == &CONTENT {
@@ -159,11 +184,19 @@ impl Container {
                             parse_serializer(cx, expr, CONTAINER_SERIALIZER_FORMAT)
                         }),
                     );
+                } else if meta.path == MIGRATE_FROM {
+                    let first = migrate_from.first(&meta.path);
+                    let value = type_of(cx, &meta, MIGRATE_FROM, MIGRATE_FROM_FORMAT)?;
+                    migrate_from.set_if(first, value);
+                } else if meta.path == MIGRATE {
+                    let first = migrate.first(&meta.path);
+                    let value = value_of(cx, &meta, MIGRATE, MIGRATE_FORMAT)?;
+                    migrate.set_if(first, value.and_then(|expr| parse_hook(cx, expr)));
                 } else {
                     let key = path_text(&meta.path);
                     let mut message = format!(
                         "unknown storable attribute `{key}`; expected one of `{CLASS_ID}`, \
-                         `{VERSION}`, `{SERIALIZER}`"
+                         `{VERSION}`, `{SERIALIZER}`, `{MIGRATE_FROM}`, `{MIGRATE}`"
                     );
                     if meta.path == SKIP || meta.path == STORAGE || meta.path == TAGS {
                         message.push_str(&format!(
@@ -194,10 +227,14 @@ impl Container {
             );
         }
 
+        let version_malformed = version.seen && version.value.is_none();
         Container {
             class_id: class_id.get(),
             version: version.get().unwrap_or(1),
+            version_malformed,
             serializer: serializer.get(),
+            migrate_from: migrate_from.get(),
+            migrate: migrate.get(),
         }
     }
 }
@@ -288,7 +325,11 @@ fn parse_field_storable(cx: &Ctxt, attr: &Attribute, skip: &mut Attr<Path>) {
             skip.set_if(first, Some(meta.path.clone()));
         } else {
             let key = path_text(&meta.path);
-            let message = if meta.path == CLASS_ID || meta.path == VERSION {
+            let message = if meta.path == CLASS_ID
+                || meta.path == VERSION
+                || meta.path == MIGRATE_FROM
+                || meta.path == MIGRATE
+            {
                 format!(
                     "`{key}` belongs in the struct's `#[storable(...)]`, not on a field; on a \
                      field, `#[storable(...)]` only takes `skip`"
@@ -354,7 +395,11 @@ fn parse_content(cx: &Ctxt, attr: &Attribute) -> Content {
                     "\nhelp: to leave a field out of storage, write `#[storable(skip)]` instead \
                      of `#[content]`",
                 );
-            } else if meta.path == CLASS_ID || meta.path == VERSION {
+            } else if meta.path == CLASS_ID
+                || meta.path == VERSION
+                || meta.path == MIGRATE_FROM
+                || meta.path == MIGRATE
+            {
                 message.push_str(&format!(
                     "\nhelp: `{key}` belongs in the struct's `#[storable(...)]`"
                 ));
@@ -391,6 +436,65 @@ fn value_of(
     );
     skip_value(meta)?;
     Ok(None)
+}
+
+/// The type after `key =`, or `None` (reported) when there is no `=` or no type.
+fn type_of(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    key: Symbol,
+    format: &str,
+) -> syn::Result<Option<syn::Type>> {
+    if !meta.input.peek(Token![=]) {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("expected a value for `{key}`: the correct format looks like {format}"),
+        );
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    let value = meta.value()?;
+    if value.peek(LitStr) {
+        let lit: LitStr = value.parse()?;
+        cx.error_spanned_by(
+            &lit,
+            format!(
+                "expected the previous version's type, not a string: the correct format looks \
+                 like {format}"
+            ),
+        );
+        return Ok(None);
+    }
+    match value.parse::<syn::Type>() {
+        Ok(ty) => Ok(Some(ty)),
+        Err(err) => {
+            cx.error_spanned_by(
+                &meta.path,
+                format!(
+                    "expected the previous version's type after `{key} =`: the correct format \
+                     looks like {format}"
+                ),
+            );
+            Err(err)
+        }
+    }
+}
+
+/// A `migrate = ...` value: a path to a function.
+fn parse_hook(cx: &Ctxt, expr: Expr) -> Option<ValuePath> {
+    match expr {
+        Expr::Path(path) if path.attrs.is_empty() => Some(ValuePath { path }),
+        other => {
+            cx.error_spanned_by(
+                &other,
+                format!(
+                    "expected a path to a function such as `migrate_old_experiment`: the correct \
+                     format looks like {MIGRATE_FORMAT}"
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// Consumes what follows a key that is reported, so that the keys after it are checked too.

@@ -9,6 +9,40 @@ pub fn check(cx: &Ctxt, cont: &Container) {
     check_body_key(cx, cont);
     check_body_serializer_used(cx, cont);
     check_reserved_names(cx, cont);
+    check_migrations_have_a_past(cx, cont);
+}
+
+/// Version 1 is the first: there is nothing for it to migrate from.
+fn check_migrations_have_a_past(cx: &Ctxt, cont: &Container) {
+    if cont.attrs.version != 1 || cont.attrs.version_malformed {
+        return;
+    }
+    if let Some(previous) = &cont.attrs.migrate_from {
+        cx.error_spanned_by(
+            previous,
+            format!(
+                "`migrate_from` on version 1 of `{}`: version 1 is the first, so there is no \
+                 older version to migrate from\n\
+                 help: give this type the next version, `#[storable(version = 2, migrate_from = \
+                 ...)]`, and keep the previous type as version 1",
+                cont.ident
+            ),
+        );
+    }
+    if let Some(hook) = &cont.attrs.migrate {
+        cx.error_spanned_by(
+            &hook.path,
+            format!(
+                "`migrate` on version 1 of `{}`: version 1 is the first, so there is no older \
+                 version for `{}` to migrate\n\
+                 help: raise the version, `#[storable(version = 2, migrate = {})]`, when the \
+                 struct changes",
+                cont.ident,
+                hook.display(),
+                hook.display()
+            ),
+        );
+    }
 }
 
 /// The derive's generated body struct has a field `__lakery_marker`, and its own names

@@ -96,7 +96,7 @@ fn expand(cont: &Container) -> TokenStream {
             #push
         });
         repack_lets.push(quote_spanned! {span=>
-            let #body = #contents.take::<_, #body_static_ty>(#index, &#serializer)?;
+            let #body = #contents.take::<_, #body_static_ty>(#BODY_KEY, &#serializer)?;
         });
         index += 1;
     }
@@ -118,8 +118,9 @@ fn expand(cont: &Container) -> TokenStream {
                     None => (ty_span(field), default_serializer(), "Json".to_owned()),
                 };
                 let storage = content.storage.as_ref().map(|lit| lit.value());
+                let key = field.key();
                 specs.push(content_spec(
-                    &field.key(),
+                    &key,
                     storage.as_deref(),
                     &content.tags,
                     &serializer_type,
@@ -129,7 +130,7 @@ fn expand(cont: &Container) -> TokenStream {
                     #contents.push::<_, #ty>(#index, &#serializer, &self.#member)?;
                 });
                 repack_lets.push(quote_spanned! {span=>
-                    let #value = #contents.take::<_, #ty>(#index, &#serializer)?;
+                    let #value = #contents.take::<_, #ty>(#key, &#serializer)?;
                 });
                 repack_fields.push(quote!(#member: #value));
                 index += 1;
@@ -137,9 +138,12 @@ fn expand(cont: &Container) -> TokenStream {
         }
     }
 
+    let (migration_checks, versions) = migrations(cont, &class_id_bits);
+
     quote! {
         const _: () = {
             #body_struct
+            #migration_checks
 
             #[automatically_derived]
             impl #impl_generics ::lakery::Storable for #ident #ty_generics #where_clause {
@@ -161,9 +165,124 @@ fn expand(cont: &Container) -> TokenStream {
                     #(#repack_lets)*
                     ::core::result::Result::Ok(Self { #(#repack_fields),* })
                 }
+
+                #versions
             }
         };
     }
+}
+
+/// For `migrate_from` and `migrate`: the compile-time checks of the previous type, and
+/// the methods that say which stored versions load and how.
+fn migrations(cont: &Container, class_id_bits: &LitInt) -> (TokenStream, TokenStream) {
+    let attrs = &cont.attrs;
+    if attrs.migrate_from.is_none() && attrs.migrate.is_none() {
+        return (TokenStream::new(), TokenStream::new());
+    }
+    let contents = local("__contents");
+    let version = local("__version");
+    let ident = cont.ident;
+    let current = attrs.version;
+
+    let mut checks = TokenStream::new();
+    let mut loads = vec![quote!(#version == #current)];
+    let mut known = quote!(::std::vec::Vec::new());
+    let mut steps = TokenStream::new();
+
+    if let Some(previous) = &attrs.migrate_from {
+        let span = syn::spanned::Spanned::span(previous);
+        let shown = {
+            let mut text = previous.to_token_stream().to_string();
+            text.retain(|c| !c.is_whitespace());
+            text
+        };
+        let class_id = attrs
+            .class_id
+            .as_ref()
+            .map(|id| id.uuid.hyphenated().to_string())
+            .unwrap_or_default();
+        let class_message = format!(
+            "`migrate_from = {shown}`: `{shown}` has a different class id from `{ident}`; the \
+             versions of one model share its class id, so give `{shown}` \
+             `#[storable(class_id = \"{class_id}\", ...)]`"
+        );
+        let version_message = format!(
+            "`migrate_from = {shown}`: the version of `{shown}` must be lower than {current}, \
+             the version of `{ident}`; `migrate_from` names the version before this one"
+        );
+        let asserts = quote_spanned! {span=>
+            ::core::assert!(
+                <#previous as ::lakery::Storable>::CLASS_ID.as_u128() == #class_id_bits,
+                #class_message
+            );
+            ::core::assert!(
+                <#previous as ::lakery::Storable>::VERSION < #current,
+                #version_message
+            );
+        };
+        // A const item is checked by every build, `cargo check` included; a generic type's
+        // previous type may name its parameters, which only an inline const in a generic
+        // function may do, checked when the function is instantiated.
+        let inline_check = if cont.generics.params.is_empty() {
+            checks = quote_spanned!(span=> const _: () = { #asserts };);
+            TokenStream::new()
+        } else {
+            quote_spanned!(span=> const { #asserts };)
+        };
+        loads.push(quote!(<#previous as ::lakery::Storable>::loads_version(#version)));
+        known = quote!(<#previous as ::lakery::Storable>::known_versions());
+        let step = quote_spanned! {span=>
+            ::lakery::__private::migrate_step::<#previous, Self>(#contents, __lakery_previous)
+        };
+        steps.extend(quote! {
+            #inline_check
+            if <#previous as ::lakery::Storable>::loads_version(#version) {
+                let __lakery_previous =
+                    <#previous as ::lakery::Storable>::repack_version(#version, #contents)?;
+                return #step;
+            }
+        });
+    }
+    if let Some(hook) = &attrs.migrate {
+        let path = &hook.path;
+        // The hook takes every older version: this type loads all up to its own.
+        loads = vec![quote!(#version <= #current)];
+        known = quote!((1..#current).collect::<::std::vec::Vec<u32>>());
+        let call = quote_spanned! {syn::spanned::Spanned::span(path)=>
+            ::lakery::__private::run_hook::<Self, _, _>(#contents, #path)
+        };
+        steps.extend(quote! {
+            if #version < #current {
+                return #call;
+            }
+        });
+    }
+
+    let versions = quote! {
+        fn loads_version(#version: u32) -> bool {
+            #(#loads)||*
+        }
+
+        fn known_versions() -> ::std::vec::Vec<u32> {
+            let mut __lakery_known: ::std::vec::Vec<u32> = #known;
+            __lakery_known.push(#current);
+            __lakery_known
+        }
+
+        fn repack_version(
+            #version: u32,
+            #contents: &mut ::lakery::__private::Repacker,
+        ) -> ::lakery::Result<Self> {
+            if #version == #current {
+                return <Self as ::lakery::Storable>::repack(#contents);
+            }
+            #steps
+            ::core::result::Result::Err(::lakery::__private::unsupported_version::<Self>(
+                #contents, #version,
+            ))
+        }
+    };
+    (checks, versions)
 }
 
 /// The span of a field's type, where an error about the type belongs.

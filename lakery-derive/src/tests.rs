@@ -122,11 +122,11 @@ fn expands_the_example_of_the_design() {
     );
     assert_contains(
         &out,
-        "let __body = __contents.take::<_, __LakeryBody<'static,>>(0usize, &Json)?;",
+        "let __body = __contents.take::<_, __LakeryBody<'static,>>(\"body\", &Json)?;",
     );
     assert_contains(
         &out,
-        "let __lakery_content_1 = __contents.take::<_, Vec<f64>>(1usize, &Bincode)?;",
+        "let __lakery_content_1 = __contents.take::<_, Vec<f64>>(\"results\", &Bincode)?;",
     );
     assert_contains(
         &out,
@@ -416,7 +416,8 @@ fn rejects_unknown_container_key() {
                 a: u32,
             }
         ),
-        "unknown storable attribute `vesion`; expected one of `class_id`, `version`, `serializer`",
+        "unknown storable attribute `vesion`; expected one of `class_id`, `version`, `serializer`, \
+         `migrate_from`, `migrate`",
     );
     assert_error(
         quote!(
@@ -740,4 +741,91 @@ fn input_that_is_not_an_item_is_a_syntax_error() {
     ))
     .unwrap_err();
     assert!(err.to_string().contains("expected"), "{err}");
+}
+
+#[test]
+fn migrate_from_on_version_1_is_refused() {
+    let message = error(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", migrate_from = RunV0)]
+        struct Run { loss: f64 }
+    });
+    assert!(
+        message.contains("`migrate_from` on version 1 of `Run`"),
+        "{message}"
+    );
+    assert!(message.contains("version = 2, migrate_from"), "{message}");
+}
+
+#[test]
+fn migrate_on_version_1_is_refused() {
+    let message = error(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", version = 1, migrate = old)]
+        struct Run { loss: f64 }
+    });
+    assert!(
+        message.contains("`migrate` on version 1 of `Run`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_malformed_version_is_reported_once_beside_migrate_from() {
+    let message = error(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", version = "2", migrate_from = RunV1)]
+        struct Run { loss: f64 }
+    });
+    assert!(message.contains("expected an integer literal"), "{message}");
+}
+
+#[test]
+fn migration_values_of_the_wrong_kind_show_the_right_form() {
+    let messages = errors(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", version = 2, migrate_from = "RunV1", migrate = 3)]
+        struct Run { loss: f64 }
+    });
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    assert!(messages[0].contains("not a string"), "{}", messages[0]);
+    assert!(
+        messages[1].contains("a path to a function"),
+        "{}",
+        messages[1]
+    );
+}
+
+#[test]
+fn migrate_from_and_migrate_expand_to_a_chain_and_a_hook() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", version = 3, migrate_from = RunV2, migrate = old)]
+        struct Run { loss: f64 }
+    });
+    // The previous type is checked at compile time: class id and version.
+    assert_contains(&out, "<RunV2 as ::lakery::Storable>::CLASS_ID.as_u128() == 0x6f1c2a7e9a1b4c558d2e0b7f3c9e4a11u128");
+    assert_contains(&out, "<RunV2 as ::lakery::Storable>::VERSION < 3u32");
+    // The chain first, then the hook for what the chain does not reach.
+    assert_contains(
+        &out,
+        "::lakery::__private::migrate_step::<RunV2, Self>(__contents, __lakery_previous)",
+    );
+    assert_contains(
+        &out,
+        "::lakery::__private::run_hook::<Self, _, _>(__contents, old)",
+    );
+    assert_contains(
+        &out,
+        "fn loads_version(__version: u32) -> bool { __version <= 3u32 }",
+    );
+    assert!(
+        out.find("migrate_step").unwrap() < out.find("run_hook").unwrap(),
+        "the chain is tried before the hook"
+    );
+}
+
+#[test]
+fn a_type_without_migrations_keeps_the_default_version_methods() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", version = 3)]
+        struct Run { loss: f64 }
+    });
+    assert_lacks(&out, "fn repack_version");
+    assert_lacks(&out, "fn loads_version");
 }

@@ -192,7 +192,7 @@ pub enum Error {
     /// A manifest was saved by a version of the type this program cannot load.
     #[error(
         "manifest {manifest} was saved by version {stored} of `{type_name}` (class {class_id}), \
-         but this program knows only version {current}"
+         but this program loads only {}{}", versions(.known), newer_hint(*.stored, .known)
     )]
     UnsupportedVersion {
         /// The manifest being loaded.
@@ -203,8 +203,30 @@ pub enum Error {
         class_id: ClassId,
         /// The version recorded in the manifest.
         stored: u32,
-        /// The type's current version.
-        current: u32,
+        /// The versions the type loads, oldest first; the last is its current version.
+        known: Vec<u32>,
+    },
+
+    /// Migrating a stored value to the next version failed: the `TryFrom` conversion or
+    /// the `migrate` hook returned an error.
+    #[error(
+        "manifest {manifest}: migrating `{type_name}` (class {class_id}) from version {from} to \
+         version {to} failed: {source}"
+    )]
+    VersionMigration {
+        /// The manifest being loaded.
+        manifest: ManifestId,
+        /// The type being migrated to.
+        type_name: &'static str,
+        /// The class id.
+        class_id: ClassId,
+        /// The version migrated from.
+        from: u32,
+        /// The version migrated to.
+        to: u32,
+        /// The conversion's or the hook's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// A type was saved or loaded without being registered.
@@ -321,6 +343,27 @@ fn list_failures(failures: &[BatchFailure]) -> String {
     failures.iter().map(|f| format!("\n  - {f}")).collect()
 }
 
+/// `version 3` or `versions 1, 2 and 3`.
+fn versions(known: &[u32]) -> String {
+    match known {
+        [] => "no version".to_owned(),
+        [one] => format!("version {one}"),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(u32::to_string).collect();
+            format!("versions {} and {last}", init.join(", "))
+        }
+    }
+}
+
+fn newer_hint(stored: u32, known: &[u32]) -> &'static str {
+    match known.last() {
+        Some(&current) if stored > current => {
+            "; it was written by a newer program: load it with that program's type, or upgrade this one"
+        }
+        _ => "; add a `migrate_from` chain or a `migrate` hook that reaches it",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -330,5 +373,12 @@ mod tests {
             "{}",
             std::mem::size_of::<super::Error>()
         );
+    }
+
+    #[test]
+    fn versions_read_as_a_list() {
+        assert_eq!(super::versions(&[3]), "version 3");
+        assert_eq!(super::versions(&[2, 3]), "versions 2 and 3");
+        assert_eq!(super::versions(&[1, 2, 3]), "versions 1, 2 and 3");
     }
 }

@@ -51,6 +51,7 @@ mod error;
 mod load;
 mod maintenance;
 mod manifest;
+pub mod migration;
 mod registry;
 mod save;
 pub mod serializer;

@@ -17,7 +17,7 @@ use crate::error::{BatchFailure, Mismatch};
 use crate::manifest::{cooperate, digest, Digest, ManifestId, ManifestRef, INLINE_HASH_LIMIT};
 use crate::registry::Registry;
 use crate::save::DEFAULT_CONCURRENCY;
-use crate::storable::{ClassId, ContentSpec, Storable};
+use crate::storable::{ClassId, Storable};
 use crate::storage::StorageEntry;
 use crate::{Error, Result};
 
@@ -54,15 +54,14 @@ pub async fn load_one<T: Storable>(
     }
 }
 
-type Repack =
-    fn(ManifestId, &'static [ContentSpec], Vec<LoadedContent>) -> Result<Box<dyn Any + Send>>;
+type Repack = fn(ManifestId, u32, Vec<LoadedContent>) -> Result<Box<dyn Any + Send>>;
 
 fn repack<T: Storable>(
     manifest: ManifestId,
-    specs: &'static [ContentSpec],
+    version: u32,
     contents: Vec<LoadedContent>,
 ) -> Result<Box<dyn Any + Send>> {
-    T::repack(&mut Repacker::new(manifest, specs, contents))
+    T::repack_version(version, &mut Repacker::new(manifest, version, contents))
         .map(|value| Box::new(value) as Box<dyn Any + Send>)
 }
 
@@ -70,8 +69,8 @@ struct Request {
     id: ManifestId,
     type_name: &'static str,
     class_id: ClassId,
-    version: u32,
-    specs: &'static [ContentSpec],
+    loads_version: fn(u32) -> bool,
+    known_versions: fn() -> Vec<u32>,
     repack: Repack,
 }
 
@@ -136,8 +135,8 @@ impl<'r> Loader<'r> {
                 id: manifest.manifest_id(),
                 type_name: T::type_name(),
                 class_id: T::CLASS_ID,
-                version: T::VERSION,
-                specs: T::CONTENTS,
+                loads_version: T::loads_version,
+                known_versions: T::known_versions,
                 repack: repack::<T>,
             })),
             Err(error) => {
@@ -224,7 +223,8 @@ impl Chunk<'_> {
         failures: &mut Vec<BatchFailure>,
     ) -> Vec<Option<Box<dyn Any + Send>>> {
         let failures_before = failures.len();
-        let mut loaded: Vec<Option<Vec<LoadedContent>>> = Vec::with_capacity(self.requests.len());
+        let mut loaded: Vec<Option<(u32, Vec<LoadedContent>)>> =
+            Vec::with_capacity(self.requests.len());
         let mut jobs = Vec::new();
         // A manifest asked for more than once gets its rows copied for all but the
         // last request; the usual case, once each, moves them.
@@ -244,14 +244,17 @@ impl Chunk<'_> {
             });
             let checked = match manifests.get(&key) {
                 None => Err(Error::ManifestNotFound(request.id)),
-                Some(head) => head
-                    .class()
-                    .and_then(|(class_id, version)| request.check(class_id, version)),
+                Some(head) => head.class().and_then(|(class_id, version)| {
+                    request.check(class_id, version).map(|()| version)
+                }),
             };
-            if let Err(error) = checked {
-                failures.push(BatchFailure { index, error });
-                continue;
-            }
+            let version = match checked {
+                Ok(version) => version,
+                Err(error) => {
+                    failures.push(BatchFailure { index, error });
+                    continue;
+                }
+            };
             let rows = if last {
                 content_rows.remove(&key)
             } else {
@@ -279,7 +282,7 @@ impl Chunk<'_> {
                     storage => jobs.push(read_job(offset, request.id, row, storage.cloned())),
                 }
             }
-            loaded[offset] = Some(contents);
+            loaded[offset] = Some((version, contents));
         }
 
         let mut failed = vec![false; self.requests.len()];
@@ -295,7 +298,7 @@ impl Chunk<'_> {
         let mut results = stream::iter(jobs).buffer_unordered(self.concurrency);
         while let Some((offset, result)) = results.next().await {
             match (result, &mut loaded[offset]) {
-                (Ok(content), Some(contents)) => contents.push(content),
+                (Ok(content), Some((_, contents))) => contents.push(content),
                 (Ok(_), None) => unreachable!("contents are read only for checked manifests"),
                 (Err(error), _) => {
                     failed[offset] = true;
@@ -311,11 +314,13 @@ impl Chunk<'_> {
         let mut values = Vec::with_capacity(self.requests.len());
         for (offset, (request, contents)) in self.requests.iter().zip(loaded).enumerate() {
             cooperate(offset).await;
-            let (Some(request), Some(contents), false) = (request, contents, failed[offset]) else {
+            let (Some(request), Some((version, contents)), false) =
+                (request, contents, failed[offset])
+            else {
                 values.push(None);
                 continue;
             };
-            match (request.repack)(request.id, request.specs, contents) {
+            match (request.repack)(request.id, version, contents) {
                 Ok(value) => values.push(Some(value)),
                 Err(error) => {
                     failures.push(BatchFailure {
@@ -340,13 +345,13 @@ impl Request {
                 found: class_id,
             });
         }
-        if version != self.version {
+        if !(self.loads_version)(version) {
             return Err(Error::UnsupportedVersion {
                 manifest: self.id,
                 type_name: self.type_name,
                 class_id: self.class_id,
                 stored: version,
-                current: self.version,
+                known: (self.known_versions)(),
             });
         }
         Ok(())

@@ -109,6 +109,10 @@ pub struct ManifestRecord {
     pub tags: Tags,
     /// When it was saved.
     pub created_at: DateTime<Utc>,
+    /// The manifest this one replaced, when [`rewrite`](crate::migration::rewrite)
+    /// saved it as the migrated form of an older version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<ManifestId>,
 }
 
 /// Anything that names a manifest: a [`ManifestRecord`], a [`ManifestId`], or a

@@ -6,8 +6,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub use serde;
 
 use crate::manifest::ManifestId;
+use crate::migration::OldValue;
 use crate::serializer::{Serializer, Stored};
-use crate::storable::ContentSpec;
+use crate::storable::{ContentSpec, Storable};
 use crate::{Error, Result};
 
 /// A field of the generated body struct: borrowed when saving, owned when loading, so
@@ -130,55 +131,143 @@ pub(crate) struct LoadedContent {
 /// Hands the contents of one manifest to `Storable::repack`.
 pub struct Repacker {
     manifest: ManifestId,
-    specs: &'static [ContentSpec],
+    /// The version the manifest was saved at.
+    version: u32,
     contents: Vec<LoadedContent>,
 }
 
 impl Repacker {
-    pub(crate) fn new(
-        manifest: ManifestId,
-        specs: &'static [ContentSpec],
-        contents: Vec<LoadedContent>,
-    ) -> Self {
+    pub(crate) fn new(manifest: ManifestId, version: u32, contents: Vec<LoadedContent>) -> Self {
         Repacker {
             manifest,
-            specs,
+            version,
             contents,
         }
     }
 
-    /// Deserializes the content described by `specs[index]`.
-    pub fn take<S: Serializer<V>, V>(&mut self, index: usize, serializer: &S) -> Result<V> {
-        let key = self.specs[index].key;
-        let position = self
-            .contents
-            .iter()
-            .position(|content| content.key == key)
-            .ok_or_else(|| Error::MissingContent {
-                manifest: self.manifest,
-                key: key.to_owned(),
-            })?;
-        let content = self.contents.swap_remove(position);
-        if !serializer.can_read(&content.serializer_name) {
-            return Err(Error::SerializerMismatch {
-                manifest: self.manifest,
-                key: key.to_owned(),
-                stored: content.serializer_name,
-                expected: serializer.name().to_owned(),
-            });
-        }
-        let stored = Stored {
-            serializer_name: &content.serializer_name,
-            serializer_config: content.serializer_config.as_ref(),
-            content_type: &content.content_type,
-        };
-        serializer
-            .deserialize(content.data, &stored)
-            .map_err(|source| Error::Deserialize {
-                manifest: self.manifest,
-                key: key.to_owned(),
-                serializer: content.serializer_name.clone(),
-                source,
-            })
+    /// Deserializes the content stored under `key`.
+    pub fn take<S: Serializer<V>, V>(&mut self, key: &'static str, serializer: &S) -> Result<V> {
+        take_content(self.manifest, &mut self.contents, key, serializer)
     }
+}
+
+/// Removes the content under `key` from `contents` and deserializes it.
+pub(crate) fn take_content<S: Serializer<V>, V>(
+    manifest: ManifestId,
+    contents: &mut Vec<LoadedContent>,
+    key: &str,
+    serializer: &S,
+) -> Result<V> {
+    let position = contents
+        .iter()
+        .position(|content| content.key == key)
+        .ok_or_else(|| Error::MissingContent {
+            manifest,
+            key: key.to_owned(),
+        })?;
+    decode(manifest, contents.swap_remove(position), serializer)
+}
+
+/// Deserializes one loaded content with `serializer`, which must be able to read it.
+fn decode<S: Serializer<V>, V>(
+    manifest: ManifestId,
+    content: LoadedContent,
+    serializer: &S,
+) -> Result<V> {
+    if !serializer.can_read(&content.serializer_name) {
+        return Err(Error::SerializerMismatch {
+            manifest,
+            key: content.key,
+            stored: content.serializer_name,
+            expected: serializer.name().to_owned(),
+        });
+    }
+    let stored = Stored {
+        serializer_name: &content.serializer_name,
+        serializer_config: content.serializer_config.as_ref(),
+        content_type: &content.content_type,
+    };
+    serializer
+        .deserialize(content.data, &stored)
+        .map_err(|source| Error::Deserialize {
+            manifest,
+            key: content.key.clone(),
+            serializer: content.serializer_name.clone(),
+            source,
+        })
+}
+
+/// The error for a stored version that `T` does not load.
+pub fn unsupported_version<T: Storable>(contents: &Repacker, version: u32) -> Error {
+    Error::UnsupportedVersion {
+        manifest: contents.manifest,
+        type_name: T::type_name(),
+        class_id: T::CLASS_ID,
+        stored: version,
+        known: T::known_versions(),
+    }
+}
+
+/// What `#[storable(version = N, migrate_from = Previous)]` needs of the type: a
+/// conversion from the previous version, `From` or `TryFrom`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` declares `migrate_from = {Previous}` but cannot be made from a `{Previous}`",
+    label = "`{Self}` implements neither `From<{Previous}>` nor `TryFrom<{Previous}>`",
+    note = "add `impl From<{Previous}> for {Self}`, or `impl TryFrom<{Previous}> for {Self}` whose `Error` implements `std::error::Error + Send + Sync + 'static`"
+)]
+pub trait MigrateFrom<Previous>: Sized {
+    /// The conversion's error, carried in [`Error::VersionMigration`].
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Converts the previous version's value.
+    fn migrate_from(previous: Previous) -> std::result::Result<Self, Self::Error>;
+}
+
+impl<Previous, T> MigrateFrom<Previous> for T
+where
+    T: TryFrom<Previous>,
+    T::Error: std::error::Error + Send + Sync + 'static,
+{
+    type Error = T::Error;
+
+    fn migrate_from(previous: Previous) -> std::result::Result<Self, Self::Error> {
+        T::try_from(previous)
+    }
+}
+
+/// One step of a `migrate_from` chain: `previous`, repacked at its own version, converted.
+pub fn migrate_step<Previous: Storable, T: Storable + MigrateFrom<Previous>>(
+    contents: &Repacker,
+    previous: Previous,
+) -> Result<T> {
+    T::migrate_from(previous).map_err(|error| Error::VersionMigration {
+        manifest: contents.manifest,
+        type_name: T::type_name(),
+        class_id: T::CLASS_ID,
+        from: Previous::VERSION,
+        to: T::VERSION,
+        source: Box::new(error),
+    })
+}
+
+/// Runs a `migrate` hook on the contents of a manifest stored at `version`.
+pub fn run_hook<T: Storable, E, F>(contents: &mut Repacker, hook: F) -> Result<T>
+where
+    F: FnOnce(OldValue) -> std::result::Result<T, E>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let old = OldValue::new(
+        contents.manifest,
+        T::CLASS_ID,
+        contents.version,
+        std::mem::take(&mut contents.contents),
+    );
+    hook(old).map_err(|error| Error::VersionMigration {
+        manifest: contents.manifest,
+        type_name: T::type_name(),
+        class_id: T::CLASS_ID,
+        from: contents.version,
+        to: T::VERSION,
+        source: error.into(),
+    })
 }

@@ -157,6 +157,8 @@ pub struct Saver<'r> {
     pending: Vec<Option<Pending>>,
     failures: Vec<BatchFailure>,
     concurrency: usize,
+    /// Whether the manifests the queued values replace are deleted when they commit.
+    delete_replaced: bool,
 }
 
 impl<'r> Saver<'r> {
@@ -169,7 +171,29 @@ impl<'r> Saver<'r> {
             pending: Vec::new(),
             failures: Vec::new(),
             concurrency: DEFAULT_CONCURRENCY,
+            delete_replaced: false,
         }
+    }
+
+    /// Deletes the manifests that the queued values replace in the transaction that
+    /// commits the batch.
+    pub(crate) fn delete_replaced(mut self, delete: bool) -> Self {
+        self.delete_replaced = delete;
+        self
+    }
+
+    /// Queues `value` as the replacement of manifest `replaces`, with its tags.
+    pub(crate) fn save_soon_replacing<T: Storable>(
+        &mut self,
+        value: &T,
+        tags: Tags,
+        replaces: ManifestId,
+    ) -> SaveHandle {
+        let handle = self.save_soon_with_tags(value, tags);
+        if let Some(Some(pending)) = self.pending.get_mut(handle.index) {
+            pending.record.replaces = Some(replaces);
+        }
+        handle
     }
 
     /// How many contents to write at once (at least 1).
@@ -227,6 +251,7 @@ impl<'r> Saver<'r> {
                 class_version: T::VERSION,
                 tags: all,
                 created_at: id.created_at(),
+                replaces: None,
             },
             contents: unpacker.contents,
             storages: info.storages.clone(),
@@ -255,6 +280,7 @@ impl<'r> Saver<'r> {
             pending,
             mut failures,
             concurrency,
+            delete_replaced,
         } = self;
         let total = pending.len();
 
@@ -323,6 +349,7 @@ impl<'r> Saver<'r> {
             manifests: Vec::with_capacity(total),
             contents: Vec::with_capacity(total),
             tags: Vec::new(),
+            deleted: Vec::new(),
         };
         let mut records = Vec::with_capacity(total);
         for (item, written) in pending.into_iter().zip(written) {
@@ -367,7 +394,11 @@ impl<'r> Saver<'r> {
                 class_version: i32::try_from(item.record.class_version).unwrap_or(i32::MAX),
                 tags: tags_json(&item.record.tags),
                 created_at,
+                replaces: item.record.replaces.map(|id| DbUuid(*id.as_uuid())),
             });
+            if let (true, Some(replaced)) = (delete_replaced, item.record.replaces) {
+                rows.deleted.push(DbUuid(*replaced.as_uuid()));
+            }
             records.push(item.record);
         }
         db.insert(rows).await?;

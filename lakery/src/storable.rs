@@ -33,6 +33,12 @@ impl ClassId {
         Uuid::parse_str(text).map(ClassId)
     }
 
+    /// The class id's 128 bits; `const`, so the derive can compare class ids at compile
+    /// time.
+    pub const fn as_u128(&self) -> u128 {
+        self.0.as_u128()
+    }
+
     /// The class id as a [`Uuid`].
     pub const fn as_uuid(&self) -> &Uuid {
         &self.0
@@ -114,7 +120,31 @@ pub trait Storable: Sized + Send + 'static {
     #[doc(hidden)]
     fn unpack(&self, contents: &mut Unpacker) -> Result<()>;
 
-    /// Rebuilds a value from the contents of one manifest.
+    /// Rebuilds a value from the contents of one manifest saved at [`Self::VERSION`].
     #[doc(hidden)]
     fn repack(contents: &mut Repacker) -> Result<Self>;
+
+    /// Whether a manifest saved at `version` loads as this type: its own version, and
+    /// every older one that its `migrate_from` chain or its `migrate` hook reaches.
+    fn loads_version(version: u32) -> bool {
+        version == Self::VERSION
+    }
+
+    /// The stored versions that load as this type, oldest first; for messages.
+    fn known_versions() -> Vec<u32> {
+        vec![Self::VERSION]
+    }
+
+    /// Rebuilds a value from the contents of a manifest saved at `version`, migrating it
+    /// along the type's `migrate_from` chain or through its `migrate` hook.
+    #[doc(hidden)]
+    fn repack_version(version: u32, contents: &mut Repacker) -> Result<Self> {
+        if version == Self::VERSION {
+            Self::repack(contents)
+        } else {
+            Err(crate::__private::unsupported_version::<Self>(
+                contents, version,
+            ))
+        }
+    }
 }

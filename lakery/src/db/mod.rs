@@ -546,8 +546,9 @@ impl Database {
         rows.into_iter().map(ContentRow::into_record).collect()
     }
 
-    /// Inserts manifests, their contents and their tags in one transaction.
-    pub(crate) async fn insert(&self, rows: NewRows) -> Result<()> {
+    /// Inserts manifests, their contents and their tags, and deletes the manifests in
+    /// `rows.deleted`, in one transaction.
+    pub(crate) async fn insert(&self, mut rows: NewRows) -> Result<()> {
         let context = "committing manifests";
         on_backend!(self, context,
             // SQLite commits a whole batch in one hop to a blocking thread, through the
@@ -566,7 +567,7 @@ impl Database {
                         insert_rows!(sync conn, schema::lakery_manifests::table, schema::NewManifest, rows.manifests);
                         insert_rows!(sync conn, schema::lakery_contents::table, schema::NewContent, rows.contents);
                         insert_rows!(sync conn, schema::lakery_tags::table, schema::NewTag, rows.tags);
-                        QueryResult::Ok(())
+                        delete_chunks!(sync conn, schema, rows.deleted).map(drop)
                     })?;
                     if optimize {
                         diesel::connection::SimpleConnection::batch_execute(conn, SQLITE_OPTIMIZE)?;
@@ -578,7 +579,9 @@ impl Database {
             },
             |conn, _schema| {
                 conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
-                    InsertBatch::insert(conn, rows).await
+                    let deleted = std::mem::take(&mut rows.deleted);
+                    InsertBatch::insert(conn, rows).await?;
+                    delete_chunks!(async conn, _schema, deleted).map(drop)
                 })
                 .await
             }

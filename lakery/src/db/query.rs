@@ -53,6 +53,10 @@ pub struct Query {
     order: Order,
     limit: Option<usize>,
     after: Option<Cursor>,
+    /// Only manifests saved at a version below this one; for rewrites.
+    pub(crate) older_than: Option<u32>,
+    /// Only manifests that no other manifest replaces; for rewrites.
+    pub(crate) unreplaced: bool,
 }
 
 /// The order of a query's results, by creation time: by id, whose first 48 bits are the
@@ -89,6 +93,13 @@ pub struct Cursor(Uuid);
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0.simple(), f)
+    }
+}
+
+/// The cursor just after (or, newest first, just before) this manifest.
+impl From<crate::ManifestId> for Cursor {
+    fn from(id: crate::ManifestId) -> Self {
+        Cursor(*id.as_uuid())
     }
 }
 
@@ -213,6 +224,19 @@ macro_rules! filtered {
         }
         if let Some(version) = query.version {
             select = select.filter(m::class_version.eq(version as i32));
+        }
+        if let Some(version) = query.older_than {
+            select = select.filter(m::class_version.lt(i32::try_from(version).unwrap_or(i32::MAX)));
+        }
+        if query.unreplaced {
+            let replaces = $schema::REPLACERS.field(m::replaces);
+            select = select.filter(
+                m::id.ne_all(
+                    $schema::REPLACERS
+                        .select(replaces.assume_not_null())
+                        .filter(replaces.is_not_null()),
+                ),
+            );
         }
         for (key, value) in &query.tags {
             select = select.filter(

@@ -16,6 +16,7 @@ pub(crate) struct NewManifest {
     pub class_version: i32,
     pub tags: JsonText,
     pub created_at: DbTime,
+    pub replaces: Option<DbUuid>,
 }
 
 /// A content to insert.
@@ -49,6 +50,8 @@ pub(crate) struct NewRows {
     pub manifests: Vec<NewManifest>,
     pub contents: Vec<NewContent>,
     pub tags: Vec<NewTag>,
+    /// Manifests to delete in the same transaction: those the new ones replace.
+    pub deleted: Vec<DbUuid>,
 }
 
 /// A whole manifest row.
@@ -59,6 +62,7 @@ pub(crate) struct ManifestRow {
     pub class_version: i32,
     pub tags: JsonText,
     pub created_at: DbTime,
+    pub replaces: Option<DbUuid>,
 }
 
 /// What loading needs of a manifest.
@@ -139,6 +143,7 @@ impl ManifestRow {
             class_version: class(&self.id, self.class_version)?,
             tags: parse_tags(&self.id, &self.tags)?,
             created_at: self.created_at.0,
+            replaces: self.replaces.map(|id| ManifestId::from(id.0)),
         })
     }
 }

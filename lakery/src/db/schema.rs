@@ -52,6 +52,8 @@ macro_rules! backend_schema {
                 class_version -> Integer,
                 tags -> $json,
                 created_at -> $time,
+                /// The manifest this one replaced when a rewrite migrated it.
+                replaces -> Nullable<$uuid>,
             }
         }
 
@@ -88,6 +90,11 @@ macro_rules! backend_schema {
             }
         }
 
+        // `lakery_manifests` a second time in one query: the manifests that replace others.
+        diesel::alias! {
+            pub(crate) const REPLACERS: Alias<Replacers> = lakery_manifests as replacers;
+        }
+
         diesel::joinable!(lakery_contents -> lakery_manifests (manifest_id));
         diesel::joinable!(lakery_tags -> lakery_manifests (manifest_id));
         diesel::allow_tables_to_appear_in_same_query!(
@@ -102,6 +109,7 @@ macro_rules! backend_schema {
             class_version: i32,
             tags: JsonText,
             created_at: DbTime,
+            replaces: Option<DbUuid>,
         });
 
         insertable!(NewContent, lakery_contents {
@@ -132,7 +140,9 @@ macro_rules! backend_schema {
 
         columns! {
             /// The columns of [`rows::ManifestRow`], in its order.
-            MANIFEST_ROW = (m::id, m::class_id, m::class_version, m::tags, m::created_at);
+            MANIFEST_ROW = (
+                m::id, m::class_id, m::class_version, m::tags, m::created_at, m::replaces
+            );
             /// The columns of [`rows::ManifestHead`].
             MANIFEST_HEAD = (m::id, m::class_id, m::class_version);
             /// The columns of [`rows::ContentRow`].

@@ -1,0 +1,2 @@
+DROP INDEX lakery_manifests_replaces;
+ALTER TABLE lakery_manifests DROP COLUMN replaces;

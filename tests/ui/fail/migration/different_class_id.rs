@@ -1,0 +1,21 @@
+use lakery::Storable;
+
+#[derive(Storable)]
+#[storable(class_id = "11111111-1111-4111-8111-111111111111", version = 1)]
+struct RunV1 {
+    loss: f64,
+}
+
+#[derive(Storable)]
+#[storable(class_id = "22222222-2222-4222-8222-222222222222", version = 2, migrate_from = RunV1)]
+struct Run {
+    train_loss: f64,
+}
+
+impl From<RunV1> for Run {
+    fn from(old: RunV1) -> Self {
+        Run { train_loss: old.loss }
+    }
+}
+
+fn main() {}
