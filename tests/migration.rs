@@ -260,6 +260,22 @@ async fn a_newer_version_is_an_error_naming_what_the_code_knows_on(t: TestDb) {
     ] {
         assert!(message.contains(part), "`{part}` missing from: {message}");
     }
+
+    // An old version that no chain or hook reaches: `RunV4` declares no `migrate_from`.
+    let old = lakery::save_one(&v1(1), &registry, &t.db).await.unwrap();
+    let error = lakery::load_one::<RunV4>(&old, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::UnsupportedVersion { stored: 1, known, .. } if known == &[4]),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("loads only version 4"), "{message}");
+    assert!(
+        message.contains("add a `migrate_from` chain or a `migrate` hook"),
+        "{message}"
+    );
 }
 
 /// A model whose old versions are gone from the code: a hook reads their contents.

@@ -303,9 +303,8 @@ pub async fn rewrite_with_progress<T: Storable>(
         stopped: false,
         dry_run: options.dry_run,
     };
-    let mut select = Query::of::<T>().limit(options.batch_size);
+    let mut select = Query::of::<T>().unreplaced().limit(options.batch_size);
     select.older_than = Some(T::VERSION);
-    select.unreplaced = true;
     loop {
         let page = db.find(&select).await?;
         let Some(last) = page.records.last() else {

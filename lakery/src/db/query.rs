@@ -55,8 +55,8 @@ pub struct Query {
     after: Option<Cursor>,
     /// Only manifests saved at a version below this one; for rewrites.
     pub(crate) older_than: Option<u32>,
-    /// Only manifests that no other manifest replaces; for rewrites.
-    pub(crate) unreplaced: bool,
+    /// Only manifests that no other manifest replaces.
+    unreplaced: bool,
 }
 
 /// The order of a query's results, by creation time: by id, whose first 48 bits are the
@@ -177,6 +177,14 @@ impl Query {
     /// At most `limit` manifests per page. Without a limit, one page holds them all.
     pub fn limit(mut self, limit: usize) -> Self {
         self.limit = Some(limit);
+        self
+    }
+
+    /// Only manifests that no other manifest replaces: after a
+    /// [`rewrite`](crate::migration::rewrite) that kept the old manifests, the current
+    /// form of each value once.
+    pub fn unreplaced(mut self) -> Self {
+        self.unreplaced = true;
         self
     }
 
