@@ -44,7 +44,7 @@
 //!     train_loss: f64,
 //! }
 //!
-//! fn from_old(old: OldValue) -> lakery::Result<Run> {
+//! fn from_old(mut old: OldValue) -> lakery::Result<Run> {
 //!     let body = old.body_json()?;
 //!     // Version 1 called it `loss`; version 2 `train_loss`.
 //!     let loss = body.get("loss").or(body.get("train_loss")).and_then(|v| v.as_f64());
