@@ -133,3 +133,22 @@ impl<'a> Container<'a> {
         self.body_fields().next().is_some()
     }
 }
+
+/// `T` when `ty` is written `ContentStream<T>` (by any path ending so): such a field
+/// is a stream content, saved and loaded incrementally.
+pub fn stream_item(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "ContentStream" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return None;
+    };
+    match arguments.args.first() {
+        Some(syn::GenericArgument::Type(item)) if arguments.args.len() == 1 => Some(item),
+        _ => None,
+    }
+}

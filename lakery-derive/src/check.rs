@@ -10,6 +10,25 @@ pub fn check(cx: &Ctxt, cont: &Container) {
     check_body_serializer_used(cx, cont);
     check_reserved_names(cx, cont);
     check_migrations_have_a_past(cx, cont);
+    check_streams_are_contents(cx, cont);
+}
+
+/// A stream cannot be part of the body, which is one value serialized whole.
+fn check_streams_are_contents(cx: &Ctxt, cont: &Container) {
+    for field in cont.body_fields() {
+        if crate::ast::stream_item(field.ty).is_some() {
+            cx.error_spanned_by(
+                field.ty,
+                format!(
+                    "`{}` is a `ContentStream`, which is saved and loaded incrementally, as a \
+                     content of its own; the body is one value serialized whole\n\
+                     help: add `#[content(serializer = JsonLines)]` (or another stream \
+                     serializer) to the field",
+                    field.key()
+                ),
+            );
+        }
+    }
 }
 
 /// Version 1 is the first: there is nothing for it to migrate from.

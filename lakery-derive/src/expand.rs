@@ -73,7 +73,7 @@ fn expand(cont: &Container) -> TokenStream {
             Some(path) => (path.span(), path.path.to_token_stream(), path.display()),
             None => (ident.span(), default_serializer(), "Json".to_owned()),
         };
-        specs.push(content_spec(BODY_KEY, None, &[], &serializer_type));
+        specs.push(content_spec(BODY_KEY, None, &[], &serializer_type, false));
         body_struct = body_struct_definition(cont);
         let body_ty = body_type(generics, quote!('_));
         let body_static_ty = body_type(generics, quote!('static));
@@ -113,8 +113,14 @@ fn expand(cont: &Container) -> TokenStream {
                 repack_fields.push(quote!(#member: #default));
             }
             Role::Content(content) => {
+                let item = crate::ast::stream_item(ty);
                 let (span, serializer, serializer_type) = match &content.serializer {
                     Some(path) => (path.span(), path.path.to_token_stream(), path.display()),
+                    None if item.is_some() => (
+                        ty_span(field),
+                        quote!(::lakery::serializer::JsonLines),
+                        "JsonLines".to_owned(),
+                    ),
                     None => (ty_span(field), default_serializer(), "Json".to_owned()),
                 };
                 let storage = content.storage.as_ref().map(|lit| lit.value());
@@ -124,14 +130,27 @@ fn expand(cont: &Container) -> TokenStream {
                     storage.as_deref(),
                     &content.tags,
                     &serializer_type,
+                    item.is_some(),
                 ));
                 let value = local(&format!("__lakery_content_{index}"));
-                unpack.push(quote_spanned! {span=>
-                    #contents.push::<_, #ty>(#index, &#serializer, &self.#member)?;
-                });
-                repack_lets.push(quote_spanned! {span=>
-                    let #value = #contents.take::<_, #ty>(#key, &#serializer)?;
-                });
+                match item {
+                    Some(item) => {
+                        unpack.push(quote_spanned! {span=>
+                            #contents.push_stream::<_, #item>(#index, &#serializer, &self.#member)?;
+                        });
+                        repack_lets.push(quote_spanned! {span=>
+                            let #value = #contents.take_stream::<_, #item>(#key, &#serializer)?;
+                        });
+                    }
+                    None => {
+                        unpack.push(quote_spanned! {span=>
+                            #contents.push::<_, #ty>(#index, &#serializer, &self.#member)?;
+                        });
+                        repack_lets.push(quote_spanned! {span=>
+                            let #value = #contents.take::<_, #ty>(#key, &#serializer)?;
+                        });
+                    }
+                }
                 repack_fields.push(quote!(#member: #value));
                 index += 1;
             }
@@ -299,6 +318,7 @@ fn content_spec(
     storage: Option<&str>,
     tags: &[(String, String)],
     serializer_type: &str,
+    stream: bool,
 ) -> TokenStream {
     let storage = match storage {
         Some(name) => quote!(::core::option::Option::Some(#name)),
@@ -311,6 +331,7 @@ fn content_spec(
             storage: #storage,
             tags: &[#(#tags),*],
             serializer_type: #serializer_type,
+            stream: #stream,
         }
     }
 }

@@ -92,12 +92,12 @@ fn expands_the_example_of_the_design() {
     assert_contains(&out, "const VERSION: u32 = 2u32;");
     assert_contains(
         &out,
-        r#"::lakery::ContentSpec { key: "body", storage: ::core::option::Option::None, tags: &[], serializer_type: "Json", }"#,
+        r#"::lakery::ContentSpec { key: "body", storage: ::core::option::Option::None, tags: &[], serializer_type: "Json", stream: false, }"#,
     );
     assert_contains(
         &out,
         r#"::lakery::ContentSpec { key: "results", storage: ::core::option::Option::Some("archive"),
-           tags: &[("kind", "results"), ("stage", "final")], serializer_type: "Bincode", }"#,
+           tags: &[("kind", "results"), ("stage", "final")], serializer_type: "Bincode", stream: false, }"#,
     );
     assert_contains(
         &out,
@@ -828,4 +828,44 @@ fn a_type_without_migrations_keeps_the_default_version_methods() {
     });
     assert_lacks(&out, "fn repack_version");
     assert_lacks(&out, "fn loads_version");
+}
+
+#[test]
+fn a_stream_field_is_pushed_and_taken_as_a_stream() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        struct Dataset {
+            name: String,
+            #[content(serializer = Csv, storage = "files")]
+            rows: lakery::ContentStream<Row>,
+            #[content]
+            lines: ContentStream<String>,
+        }
+    });
+    assert_contains(
+        &out,
+        "__contents.push_stream::<_, Row>(1usize, &Csv, &self.rows)?;",
+    );
+    assert_contains(&out, r#"__contents.take_stream::<_, Row>("rows", &Csv)?;"#);
+    // A stream without a serializer is JSON Lines.
+    assert_contains(
+        &out,
+        r#"__contents.take_stream::<_, String>("lines", &::lakery::serializer::JsonLines)?;"#,
+    );
+    assert_contains(&out, r#"serializer_type: "Csv", stream: true"#);
+}
+
+#[test]
+fn a_stream_in_the_body_is_refused() {
+    let message = error(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        struct Dataset {
+            rows: ContentStream<Row>,
+        }
+    });
+    assert!(message.contains("`rows` is a `ContentStream`"), "{message}");
+    assert!(
+        message.contains("#[content(serializer = JsonLines)]"),
+        "{message}"
+    );
 }

@@ -125,6 +125,41 @@ pub enum Error {
         source: crate::serializer::SerializerError,
     },
 
+    /// The stream a `ContentStream` was filled from yielded an error.
+    #[error("the stream of {} failed: {source}", stream_place(.manifest, .key))]
+    StreamSource {
+        /// The manifest being saved, when the stream was being saved.
+        manifest: Option<ManifestId>,
+        /// The content's key, when the stream was being saved.
+        key: Option<String>,
+        /// The stream's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A `ContentStream` was saved a second time: saving consumes its items.
+    #[error(
+        "content `{key}` of manifest {manifest} is a stream that was already saved; a \
+         `ContentStream` saves once, as saving consumes its items"
+    )]
+    StreamConsumed {
+        /// The manifest being saved.
+        manifest: ManifestId,
+        /// The content's key.
+        key: String,
+    },
+
+    /// A content is a stream where a value was expected, or the reverse.
+    #[error("content `{key}` of manifest {manifest} {reason}")]
+    StreamMismatch {
+        /// The manifest being loaded.
+        manifest: ManifestId,
+        /// The content's key.
+        key: String,
+        /// What does not fit.
+        reason: &'static str,
+    },
+
     /// A content could not be deserialized.
     #[error(
         "cannot deserialize content `{key}` of manifest {manifest} with `{serializer}`: {source}"
@@ -341,6 +376,13 @@ fn failed_values(failures: &[BatchFailure]) -> usize {
 
 fn list_failures(failures: &[BatchFailure]) -> String {
     failures.iter().map(|f| format!("\n  - {f}")).collect()
+}
+
+fn stream_place(manifest: &Option<ManifestId>, key: &Option<String>) -> String {
+    match (manifest, key) {
+        (Some(manifest), Some(key)) => format!("content `{key}` of manifest {manifest}"),
+        _ => "a content stream".to_owned(),
+    }
 }
 
 /// `version 3` or `versions 1, 2 and 3`.

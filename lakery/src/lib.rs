@@ -57,6 +57,7 @@ mod save;
 pub mod serializer;
 mod storable;
 pub mod storage;
+mod stream;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -70,8 +71,11 @@ pub use crate::load::{load_one, LoadHandle, LoadedBatch, Loader};
 pub use crate::maintenance::{
     collect_garbage, verify, CollectedBlob, GcOptions, GcReport, Problem, ProblemKind, VerifyReport,
 };
-pub use crate::manifest::{ContentRecord, Digest, ManifestId, ManifestRecord, ManifestRef, Tags};
+pub use crate::manifest::{
+    ContentRecord, Digest, Digester, ManifestId, ManifestRecord, ManifestRef, Tags,
+};
 pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_STORAGE};
 pub use crate::save::{save_one, SaveHandle, SaveOne, SavedBatch, Saver, DEFAULT_CONCURRENCY};
 pub use crate::storable::{ClassId, ContentSpec, Storable};
 pub use crate::storage::{DatabaseStorage, FileStorage, MemoryStorage, Storage};
+pub use crate::stream::ContentStream;

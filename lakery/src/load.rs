@@ -10,15 +10,16 @@ use bytes::Bytes;
 use futures::future::FutureExt;
 use futures::stream::{self, StreamExt};
 
-use crate::__private::{LoadedContent, Repacker};
+use crate::__private::{LazySource, LoadedContent, Repacker};
 use crate::db::records::StoredContent;
 use crate::db::{Database, Fetched, CHUNK};
 use crate::error::{BatchFailure, Mismatch};
 use crate::manifest::{cooperate, digest, Digest, ManifestId, ManifestRef, INLINE_HASH_LIMIT};
 use crate::registry::Registry;
 use crate::save::DEFAULT_CONCURRENCY;
-use crate::storable::{ClassId, Storable};
+use crate::storable::{ClassId, ContentSpec, Storable};
 use crate::storage::StorageEntry;
+use crate::stream::Expected;
 use crate::{Error, Result};
 
 /// Loads the value a manifest holds, as `T`.
@@ -69,6 +70,8 @@ struct Request {
     id: ManifestId,
     type_name: &'static str,
     class_id: ClassId,
+    /// The contents of the type: those it reads as streams are left for it to read.
+    specs: &'static [ContentSpec],
     loads_version: fn(u32) -> bool,
     known_versions: fn() -> Vec<u32>,
     repack: Repack,
@@ -135,6 +138,7 @@ impl<'r> Loader<'r> {
                 id: manifest.manifest_id(),
                 type_name: T::type_name(),
                 class_id: T::CLASS_ID,
+                specs: T::CONTENTS,
                 loads_version: T::loads_version,
                 known_versions: T::known_versions,
                 repack: repack::<T>,
@@ -263,6 +267,18 @@ impl Chunk<'_> {
             .unwrap_or_default();
             let mut contents = Vec::with_capacity(rows.len());
             for mut row in rows {
+                let stream = request
+                    .specs
+                    .iter()
+                    .any(|spec| spec.stream && spec.key == row.content_key);
+                if stream {
+                    let storage = self.registry.storage(&row.storage_name).cloned();
+                    match lazy_content(request.id, row, storage) {
+                        Ok(content) => contents.push(content),
+                        Err(error) => failures.push(BatchFailure { index, error }),
+                    }
+                    continue;
+                }
                 match self.registry.storage(&row.storage_name) {
                     // Small contents kept in the database are checked right here: a
                     // future per content would cost more than the check.
@@ -382,15 +398,7 @@ pub(crate) fn read_job(
                     })
                 }
                 (Some(StorageEntry::External(storage)), _) => {
-                    let config = serde_json::from_str(&row.storage_config.0).map_err(|e| {
-                        Error::CorruptRecord {
-                            manifest: manifest.to_string(),
-                            reason: format!(
-                                "storage_config of content `{}` is not JSON: {e}",
-                                row.content_key
-                            ),
-                        }
-                    })?;
+                    let config = storage_config(manifest, &row)?;
                     storage
                         .read(&config)
                         .await
@@ -419,13 +427,8 @@ pub(crate) fn read_job(
     .boxed()
 }
 
-/// Checks bytes read for a content against the size and hash its row recorded.
-fn verified(
-    manifest: ManifestId,
-    row: StoredContent,
-    data: Bytes,
-    actual: Digest,
-) -> Result<LoadedContent> {
+/// Checks that lakery can read a content as its row describes it.
+fn readable(manifest: ManifestId, row: &StoredContent) -> Result<()> {
     let corrupt = |reason: String| Error::CorruptRecord {
         manifest: manifest.to_string(),
         reason,
@@ -442,6 +445,73 @@ fn verified(
             row.content_key, row.hash_algorithm
         )));
     }
+    Ok(())
+}
+
+/// A content the loaded type reads as a stream: not read now, but described so that
+/// the stream reads and checks it when it is polled.
+fn lazy_content(
+    manifest: ManifestId,
+    mut row: StoredContent,
+    storage: Option<StorageEntry>,
+) -> Result<LoadedContent> {
+    readable(manifest, &row)?;
+    let expected = Expected {
+        hash: row.hash.clone(),
+        size: u64::try_from(row.size).unwrap_or(u64::MAX),
+        storage: row.storage_name.clone(),
+    };
+    let (storage, data, config) = match (storage, row.data.take()) {
+        (Some(StorageEntry::Database), Some(data)) => {
+            (None, Bytes::from(data), serde_json::Value::Null)
+        }
+        (Some(StorageEntry::Database), None) => {
+            return Err(Error::CorruptRecord {
+                manifest: manifest.to_string(),
+                reason: format!(
+                    "content `{}` is in the database storage but its row holds no bytes",
+                    row.content_key
+                ),
+            })
+        }
+        (Some(StorageEntry::External(storage)), _) => {
+            let config = storage_config(manifest, &row)?;
+            (Some(storage), Bytes::new(), config)
+        }
+        (None, _) => {
+            return Err(Error::UnknownStorage {
+                manifest,
+                key: row.content_key,
+                storage: row.storage_name,
+            })
+        }
+    };
+    let lazy = LazySource {
+        storage,
+        config,
+        expected,
+    };
+    content(manifest, row, data, Some(lazy))
+}
+
+fn storage_config(manifest: ManifestId, row: &StoredContent) -> Result<serde_json::Value> {
+    serde_json::from_str(&row.storage_config.0).map_err(|e| Error::CorruptRecord {
+        manifest: manifest.to_string(),
+        reason: format!(
+            "storage_config of content `{}` is not JSON: {e}",
+            row.content_key
+        ),
+    })
+}
+
+/// Checks bytes read for a content against the size and hash its row recorded.
+fn verified(
+    manifest: ManifestId,
+    row: StoredContent,
+    data: Bytes,
+    actual: Digest,
+) -> Result<LoadedContent> {
+    readable(manifest, &row)?;
     let mut expected = [0u8; 32];
     let hash_ok = hex::decode_to_slice(&row.hash, &mut expected).is_ok();
     if !hash_ok || expected != actual.sha256 || u64::try_from(row.size).ok() != Some(actual.size) {
@@ -458,18 +528,32 @@ fn verified(
             }),
         });
     }
+    content(manifest, row, data, None)
+}
+
+/// A content's row and bytes, as the repacking code takes them.
+fn content(
+    manifest: ManifestId,
+    row: StoredContent,
+    data: Bytes,
+    lazy: Option<LazySource>,
+) -> Result<LoadedContent> {
     let serializer_config = match row.serializer_config.as_ref().map(|json| json.0.as_str()) {
         None => None,
-        Some(json) => Some(serde_json::from_str(json).map_err(|e| {
-            corrupt(format!(
-                "serializer_config of content `{}` is not JSON: {e}",
-                row.content_key
-            ))
-        })?),
+        Some(json) => Some(
+            serde_json::from_str(json).map_err(|e| Error::CorruptRecord {
+                manifest: manifest.to_string(),
+                reason: format!(
+                    "serializer_config of content `{}` is not JSON: {e}",
+                    row.content_key
+                ),
+            })?,
+        ),
     };
     Ok(LoadedContent {
         key: row.content_key,
         data,
+        lazy,
         content_type: row.content_type,
         serializer_name: row.serializer_name,
         serializer_config,

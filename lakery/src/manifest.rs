@@ -198,6 +198,35 @@ impl Digest {
     }
 }
 
+/// Computes a [`Digest`] of bytes that arrive in pieces, as a streaming
+/// [`Storage::write_stream`](crate::Storage::write_stream) must.
+#[derive(Debug, Clone, Default)]
+pub struct Digester {
+    hasher: Sha256,
+    size: u64,
+}
+
+impl Digester {
+    /// Nothing hashed yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Hashes the next piece.
+    pub fn update(&mut self, piece: &[u8]) {
+        self.hasher.update(piece);
+        self.size += piece.len() as u64;
+    }
+
+    /// The digest of every piece so far, in order.
+    pub fn finish(self) -> Digest {
+        Digest {
+            sha256: self.hasher.finalize().into(),
+            size: self.size,
+        }
+    }
+}
+
 /// Above this size, hashing moves off the async worker thread.
 pub(crate) const INLINE_HASH_LIMIT: usize = 256 * 1024;
 

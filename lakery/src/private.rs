@@ -5,10 +5,14 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 pub use serde;
 
+use futures::stream::StreamExt;
+
 use crate::manifest::ManifestId;
 use crate::migration::OldValue;
-use crate::serializer::{Serializer, Stored};
+use crate::serializer::{Serializer, Stored, StreamSerializer};
 use crate::storable::{ContentSpec, Storable};
+use crate::storage::ByteStream;
+use crate::stream::{ContentStream, Described, Expected, FailureSlot};
 use crate::{Error, Result};
 
 /// A field of the generated body struct: borrowed when saving, owned when loading, so
@@ -63,15 +67,35 @@ impl<T: Serialize + serde::de::DeserializeOwned> BodyField for T {}
 pub fn assert_body_field<T: BodyField>() {}
 
 /// One serialized content, before it is written.
-#[derive(Debug)]
 pub struct UnpackedContent {
     /// The position of `spec` in the type's `CONTENTS`.
     pub index: usize,
     pub spec: &'static ContentSpec,
+    /// The bytes; empty for a stream.
     pub data: Bytes,
+    /// For a stream, its bytes as they are encoded.
+    pub(crate) stream: Option<PendingStream>,
     pub content_type: String,
     pub serializer_name: String,
     pub serializer_config: Option<serde_json::Value>,
+}
+
+impl std::fmt::Debug for UnpackedContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnpackedContent")
+            .field("key", &self.spec.key)
+            .field("size", &self.data.len())
+            .field("stream", &self.stream.is_some())
+            .field("serializer_name", &self.serializer_name)
+            .finish()
+    }
+}
+
+/// The encoded bytes of a stream content, taken by the job that writes them, and
+/// where the first error of its items or encoder is kept.
+pub(crate) struct PendingStream {
+    pub bytes: std::sync::Mutex<Option<ByteStream>>,
+    pub failure: FailureSlot,
 }
 
 /// Collects the contents of one value as `Storable::unpack` serializes them.
@@ -110,6 +134,44 @@ impl Unpacker {
             index,
             spec,
             data,
+            stream: None,
+            content_type: serializer.content_type().to_owned(),
+            serializer_name: serializer.name().to_owned(),
+            serializer_config: serializer.config(),
+        });
+        Ok(())
+    }
+
+    /// Queues the items of `stream` as the content described by `specs[index]`, to be
+    /// encoded with `serializer` as its storage writes them.
+    pub fn push_stream<S: StreamSerializer<T>, T: Send + 'static>(
+        &mut self,
+        index: usize,
+        serializer: &S,
+        stream: &ContentStream<T>,
+    ) -> Result<()> {
+        let spec = &self.specs[index];
+        let items = stream
+            .take_for_save()
+            .ok_or_else(|| Error::StreamConsumed {
+                manifest: self.manifest,
+                key: spec.key.to_owned(),
+            })?;
+        let failure = FailureSlot::default();
+        let what = Described {
+            manifest: self.manifest,
+            key: spec.key.to_owned(),
+            serializer: serializer.name().to_owned(),
+        };
+        let bytes = crate::stream::encode(items, serializer.encoder(), what, failure.clone());
+        self.contents.push(UnpackedContent {
+            index,
+            spec,
+            data: Bytes::new(),
+            stream: Some(PendingStream {
+                bytes: std::sync::Mutex::new(Some(bytes)),
+                failure,
+            }),
             content_type: serializer.content_type().to_owned(),
             serializer_name: serializer.name().to_owned(),
             serializer_config: serializer.config(),
@@ -118,14 +180,36 @@ impl Unpacker {
     }
 }
 
-/// One content read back from storage, its hash already checked.
+/// One content read back from storage, its hash already checked; or, for a content
+/// the loaded type reads as a stream, where to read it from.
 #[derive(Debug)]
 pub(crate) struct LoadedContent {
     pub key: String,
     pub data: Bytes,
+    /// Set for a stream not read yet (`data` then holds its bytes only if they were
+    /// kept in the database, unchecked).
+    pub lazy: Option<LazySource>,
     pub content_type: String,
     pub serializer_name: String,
     pub serializer_config: Option<serde_json::Value>,
+}
+
+/// Where a stream content's bytes are, and what they must hash to.
+#[derive(Clone)]
+pub(crate) struct LazySource {
+    /// `None` when the bytes came with the content's row.
+    pub storage: Option<std::sync::Arc<dyn crate::storage::Storage>>,
+    pub config: serde_json::Value,
+    pub expected: Expected,
+}
+
+impl std::fmt::Debug for LazySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazySource")
+            .field("storage", &self.expected.storage)
+            .field("config", &self.config)
+            .finish()
+    }
 }
 
 /// Hands the contents of one manifest to `Storable::repack`.
@@ -149,6 +233,76 @@ impl Repacker {
     pub fn take<S: Serializer<V>, V>(&mut self, key: &'static str, serializer: &S) -> Result<V> {
         take_content(self.manifest, &mut self.contents, key, serializer)
     }
+
+    /// The content stored under `key` as a stream of items, read lazily.
+    pub fn take_stream<S: StreamSerializer<T>, T: Send + 'static>(
+        &mut self,
+        key: &'static str,
+        serializer: &S,
+    ) -> Result<ContentStream<T>> {
+        let manifest = self.manifest;
+        let position = self
+            .contents
+            .iter()
+            .position(|content| content.key == key)
+            .ok_or_else(|| Error::MissingContent {
+                manifest,
+                key: key.to_owned(),
+            })?;
+        let content = self.contents.swap_remove(position);
+        if !serializer.can_read(&content.serializer_name) {
+            return Err(Error::SerializerMismatch {
+                manifest,
+                key: content.key,
+                stored: content.serializer_name,
+                expected: serializer.name().to_owned(),
+            });
+        }
+        let what = Described {
+            manifest,
+            key: content.key.clone(),
+            serializer: content.serializer_name.clone(),
+        };
+        let stored = Stored {
+            serializer_name: &content.serializer_name,
+            serializer_config: content.serializer_config.as_ref(),
+            content_type: &content.content_type,
+        };
+        let decoder = serializer
+            .decoder(&stored)
+            .map_err(|source| Error::Deserialize {
+                manifest,
+                key: content.key.clone(),
+                serializer: content.serializer_name.clone(),
+                source,
+            })?;
+        let data = content.data;
+        let (bytes, expected): (ByteStream, _) = match content.lazy {
+            Some(LazySource {
+                storage: Some(storage),
+                config,
+                expected,
+            }) => {
+                // Opened when first polled, so a stream never read opens nothing.
+                let opened =
+                    futures::stream::once(async move { storage.read_stream(&config).await });
+                let bytes = opened
+                    .flat_map(|opened| match opened {
+                        Ok(bytes) => bytes,
+                        Err(error) => futures::stream::once(async move { Err(error) }).boxed(),
+                    })
+                    .boxed();
+                (bytes, Some(expected))
+            }
+            lazy => {
+                let bytes = futures::stream::iter((!data.is_empty()).then_some(Ok(data))).boxed();
+                (bytes, lazy.map(|source| source.expected))
+            }
+        };
+        Ok(ContentStream::loaded(crate::stream::decode(
+            bytes, decoder, what, expected,
+        )))
+    }
 }
 
 /// Removes the content under `key` from `contents` and deserializes it.
@@ -165,7 +319,16 @@ pub(crate) fn take_content<S: Serializer<V>, V>(
             manifest,
             key: key.to_owned(),
         })?;
-    decode(manifest, contents.swap_remove(position), serializer)
+    let content = contents.swap_remove(position);
+    if content.lazy.is_some() {
+        return Err(Error::StreamMismatch {
+            manifest,
+            key: content.key,
+            reason: "was left unread, as the type being loaded reads it as a stream; a \
+                     previous version that reads it as a value cannot be migrated from it",
+        });
+    }
+    decode(manifest, content, serializer)
 }
 
 /// Deserializes one loaded content with `serializer`, which must be able to read it.

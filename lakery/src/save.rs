@@ -16,7 +16,7 @@ use crate::error::BatchFailure;
 use crate::manifest::{check_tag, Digest, ManifestId, ManifestRecord, Tags, INLINE_HASH_LIMIT};
 use crate::registry::Registry;
 use crate::storable::Storable;
-use crate::storage::{StorageEntry, WriteRequest};
+use crate::storage::{StorageEntry, StreamWriteRequest, WriteRequest};
 use crate::{Error, Result};
 
 /// How many contents a batch writes at once, unless [`Saver::concurrency`] says otherwise.
@@ -287,7 +287,7 @@ impl<'r> Saver<'r> {
         // Every content bound for an external storage is written concurrently; the
         // contents kept in the database only need their digest.
         let mut jobs = Vec::new();
-        let mut written: Vec<Vec<Option<(Digest, serde_json::Value)>>> = Vec::with_capacity(total);
+        let mut written: Vec<Vec<Option<Written>>> = Vec::with_capacity(total);
         for (index, item) in pending.iter().enumerate() {
             crate::manifest::cooperate(index).await;
             let Some(item) = item else {
@@ -298,10 +298,26 @@ impl<'r> Saver<'r> {
             for (slot, content) in item.contents.iter().enumerate() {
                 let storage_name = item.storages[content.index];
                 match registry.storage(storage_name) {
+                    Some(StorageEntry::Database) if content.stream.is_some() => {
+                        jobs.push(stream_job(index, slot, item, content, storage_name, None));
+                    }
+                    Some(StorageEntry::External(storage)) if content.stream.is_some() => {
+                        jobs.push(stream_job(
+                            index,
+                            slot,
+                            item,
+                            content,
+                            storage_name,
+                            Some(storage.clone()),
+                        ));
+                    }
                     Some(StorageEntry::Database) => {
                         if content.data.len() <= INLINE_HASH_LIMIT {
-                            written[index][slot] =
-                                Some((Digest::of(&content.data), serde_json::Value::Null));
+                            written[index][slot] = Some(Written {
+                                digest: Digest::of(&content.data),
+                                config: serde_json::Value::Null,
+                                data: None,
+                            });
                         } else {
                             jobs.push(write_job(index, slot, item, content, storage_name, None));
                         }
@@ -359,7 +375,12 @@ impl<'r> Saver<'r> {
             let manifest_id = DbUuid(*item.record.id.as_uuid());
             let created_at = DbTime(item.record.created_at);
             for (content, written) in item.contents.into_iter().zip(written) {
-                let Some((digest, storage_config)) = written else {
+                let Some(Written {
+                    digest,
+                    config: storage_config,
+                    data,
+                }) = written
+                else {
                     unreachable!("every content of a value without failures was written")
                 };
                 let storage_name = item.storages[content.index];
@@ -376,7 +397,7 @@ impl<'r> Saver<'r> {
                     serializer_config: content.serializer_config.map(|c| JsonText(c.to_string())),
                     storage_name: storage_name.to_owned(),
                     storage_config: JsonText(storage_config.to_string()),
-                    data: inline.then_some(BlobBytes(content.data)),
+                    data: inline.then(|| BlobBytes(data.unwrap_or(content.data))),
                     tags: tags_json(&spec_tags(content.spec.tags)),
                     created_at,
                 });
@@ -412,8 +433,113 @@ fn spec_tags(tags: &[(&str, &str)]) -> Tags {
         .collect()
 }
 
-type WriteJob =
-    Pin<Box<dyn Future<Output = (usize, usize, Result<(Digest, serde_json::Value)>)> + Send>>;
+/// What writing one content produced: its digest, the storage's config (`null` for the
+/// database storage), and, for a stream bound for the database, its bytes.
+#[derive(Clone)]
+struct Written {
+    digest: Digest,
+    config: serde_json::Value,
+    data: Option<Bytes>,
+}
+
+type WriteJob = Pin<Box<dyn Future<Output = (usize, usize, Result<Written>)> + Send>>;
+
+/// The tags a storage receives with a content: its own and its manifest's, the
+/// manifest's winning.
+fn merged_tags(item: &Pending, content: &UnpackedContent) -> Tags {
+    let mut tags = spec_tags(content.spec.tags);
+    tags.extend(item.record.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    tags
+}
+
+/// Writes one stream content as its items are encoded; into memory for the database
+/// storage, which keeps the bytes in the content's row.
+fn stream_job(
+    index: usize,
+    slot: usize,
+    item: &Pending,
+    content: &UnpackedContent,
+    storage_name: &'static str,
+    storage: Option<Arc<dyn crate::storage::Storage>>,
+) -> WriteJob {
+    let manifest = item.record.id;
+    let key = content.spec.key;
+    let tags = merged_tags(item, content);
+    let (bytes, failure) = match &content.stream {
+        Some(stream) => (
+            stream
+                .bytes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+            stream.failure.clone(),
+        ),
+        None => (None, Default::default()),
+    };
+    async move {
+        let Some(mut bytes) = bytes else {
+            let error = Error::StreamConsumed {
+                manifest,
+                key: key.to_owned(),
+            };
+            return (index, slot, Err(error));
+        };
+        let storage_error = |source| Error::Storage {
+            operation: "write",
+            storage: storage_name.to_owned(),
+            manifest,
+            key: key.to_owned(),
+            source: Box::new(source),
+        };
+        let result = match storage {
+            None => {
+                let mut digester = crate::manifest::Digester::new();
+                let mut data = bytes::BytesMut::new();
+                let mut failed = None;
+                while let Some(chunk) = bytes.next().await {
+                    match chunk {
+                        Ok(chunk) => {
+                            digester.update(&chunk);
+                            data.extend_from_slice(&chunk);
+                        }
+                        Err(e) => {
+                            failed = Some(storage_error(e));
+                            break;
+                        }
+                    }
+                }
+                match failed {
+                    Some(error) => Err(error),
+                    None => Ok(Written {
+                        digest: digester.finish(),
+                        config: serde_json::Value::Null,
+                        data: Some(data.freeze()),
+                    }),
+                }
+            }
+            Some(storage) => storage
+                .write_stream(StreamWriteRequest::new(bytes, &tags))
+                .await
+                .map(|(config, digest)| Written {
+                    digest,
+                    config,
+                    data: None,
+                })
+                .map_err(storage_error),
+        };
+        // When the items or their encoding failed, that is the cause of the write's
+        // failure, and the error that names it.
+        let result = result.map_err(|error| {
+            failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or(error)
+        });
+        (index, slot, result)
+    }
+    .boxed()
+}
 
 /// Writes one content: its digest is computed on a blocking thread while the storage
 /// writes, so large contents are hashed and written at the same time.
@@ -428,9 +554,7 @@ fn write_job(
     let data: Bytes = content.data.clone();
     let manifest = item.record.id;
     let key = content.spec.key;
-    // Manifest tags win over content tags.
-    let mut tags = spec_tags(content.spec.tags);
-    tags.extend(item.record.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let tags = merged_tags(item, content);
     async move {
         let hashed = data.clone();
         let digest = if data.len() <= INLINE_HASH_LIMIT {
@@ -444,12 +568,23 @@ fn write_job(
         let result = match storage {
             None => digest
                 .await
-                .map(|d| (d, serde_json::Value::Null))
+                .map(|digest| Written {
+                    digest,
+                    config: serde_json::Value::Null,
+                    data: None,
+                })
                 .map_err(Error::Task),
             Some(storage) => {
                 let request = WriteRequest::with_pending_digest(data, &tags, digest.clone());
                 match storage.write(request).await {
-                    Ok(config) => digest.await.map(|d| (d, config)).map_err(Error::Task),
+                    Ok(config) => digest
+                        .await
+                        .map(|digest| Written {
+                            digest,
+                            config,
+                            data: None,
+                        })
+                        .map_err(Error::Task),
                     Err(source) => Err(Error::Storage {
                         operation: "write",
                         storage: storage_name.to_owned(),

@@ -76,6 +76,8 @@ pub struct ContentSpec {
     pub tags: &'static [(&'static str, &'static str)],
     /// The Rust type of the serializer, for error messages.
     pub serializer_type: &'static str,
+    /// Whether the field is a [`ContentStream`](crate::ContentStream), read lazily.
+    pub stream: bool,
 }
 
 /// A type whose values lakery can save and load.

@@ -1,14 +1,22 @@
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use futures::stream::StreamExt;
 use serde_json::{json, Value};
 
-use super::{Storage, StorageError, StorageErrorKind, StoredBlob, WriteRequest};
+use super::{
+    ByteStream, Storage, StorageError, StorageErrorKind, StoredBlob, StreamWriteRequest,
+    WriteRequest,
+};
+use crate::manifest::{Digest, Digester};
 use crate::{Error, Result};
+
+/// How many bytes a streamed read hands out at a time.
+const READ_CHUNK: usize = 1 << 20;
 
 /// Keeps contents as files under a root folder, content-addressed by SHA-256: identical
 /// contents are stored once, at `<root>/<first two hex digits>/<hash>`.
@@ -104,6 +112,58 @@ impl FileStorage {
             .map_err(|e| StorageError::new(StorageErrorKind::Other, format!("task failed: {e}")))?
     }
 
+    /// Moves a written and fsynced temporary file to the place its digest names, and
+    /// returns its config.
+    async fn persist(
+        &self,
+        temp: tempfile::TempPath,
+        digest: &Digest,
+    ) -> Result<Value, StorageError> {
+        let expected_size = digest.size;
+        let hex = digest.hex();
+        let relative = format!("{}/{}", &hex[..2], hex);
+        let root = self.root.clone();
+        let relative_for_task = relative.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), StorageError> {
+            let dir = root.join(&relative_for_task[..2]);
+            let target = root.join(&relative_for_task);
+            let io = |what: &str, path: &Path, e| {
+                StorageError::io(format!("cannot {what} {}", path.display()), e)
+            };
+            fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
+            let lock_path = root.join(LOCK_FILE);
+            let lock = open_lock(&root).map_err(|e| io("open", &lock_path, e))?;
+            lock.lock_shared().map_err(|e| io("lock", &lock_path, e))?;
+            // The new bytes are written and fsynced already, so they replace whatever is
+            // at the target: identical bytes if the content was stored before, or a file
+            // damaged since, which must not be trusted for the new manifest.
+            if let Err(e) = temp.persist(&target) {
+                // Some platforms refuse to replace a file that is open; an existing file of
+                // the right size is then the same content.
+                let size = fs::metadata(&target).map(|m| m.len()).ok();
+                if size != Some(expected_size) {
+                    return Err(io("move the content to", &target, e.error));
+                }
+                // It is written again as far as garbage collection is concerned.
+                File::options()
+                    .write(true)
+                    .open(&target)
+                    .and_then(|file| file.set_modified(SystemTime::now()))
+                    .map_err(|e| io("touch", &target, e))?;
+            }
+            drop(lock);
+            // Every writer syncs both folders, also when another writer created them or
+            // the file: a save returns only once its file's name is durable.
+            sync_dir(&dir).map_err(|e| io("fsync", &dir, e))?;
+            sync_dir(&root).map_err(|e| io("fsync", &root, e))
+        })
+        .await
+        .map_err(|e| {
+            StorageError::new(StorageErrorKind::Other, format!("write task failed: {e}"))
+        })??;
+        Ok(json!({ "path": relative }))
+    }
+
     /// Resolves a config read from the database to a path inside the root.
     fn resolve(&self, config: &Value) -> Result<PathBuf, StorageError> {
         let relative = config.get("path").and_then(Value::as_str).ok_or_else(|| {
@@ -195,49 +255,123 @@ impl Storage for FileStorage {
             })??;
 
         let digest = request.digest().await?;
-        let expected_size = digest.size;
-        let hex = digest.hex();
-        let relative = format!("{}/{}", &hex[..2], hex);
+        self.persist(temp, &digest).await
+    }
+
+    async fn write_stream(
+        &self,
+        request: StreamWriteRequest<'_>,
+    ) -> Result<(Value, Digest), StorageError> {
         let root = self.root.clone();
-        let relative_for_task = relative.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), StorageError> {
-            let dir = root.join(&relative_for_task[..2]);
-            let target = root.join(&relative_for_task);
-            let io = |what: &str, path: &Path, e| {
-                StorageError::io(format!("cannot {what} {}", path.display()), e)
-            };
-            fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
-            let lock_path = root.join(LOCK_FILE);
-            let lock = open_lock(&root).map_err(|e| io("open", &lock_path, e))?;
-            lock.lock_shared().map_err(|e| io("lock", &lock_path, e))?;
-            // The new bytes are written and fsynced already, so they replace whatever is
-            // at the target: identical bytes if the content was stored before, or a file
-            // damaged since, which must not be trusted for the new manifest.
-            if let Err(e) = temp.persist(&target) {
-                // Some platforms refuse to replace a file that is open; an existing file of
-                // the right size is then the same content.
-                let size = fs::metadata(&target).map(|m| m.len()).ok();
-                if size != Some(expected_size) {
-                    return Err(io("move the content to", &target, e.error));
+        let mut chunks = request.into_stream();
+        // The chunks are written and fsynced on a blocking thread while they are hashed
+        // here; a few in flight at most, so memory stays bounded however long the stream.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Option<Bytes>>(4);
+        let writer = tokio::task::spawn_blocking(
+            move || -> Result<Option<tempfile::TempPath>, StorageError> {
+                let mut file = tempfile::Builder::new()
+                    .prefix(TEMP_PREFIX)
+                    .tempfile_in(&*root)
+                    .map_err(|e| {
+                        StorageError::io(
+                            format!("cannot create a temporary file in {}", root.display()),
+                            e,
+                        )
+                    })?;
+                let path = file.path().display().to_string();
+                loop {
+                    match receiver.blocking_recv() {
+                        Some(Some(chunk)) => file
+                            .write_all(&chunk)
+                            .map_err(|e| StorageError::io(format!("cannot write {path}"), e))?,
+                        // The stream ended: make the file durable.
+                        Some(None) => break,
+                        // The stream failed: the temporary file goes.
+                        None => return Ok(None),
+                    }
                 }
-                // It is written again as far as garbage collection is concerned.
-                File::options()
-                    .write(true)
-                    .open(&target)
-                    .and_then(|file| file.set_modified(SystemTime::now()))
-                    .map_err(|e| io("touch", &target, e))?;
+                file.as_file()
+                    .sync_all()
+                    .map_err(|e| StorageError::io(format!("cannot fsync {path}"), e))?;
+                Ok(Some(file.into_temp_path()))
+            },
+        );
+        let mut digester = Digester::new();
+        let mut failed = None;
+        while let Some(chunk) = chunks.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    digester.update(&chunk);
+                    // A writer that stopped has an error of its own, returned below.
+                    if sender.send(Some(chunk)).await.is_err() {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    failed = Some(error);
+                    break;
+                }
             }
-            drop(lock);
-            // Every writer syncs both folders, also when another writer created them or
-            // the file: a save returns only once its file's name is durable.
-            sync_dir(&dir).map_err(|e| io("fsync", &dir, e))?;
-            sync_dir(&root).map_err(|e| io("fsync", &root, e))
-        })
-        .await
-        .map_err(|e| {
+        }
+        if failed.is_none() {
+            // Tells the writer the stream is complete; a writer already stopped on an
+            // error reports it below.
+            let _ = sender.send(None).await;
+        }
+        drop(sender);
+        let written = writer.await.map_err(|e| {
             StorageError::new(StorageErrorKind::Other, format!("write task failed: {e}"))
-        })??;
-        Ok(json!({ "path": relative }))
+        })?;
+        if let Some(error) = failed {
+            return Err(error);
+        }
+        let temp = written?.ok_or_else(|| {
+            StorageError::new(
+                StorageErrorKind::Other,
+                "the write stopped before the stream's end",
+            )
+        })?;
+        let digest = digester.finish();
+        let config = self.persist(temp, &digest).await?;
+        Ok((config, digest))
+    }
+
+    async fn read_stream(&self, config: &Value) -> Result<ByteStream, StorageError> {
+        let file = self
+            .blocking(config, |path| {
+                File::open(path)
+                    .map(|file| (file, path.display().to_string()))
+                    .map_err(|e| StorageError::io(format!("cannot open {}", path.display()), e))
+            })
+            .await?;
+        // Read ahead on a blocking thread, a couple of chunks at most; dropping the
+        // stream closes the channel, which stops the thread and closes the file.
+        let (sender, receiver) = tokio::sync::mpsc::channel(2);
+        tokio::task::spawn_blocking(move || {
+            let (mut file, path) = file;
+            loop {
+                let mut chunk = Vec::with_capacity(READ_CHUNK);
+                match (&mut file).take(READ_CHUNK as u64).read_to_end(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = sender
+                            .blocking_send(Err(StorageError::io(format!("cannot read {path}"), e)));
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(
+            futures::stream::unfold(receiver, |mut receiver| async move {
+                receiver.recv().await.map(|chunk| (chunk, receiver))
+            })
+            .boxed(),
+        )
     }
 
     async fn read(&self, config: &Value) -> Result<Bytes, StorageError> {

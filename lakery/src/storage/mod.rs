@@ -14,10 +14,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::stream::{BoxStream, StreamExt};
 
-use crate::manifest::{Digest, Tags};
+use crate::manifest::{Digest, Digester, Tags};
 
 pub use database::DatabaseStorage;
 pub use file::FileStorage;
@@ -163,6 +164,36 @@ impl<'a> WriteRequest<'a> {
     }
 }
 
+/// Bytes in chunks, as [`Storage::write_stream`] receives them and
+/// [`Storage::read_stream`] returns them.
+pub type ByteStream = BoxStream<'static, Result<Bytes, StorageError>>;
+
+/// The bytes of one streamed content to write, with their tags.
+///
+/// The stream may fail midway (its producer failed): the storage must then return an
+/// error and leave nothing visible that a config could name.
+pub struct StreamWriteRequest<'a> {
+    stream: ByteStream,
+    tags: &'a Tags,
+}
+
+impl<'a> StreamWriteRequest<'a> {
+    /// A request to write what `stream` yields.
+    pub fn new(stream: ByteStream, tags: &'a Tags) -> Self {
+        StreamWriteRequest { stream, tags }
+    }
+
+    /// The merged tags of the content, as for [`WriteRequest::tags`].
+    pub fn tags(&self) -> &Tags {
+        self.tags
+    }
+
+    /// The chunks to write, to be consumed to the end.
+    pub fn into_stream(self) -> ByteStream {
+        self.stream
+    }
+}
+
 /// Where content bytes go.
 ///
 /// A storage must make written data durable before `write` returns: lakery commits the
@@ -176,6 +207,42 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Reads back the bytes a config names.
     async fn read(&self, config: &serde_json::Value) -> Result<Bytes, StorageError>;
+
+    /// Writes the chunks of a stream durably, hashing them as they pass, and returns the
+    /// config that finds them again with their digest. It must consume the whole stream:
+    /// an error from the stream is an error of the write, and a short write is never
+    /// reported as success.
+    ///
+    /// The default collects the chunks in memory and calls [`write`](Storage::write);
+    /// a storage that can write incrementally should do so, in bounded memory.
+    async fn write_stream(
+        &self,
+        request: StreamWriteRequest<'_>,
+    ) -> Result<(serde_json::Value, Digest), StorageError> {
+        let tags = request.tags;
+        let mut stream = request.stream;
+        let mut digester = Digester::new();
+        let mut data = BytesMut::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            digester.update(&chunk);
+            data.extend_from_slice(&chunk);
+        }
+        let digest = digester.finish();
+        let config = self
+            .write(WriteRequest::new(data.freeze(), digest, tags))
+            .await?;
+        Ok((config, digest))
+    }
+
+    /// Reads back the bytes a config names, in chunks. Dropping the stream releases
+    /// whatever it holds open.
+    ///
+    /// The default reads them whole with [`read`](Storage::read) and yields one chunk.
+    async fn read_stream(&self, config: &serde_json::Value) -> Result<ByteStream, StorageError> {
+        let data = self.read(config).await?;
+        Ok(futures::stream::once(async move { Ok(data) }).boxed())
+    }
 
     /// Deletes the bytes a config names. Deleting what is not there is not an error.
     async fn delete(&self, config: &serde_json::Value) -> Result<(), StorageError>;

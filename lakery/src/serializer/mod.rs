@@ -9,9 +9,16 @@
 //! stored with every content it writes, so that a later version of the serializer can
 //! still recognise, and read, what an earlier one wrote.
 
+mod stream;
+
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+pub use stream::{
+    Csv, CsvOptions, JsonLines, MessagePack, RawChunks, StreamDecoder, StreamEncoder,
+    StreamSerializer, TextLines,
+};
 
 /// The error a serializer returns; lakery wraps it in [`Error::Serialize`] or
 /// [`Error::Deserialize`](crate::Error::Deserialize) with the manifest, the content key

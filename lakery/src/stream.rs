@@ -1,0 +1,403 @@
+//! [`ContentStream`]: a field whose content is a sequence of items, saved and loaded a
+//! chunk at a time, so a content larger than memory never has to fit in it.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use futures::stream::{self, BoxStream, Stream, StreamExt};
+
+use crate::manifest::{Digester, ManifestId};
+use crate::serializer::{StreamDecoder, StreamEncoder};
+use crate::storage::{ByteStream, StorageError, StorageErrorKind};
+use crate::Error;
+
+/// The error a producer stream may yield.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How many encoded bytes a saved stream hands to its storage at a time.
+pub(crate) const CHUNK: usize = 256 * 1024;
+
+/// A content that is a stream of items: filled from any [`Stream`] when saving, and
+/// read lazily, as a [`Stream`] of `Result<T, lakery::Error>`, when loaded.
+///
+/// ```
+/// use lakery::serializer::JsonLines;
+/// use lakery::{ContentStream, Storable};
+///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Row {
+///     id: u64,
+///     value: String,
+/// }
+///
+/// #[derive(Storable)]
+/// #[storable(class_id = "2b7e151c-8d3a-4f6e-9b0c-5a4d3e2f1a0b")]
+/// struct Dataset {
+///     name: String,
+///     #[content(serializer = JsonLines, storage = "files")]
+///     rows: ContentStream<Row>,
+/// }
+///
+/// let rows = (0..1_000_000u64).map(|id| Row { id, value: format!("item_{id}") });
+/// let dataset = Dataset {
+///     name: "a million rows".into(),
+///     rows: ContentStream::from_iter(rows),
+/// };
+/// ```
+///
+/// Saving consumes the items: a stream saves once. A loaded stream holds what it reads
+/// from (a file, a connection) until it ends or is dropped; [`close`](Self::close)
+/// releases it explicitly. Its bytes are hashed as they pass, and a mismatch with the
+/// hash recorded at save time is the stream's last item, an error naming the manifest
+/// and the content, before the stream reports its end.
+pub struct ContentStream<T> {
+    state: Mutex<State<T>>,
+}
+
+enum State<T> {
+    /// Items to save, from the caller.
+    Items(BoxStream<'static, Result<T, BoxError>>),
+    /// Items of a loaded content, read as they are polled.
+    Loaded(BoxStream<'static, Result<T, Error>>),
+    /// Saved, or closed.
+    Taken,
+}
+
+impl<T: Send + 'static> ContentStream<T> {
+    /// A stream to save, from a stream of results; an error it yields fails the save.
+    pub fn new<S, E>(items: S) -> Self
+    where
+        S: Stream<Item = Result<T, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        ContentStream::with(State::Items(items.map(|r| r.map_err(Into::into)).boxed()))
+    }
+
+    /// A stream to save, from a stream of items.
+    pub fn from_items<S>(items: S) -> Self
+    where
+        S: Stream<Item = T> + Send + 'static,
+    {
+        ContentStream::with(State::Items(items.map(Ok).boxed()))
+    }
+
+    /// A stream to save, from an iterator, which is advanced only as the items are
+    /// written.
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_iter<I>(items: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+    {
+        ContentStream::from_items(stream::iter(items))
+    }
+
+    /// A stream with no items.
+    pub fn empty() -> Self {
+        ContentStream::from_items(stream::empty())
+    }
+
+    pub(crate) fn loaded(items: BoxStream<'static, Result<T, Error>>) -> Self {
+        ContentStream::with(State::Loaded(items))
+    }
+
+    fn with(state: State<T>) -> Self {
+        ContentStream {
+            state: Mutex::new(state),
+        }
+    }
+
+    /// Releases what the stream holds (for a loaded stream, the file or connection it
+    /// reads from) without reading the rest. Dropping it does the same.
+    pub fn close(self) {
+        drop(self);
+    }
+
+    /// The items, for saving; a loaded stream can be saved too, which copies it.
+    pub(crate) fn take_for_save(&self) -> Option<BoxStream<'static, Result<T, BoxError>>> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match std::mem::replace(&mut *state, State::Taken) {
+            State::Items(items) => Some(items),
+            State::Loaded(items) => Some(items.map(|r| r.map_err(BoxError::from)).boxed()),
+            State::Taken => None,
+        }
+    }
+}
+
+impl<T> Stream for ContentStream<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let state = self
+            .get_mut()
+            .state
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner());
+        match state {
+            State::Items(items) => items.poll_next_unpin(cx).map(|item| {
+                item.map(|r| {
+                    r.map_err(|source| Error::StreamSource {
+                        manifest: None,
+                        key: None,
+                        source,
+                    })
+                })
+            }),
+            State::Loaded(items) => items.poll_next_unpin(cx),
+            State::Taken => Poll::Ready(None),
+        }
+    }
+}
+
+impl<T> fmt::Debug for ContentStream<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &*self.state.lock().unwrap_or_else(|p| p.into_inner()) {
+            State::Items(_) => "items to save",
+            State::Loaded(_) => "loaded",
+            State::Taken => "saved or closed",
+        };
+        write!(f, "ContentStream({state})")
+    }
+}
+
+/// Where a saved stream's first failure is kept, so the save reports it with its
+/// manifest and key rather than as the storage's error.
+pub(crate) type FailureSlot = Arc<Mutex<Option<Error>>>;
+
+/// The encoded bytes of `items`, in chunks of about [`CHUNK`] bytes, encoded as the
+/// storage pulls them.
+pub(crate) fn encode<T: Send + 'static>(
+    items: BoxStream<'static, Result<T, BoxError>>,
+    encoder: Box<dyn StreamEncoder<T>>,
+    what: Described,
+    failure: FailureSlot,
+) -> ByteStream {
+    struct Encoding<T> {
+        items: BoxStream<'static, Result<T, BoxError>>,
+        encoder: Box<dyn StreamEncoder<T>>,
+        buffer: Vec<u8>,
+        done: bool,
+    }
+    let fail = move |error: Error| {
+        *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+        StorageError::new(
+            StorageErrorKind::Other,
+            "the content's stream failed before its end",
+        )
+    };
+    let start = Encoding {
+        items,
+        encoder,
+        buffer: Vec::with_capacity(CHUNK + CHUNK / 4),
+        done: false,
+    };
+    stream::unfold(start, move |mut s| {
+        let what = what.clone();
+        let fail = fail.clone();
+        async move {
+            if s.done {
+                return None;
+            }
+            loop {
+                match s.items.next().await {
+                    Some(Ok(item)) => {
+                        if let Err(source) = s.encoder.encode(&item, &mut s.buffer) {
+                            s.done = true;
+                            return Some((Err(fail(what.serialize_error(source))), s));
+                        }
+                        if s.buffer.len() >= CHUNK {
+                            let chunk = std::mem::replace(
+                                &mut s.buffer,
+                                Vec::with_capacity(CHUNK + CHUNK / 4),
+                            );
+                            return Some((Ok(Bytes::from(chunk)), s));
+                        }
+                    }
+                    Some(Err(source)) => {
+                        s.done = true;
+                        return Some((Err(fail(what.source_error(source))), s));
+                    }
+                    None => {
+                        s.done = true;
+                        if let Err(source) = s.encoder.finish(&mut s.buffer) {
+                            return Some((Err(fail(what.serialize_error(source))), s));
+                        }
+                        if s.buffer.is_empty() {
+                            return None;
+                        }
+                        let chunk = std::mem::take(&mut s.buffer);
+                        return Some((Ok(Bytes::from(chunk)), s));
+                    }
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+/// The manifest, key and serializer of a streamed content, for its errors.
+#[derive(Debug, Clone)]
+pub(crate) struct Described {
+    pub manifest: ManifestId,
+    pub key: String,
+    pub serializer: String,
+}
+
+impl Described {
+    fn serialize_error(&self, source: BoxError) -> Error {
+        Error::Serialize {
+            manifest: self.manifest,
+            key: self.key.clone(),
+            serializer: self.serializer.clone(),
+            source,
+        }
+    }
+
+    fn source_error(&self, source: BoxError) -> Error {
+        Error::StreamSource {
+            manifest: Some(self.manifest),
+            key: Some(self.key.clone()),
+            source,
+        }
+    }
+
+    fn read_error(&self, expected: &Option<Expected>, source: StorageError) -> Error {
+        Error::Storage {
+            operation: "read",
+            storage: expected
+                .as_ref()
+                .map(|e| e.storage.clone())
+                .unwrap_or_default(),
+            manifest: self.manifest,
+            key: self.key.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    fn deserialize_error(&self, source: BoxError) -> Error {
+        Error::Deserialize {
+            manifest: self.manifest,
+            key: self.key.clone(),
+            serializer: self.serializer.clone(),
+            source,
+        }
+    }
+}
+
+/// What a loaded stream checks its bytes against at their end.
+#[derive(Debug, Clone)]
+pub(crate) struct Expected {
+    pub hash: String,
+    pub size: u64,
+    pub storage: String,
+}
+
+/// The items decoded from `bytes`, checking the bytes against `expected` (when given)
+/// as they pass; a mismatch is the last item.
+pub(crate) fn decode<T: Send + 'static>(
+    bytes: ByteStream,
+    decoder: Box<dyn StreamDecoder<T>>,
+    what: Described,
+    expected: Option<Expected>,
+) -> BoxStream<'static, Result<T, Error>> {
+    struct Decoding<T> {
+        bytes: ByteStream,
+        decoder: Box<dyn StreamDecoder<T>>,
+        input: BytesMut,
+        items: std::vec::IntoIter<T>,
+        digester: Option<Digester>,
+        done: bool,
+    }
+    let start = Decoding {
+        bytes,
+        decoder,
+        input: BytesMut::new(),
+        items: Vec::new().into_iter(),
+        digester: expected.as_ref().map(|_| Digester::new()),
+        done: false,
+    };
+    stream::unfold(start, move |mut s| {
+        let what = what.clone();
+        let expected = expected.clone();
+        async move {
+            loop {
+                if let Some(item) = s.items.next() {
+                    return Some((Ok(item), s));
+                }
+                if s.done {
+                    return None;
+                }
+                let mut out = Vec::new();
+                let decoded = match s.bytes.next().await {
+                    Some(Ok(chunk)) => {
+                        if let Some(digester) = &mut s.digester {
+                            digester.update(&chunk);
+                        }
+                        s.input.extend_from_slice(&chunk);
+                        s.decoder.decode(&mut s.input, false, &mut out)
+                    }
+                    Some(Err(source)) => {
+                        s.done = true;
+                        return Some((Err(what.read_error(&expected, source)), s));
+                    }
+                    None => {
+                        s.done = true;
+                        // The hash is checked before the last items are handed out, so
+                        // that a stream ends in its error rather than in success.
+                        if let Some(error) = mismatch(s.digester.take(), &expected, &what) {
+                            return Some((Err(error), s));
+                        }
+                        s.decoder.decode(&mut s.input, true, &mut out)
+                    }
+                };
+                if let Err(source) = decoded {
+                    s.done = true;
+                    // Bytes that do not decode are most likely corrupt: read the rest
+                    // and say so if the hash disagrees, else report the decoding error.
+                    if let Some(mut digester) = s.digester.take() {
+                        while let Some(chunk) = s.bytes.next().await {
+                            match chunk {
+                                Ok(chunk) => digester.update(&chunk),
+                                Err(e) => return Some((Err(what.read_error(&expected, e)), s)),
+                            }
+                        }
+                        if let Some(error) = mismatch(Some(digester), &expected, &what) {
+                            return Some((Err(error), s));
+                        }
+                    }
+                    return Some((Err(what.deserialize_error(source)), s));
+                }
+                s.items = out.into_iter();
+            }
+        }
+    })
+    .boxed()
+}
+
+/// The hash error, when the bytes hashed by `digester` are not what was recorded.
+fn mismatch(
+    digester: Option<Digester>,
+    expected: &Option<Expected>,
+    what: &Described,
+) -> Option<Error> {
+    let (digester, expected) = (digester?, expected.as_ref()?);
+    let actual = digester.finish();
+    if actual.hex() == expected.hash && actual.size == expected.size {
+        return None;
+    }
+    Some(Error::HashMismatch {
+        manifest: what.manifest,
+        key: what.key.clone(),
+        storage: expected.storage.clone(),
+        mismatch: Box::new(crate::error::Mismatch {
+            algorithm: crate::Digest::ALGORITHM.to_owned(),
+            expected: expected.hash.clone(),
+            actual: actual.hex(),
+            expected_size: expected.size,
+            actual_size: actual.size,
+        }),
+    })
+}

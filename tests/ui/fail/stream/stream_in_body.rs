@@ -1,0 +1,10 @@
+use lakery::{ContentStream, Storable};
+
+#[derive(Storable)]
+#[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+struct Dataset {
+    name: String,
+    lines: ContentStream<String>,
+}
+
+fn main() {}
