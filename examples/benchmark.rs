@@ -31,7 +31,15 @@
 //!   references and lakery back to back (in turn first); the rates are the medians, the
 //!   share of the reference the median of each round's share.
 //!
-//! `LAKERY_BENCH_ONLY=w1,w1-single,w1-pg,w1-single-pg,tag-query,w2` runs only the
+//! - W3 (SQLite): one value whose only content is a stream of 1,000,000 records
+//!   `{id, value: "item_<id>"}` through JSON Lines into the file storage, then loaded and
+//!   iterated to the end; records per second each way, and the peak resident memory.
+//! - W3-large: 1 GiB of raw 1 MiB chunks through the file storage, save and load, beside
+//!   the same chunks written and fsynced, and read back and hashed, directly, in three
+//!   rounds as for W2; and the peak resident memory of the run (`VmHWM`, reset before
+//!   it starts).
+//!
+//! `LAKERY_BENCH_ONLY=w1,w1-single,w1-pg,w1-single-pg,tag-query,w2,w3,w3-large` runs only the
 //! workloads named (`tag-query-sqlite`, `tag-query-pg` and `tag-query-mysql` name one
 //! backend's tag query). `LAKERY_BENCH_SCALE=0.1` shrinks every workload, for a quick
 //! check. The servers are found at `LAKERY_BENCH_POSTGRES_URL` (default
@@ -44,6 +52,8 @@
 mod raw;
 #[path = "benchmark/server.rs"]
 mod server;
+#[path = "benchmark/streams.rs"]
+mod streams;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -146,6 +156,12 @@ fn median(rates: &mut [f64]) -> f64 {
     rates.get(rates.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// The median over rounds of `ours` over `reference` in the same round.
+fn share(ours: &[f64], reference: &[f64]) -> f64 {
+    let mut shares: Vec<f64> = ours.iter().zip(reference).map(|(o, r)| o / r).collect();
+    median(&mut shares)
+}
+
 /// A fresh database with lakery's schema, the registry of every workload type, and a
 /// temporary folder for the file storage (and the SQLite file).
 struct Fresh {
@@ -239,6 +255,8 @@ fn registry(dir: &std::path::Path) -> lakery::Result<Registry> {
         .storable::<Big>()
         .storable::<BigVec>()
         .storable::<Sample>()
+        .storable::<streams::Records>()
+        .storable::<streams::Chunks>()
         .build()
 }
 
@@ -508,6 +526,56 @@ async fn main() -> BenchResult<()> {
         );
     }
 
+    // W3: a million records through JSON Lines; W3-large: 1 GiB of raw chunks.
+    if run("w3") {
+        let fresh = Fresh::sqlite().await?;
+        let n = ((1_000_000.0 * scale) as u64).max(1000);
+        let measured = streams::w3(&fresh, n).await;
+        fresh.close().await;
+        let w3 = measured?;
+        let peak = w3.peak_mib.map_or("peak memory unknown".into(), |mib| {
+            format!("peak RSS {mib:.0} MiB")
+        });
+        figures.add(
+            "W3 save",
+            format!("{:.0} records/s", w3.save),
+            ">= 2500000/s".into(),
+            peak.clone(),
+        );
+        figures.add(
+            "W3 load",
+            format!("{:.0} records/s", w3.load),
+            ">= 1800000/s".into(),
+            peak,
+        );
+    }
+    if run("w3-large") {
+        let fresh = Fresh::sqlite().await?;
+        let chunks = ((1024.0 * scale) as u64).max(4);
+        let measured = streams::w3_large(&fresh, chunks).await;
+        fresh.close().await;
+        let w3 = measured?;
+        figures.add(
+            "W3-large save",
+            format!("{:.0} MiB/s ({:.0}%)", w3.save, 100.0 * w3.save_share),
+            ">= 80% of raw".into(),
+            format!("raw write+fsync: {:.0} MiB/s", w3.raw_write),
+        );
+        figures.add(
+            "W3-large load",
+            format!("{:.0} MiB/s ({:.0}%)", w3.load, 100.0 * w3.load_share),
+            ">= 80% of raw".into(),
+            format!("raw read+SHA-256: {:.0} MiB/s", w3.raw_read),
+        );
+        figures.add(
+            "W3-large memory",
+            w3.peak_mib
+                .map_or("unknown".into(), |mib| format!("{mib:.0} MiB peak RSS")),
+            "< 64 MiB".into(),
+            "the run's peak resident memory, references included".into(),
+        );
+    }
+
     println!("\nsummary:");
     for line in &figures.lines {
         println!("  {line}");
@@ -701,10 +769,6 @@ async fn w2(fresh: &Fresh, size: usize) -> BenchResult<W2Figures> {
         back.data == big_vec.data,
         "W2 (Vec<u8>) bytes must load back identical"
     );
-    let share = |ours: &[f64], raw: &[f64]| {
-        let mut shares: Vec<f64> = ours.iter().zip(raw).map(|(o, r)| o / r).collect();
-        median(&mut shares)
-    };
     Ok(W2Figures {
         save_share: share(&save, &raw_write),
         load_share: share(&load, &raw_read),

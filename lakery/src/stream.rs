@@ -179,6 +179,8 @@ pub(crate) fn encode<T: Send + 'static>(
         items: BoxStream<'static, Result<T, BoxError>>,
         encoder: Box<dyn StreamEncoder<T>>,
         buffer: Vec<u8>,
+        /// Bytes passed through, due after the buffer that was handed out before them.
+        pending: Option<Bytes>,
         done: bool,
     }
     let fail = move |error: Error| {
@@ -192,18 +194,38 @@ pub(crate) fn encode<T: Send + 'static>(
         items,
         encoder,
         buffer: Vec::with_capacity(CHUNK + CHUNK / 4),
+        pending: None,
         done: false,
     };
     stream::unfold(start, move |mut s| {
         let what = what.clone();
         let fail = fail.clone();
         async move {
+            if let Some(bytes) = s.pending.take() {
+                return Some((Ok(bytes), s));
+            }
             if s.done {
                 return None;
             }
             loop {
                 match s.items.next().await {
                     Some(Ok(item)) => {
+                        if let Some(bytes) = s.encoder.pass_through(&item) {
+                            // What was encoded before goes first, then these bytes as
+                            // they are.
+                            if s.buffer.is_empty() {
+                                if bytes.is_empty() {
+                                    continue;
+                                }
+                                return Some((Ok(bytes), s));
+                            }
+                            s.pending = Some(bytes);
+                            let chunk = std::mem::replace(
+                                &mut s.buffer,
+                                Vec::with_capacity(CHUNK + CHUNK / 4),
+                            );
+                            return Some((Ok(Bytes::from(chunk)), s));
+                        }
                         if let Err(source) = s.encoder.encode(&item, &mut s.buffer) {
                             s.done = true;
                             return Some((Err(fail(what.serialize_error(source))), s));

@@ -14,6 +14,13 @@ pub trait StreamEncoder<T>: Send {
     /// Appends the encoding of `item` to `out`.
     fn encode(&mut self, item: &T, out: &mut Vec<u8>) -> Result<(), SerializerError>;
 
+    /// The bytes of `item` as they are, when they need no encoding, so they reach the
+    /// storage without a copy; `None` (the default) to go through [`encode`](Self::encode).
+    fn pass_through(&mut self, item: &T) -> Option<Bytes> {
+        let _ = item;
+        None
+    }
+
     /// Appends whatever closes the stream (nothing, for most formats) to `out`.
     fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), SerializerError> {
         let _ = out;
@@ -282,6 +289,10 @@ impl StreamEncoder<Bytes> for RawChunksCodec {
     fn encode(&mut self, item: &Bytes, out: &mut Vec<u8>) -> Result<(), SerializerError> {
         out.extend_from_slice(item);
         Ok(())
+    }
+
+    fn pass_through(&mut self, item: &Bytes) -> Option<Bytes> {
+        Some(item.clone())
     }
 }
 

@@ -17,6 +17,8 @@ use crate::{Error, Result};
 
 /// How many bytes a streamed read hands out at a time.
 const READ_CHUNK: usize = 1 << 20;
+/// How many chunks of a streamed write wait for the writing thread, at most.
+const WRITE_AHEAD: usize = 16;
 
 /// Keeps contents as files under a root folder, content-addressed by SHA-256: identical
 /// contents are stored once, at `<root>/<first two hex digits>/<hash>`.
@@ -266,7 +268,7 @@ impl Storage for FileStorage {
         let mut chunks = request.into_stream();
         // The chunks are written and fsynced on a blocking thread while they are hashed
         // here; a few in flight at most, so memory stays bounded however long the stream.
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Option<Bytes>>(4);
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Option<Bytes>>(WRITE_AHEAD);
         let writer = tokio::task::spawn_blocking(
             move || -> Result<Option<tempfile::TempPath>, StorageError> {
                 let mut file = tempfile::Builder::new()

@@ -21,7 +21,8 @@ fn main() {
             key: "body",
             storage: None,
             tags: &[],
-            serializer_type: "Json"
+            serializer_type: "Json",
+            stream: false,
         }]
     );
 }

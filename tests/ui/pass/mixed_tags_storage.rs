@@ -23,19 +23,22 @@ fn main() {
                 key: "body",
                 storage: None,
                 tags: &[],
-                serializer_type: "Json"
+                serializer_type: "Json",
+                stream: false,
             },
             ContentSpec {
                 key: "results",
                 storage: Some("archive"),
                 tags: &[("kind", "results"), ("data-stage", "final")],
                 serializer_type: "Bincode",
+                stream: false,
             },
             ContentSpec {
                 key: "log",
                 storage: Some("archive"),
                 tags: &[],
-                serializer_type: "Json"
+                serializer_type: "Json",
+                stream: false,
             },
         ]
     );

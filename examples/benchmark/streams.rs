@@ -1,0 +1,204 @@
+//! W3 and W3-large: stream contents through the file storage, with peak resident
+//! memory read from `/proc/self/status`.
+
+use std::io::{Read, Write};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use lakery::serializer::{JsonLines, RawChunks};
+use lakery::{ContentStream, Storable};
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+use crate::{median, share, BenchResult, Fresh};
+
+/// W3's record.
+#[derive(Serialize, Deserialize)]
+pub struct Record {
+    id: u64,
+    value: String,
+}
+
+/// W3's value: one stream of records, as JSON Lines in the file storage.
+#[derive(Storable)]
+#[storable(class_id = "e6a4f3d5-0b9c-4d8e-9fa0-4b5c6d7e8f90")]
+pub struct Records {
+    #[content(serializer = JsonLines, storage = "files")]
+    records: ContentStream<Record>,
+}
+
+/// W3-large's value: raw chunks in the file storage.
+#[derive(Storable)]
+#[storable(class_id = "f7b5a4e6-1cad-4e9f-a0b1-5c6d7e8f9a01")]
+pub struct Chunks {
+    #[content(serializer = RawChunks, storage = "files")]
+    chunks: ContentStream<Bytes>,
+}
+
+/// Resets the process's peak resident memory to its current size, so that the next
+/// reading of [`peak_rss_mib`] covers only what runs in between (Linux).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The process's peak resident memory since start or the last reset, in MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+pub struct W3Figures {
+    pub save: f64,
+    pub load: f64,
+    pub peak_mib: Option<f64>,
+}
+
+/// W3: `n` records saved as a stream, then loaded and iterated to the end.
+pub async fn w3(fresh: &Fresh, n: u64) -> BenchResult<W3Figures> {
+    let (db, registry) = (&fresh.db, &fresh.registry);
+    reset_peak_rss();
+    let value = Records {
+        records: ContentStream::from_iter((0..n).map(|id| Record {
+            id,
+            value: format!("item_{id}"),
+        })),
+    };
+    let started = Instant::now();
+    let record = lakery::save_one(&value, registry, db).await?;
+    let save = n as f64 / started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let loaded: Records = lakery::load_one(&record, registry, db).await?;
+    let mut records = loaded.records;
+    let mut count = 0u64;
+    while let Some(item) = records.next().await {
+        let item = item?;
+        assert!(item.id == count, "W3 records come back in order");
+        count += 1;
+    }
+    let load = n as f64 / started.elapsed().as_secs_f64();
+    assert!(count == n, "W3 loads every record: {count} of {n}");
+    Ok(W3Figures {
+        save,
+        load,
+        peak_mib: peak_rss_mib(),
+    })
+}
+
+/// W3-large's chunks: 1 MiB each, from one random block with the chunk's number in its
+/// first bytes, made as they are needed.
+fn chunk(block: &[u8], number: u64) -> Bytes {
+    let mut chunk = block.to_vec();
+    chunk[..8].copy_from_slice(&number.to_le_bytes());
+    Bytes::from(chunk)
+}
+
+pub struct W3LargeFigures {
+    pub save: f64,
+    pub load: f64,
+    pub raw_write: f64,
+    pub raw_read: f64,
+    /// Medians over the rounds of lakery's rate over the reference's in the same round.
+    pub save_share: f64,
+    pub load_share: f64,
+    pub peak_mib: Option<f64>,
+}
+
+/// W3-large's rounds, each measuring the reference and lakery back to back, in turn
+/// first, as for W2: the disk's rate swings from one second to the next.
+const ROUNDS: usize = 3;
+
+/// The reference: the same chunks written to a file and fsynced, then read back in
+/// 1 MiB pieces and hashed; MiB/s each way.
+fn raw_rates(dir: &std::path::Path, block: &[u8], chunks: u64) -> BenchResult<(f64, f64)> {
+    let mib = chunks as f64;
+    let path = dir.join("raw-large.bin");
+    let started = Instant::now();
+    let mut file = std::fs::File::create(&path)?;
+    for number in 0..chunks {
+        file.write_all(&chunk(block, number))?;
+    }
+    file.sync_all()?;
+    drop(file);
+    let write = mib / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let mut file = std::fs::File::open(&path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    std::hint::black_box(hasher.finalize());
+    let read = mib / started.elapsed().as_secs_f64();
+    std::fs::remove_file(&path)?;
+    Ok((write, read))
+}
+
+/// lakery: the chunks saved as a stream and loaded back to the end; MiB/s each way.
+async fn lakery_rates(fresh: &Fresh, block: &[u8], chunks: u64) -> BenchResult<(f64, f64)> {
+    let (db, registry) = (&fresh.db, &fresh.registry);
+    let mib = chunks as f64;
+    let value = Chunks {
+        chunks: ContentStream::from_iter((0..chunks).map({
+            let block = block.to_vec();
+            move |number| chunk(&block, number)
+        })),
+    };
+    let started = Instant::now();
+    let record = lakery::save_one(&value, registry, db).await?;
+    let save = mib / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let loaded: Chunks = lakery::load_one(&record, registry, db).await?;
+    let mut stream = loaded.chunks;
+    let mut bytes = 0u64;
+    while let Some(piece) = stream.next().await {
+        bytes += piece?.len() as u64;
+    }
+    let load = mib / started.elapsed().as_secs_f64();
+    assert!(bytes == chunks << 20, "W3-large loads every byte");
+    Ok((save, load))
+}
+
+/// W3-large: `chunks` MiB of raw chunks saved as a stream and loaded back, beside the
+/// same chunks written with fsync and read back with SHA-256 directly.
+pub async fn w3_large(fresh: &Fresh, chunks: u64) -> BenchResult<W3LargeFigures> {
+    let dir = fresh.dir.path();
+    reset_peak_rss();
+    let (mut raw_write, mut raw_read, mut save, mut load) = (vec![], vec![], vec![], vec![]);
+    for round in 0..ROUNDS {
+        // New bytes each round, so that each round's blob is written anew.
+        let mut block = vec![0u8; 1 << 20];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut block);
+        let (ours, reference) = if round % 2 == 0 {
+            let reference = raw_rates(dir, &block, chunks)?;
+            (lakery_rates(fresh, &block, chunks).await?, reference)
+        } else {
+            let ours = lakery_rates(fresh, &block, chunks).await?;
+            (ours, raw_rates(dir, &block, chunks)?)
+        };
+        println!(
+            "W3-large round {round}: raw write {:.0} read {:.0}, lakery save {:.0} load {:.0} MiB/s",
+            reference.0, reference.1, ours.0, ours.1
+        );
+        raw_write.push(reference.0);
+        raw_read.push(reference.1);
+        save.push(ours.0);
+        load.push(ours.1);
+    }
+    Ok(W3LargeFigures {
+        save_share: share(&save, &raw_write),
+        load_share: share(&load, &raw_read),
+        save: median(&mut save),
+        load: median(&mut load),
+        raw_write: median(&mut raw_write),
+        raw_read: median(&mut raw_read),
+        peak_mib: peak_rss_mib(),
+    })
+}
