@@ -487,3 +487,88 @@ async fn dropping_a_loaded_stream_releases_its_file() {
     }
     assert!(released, "closing the stream released its file");
 }
+
+/// A storage whose streamed write stops after the first chunk and claims success.
+struct ShortWriter(MemoryStorage);
+
+#[async_trait::async_trait]
+impl lakery::Storage for ShortWriter {
+    async fn write(
+        &self,
+        request: lakery::storage::WriteRequest<'_>,
+    ) -> Result<serde_json::Value, lakery::storage::StorageError> {
+        self.0.write(request).await
+    }
+
+    async fn write_stream(
+        &self,
+        request: lakery::storage::StreamWriteRequest<'_>,
+    ) -> Result<(serde_json::Value, lakery::Digest), lakery::storage::StorageError> {
+        let mut stream = request.into_stream();
+        let first = stream.next().await.transpose()?.unwrap_or_default();
+        let digest = lakery::Digest::of(&first);
+        let tags = lakery::Tags::new();
+        let config = self
+            .0
+            .write(lakery::storage::WriteRequest::new(first, digest, &tags))
+            .await?;
+        Ok((config, digest))
+    }
+
+    async fn read(
+        &self,
+        config: &serde_json::Value,
+    ) -> Result<Bytes, lakery::storage::StorageError> {
+        self.0.read(config).await
+    }
+
+    async fn delete(
+        &self,
+        config: &serde_json::Value,
+    ) -> Result<(), lakery::storage::StorageError> {
+        self.0.delete(config).await
+    }
+
+    async fn exists(
+        &self,
+        config: &serde_json::Value,
+    ) -> Result<bool, lakery::storage::StorageError> {
+        self.0.exists(config).await
+    }
+}
+
+#[derive(Storable)]
+#[storable(class_id = "1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b")]
+struct Lines {
+    #[content(serializer = TextLines, storage = "short")]
+    lines: ContentStream<String>,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_storage_that_stops_short_fails_the_save() {
+    let t = TestDb::sqlite().await;
+    let registry = Registry::builder()
+        .storage("short", ShortWriter(MemoryStorage::new()))
+        .storable::<Lines>()
+        .build()
+        .unwrap();
+    // Several chunks' worth of lines.
+    let value = Lines {
+        lines: ContentStream::from_iter((0..200_000).map(|i| format!("line {i}"))),
+    };
+    let error = lakery::save_one(&value, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Storage { operation: "write", key, .. } if key == "lines"),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("must consume the whole stream"),
+        "{error}"
+    );
+    assert_eq!(
+        t.count("SELECT COUNT(*) AS n FROM lakery_manifests").await,
+        0
+    );
+}

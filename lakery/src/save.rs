@@ -16,7 +16,9 @@ use crate::error::BatchFailure;
 use crate::manifest::{check_tag, Digest, ManifestId, ManifestRecord, Tags, INLINE_HASH_LIMIT};
 use crate::registry::Registry;
 use crate::storable::Storable;
-use crate::storage::{StorageEntry, StreamWriteRequest, WriteRequest};
+use crate::storage::{
+    StorageEntry, StorageError, StorageErrorKind, StreamWriteRequest, WriteRequest,
+};
 use crate::{Error, Result};
 
 /// How many contents a batch writes at once, unless [`Saver::concurrency`] says otherwise.
@@ -517,15 +519,53 @@ fn stream_job(
                     }),
                 }
             }
-            Some(storage) => storage
-                .write_stream(StreamWriteRequest::new(bytes, &tags))
-                .await
-                .map(|(config, digest)| Written {
-                    digest,
-                    config,
-                    data: None,
-                })
-                .map_err(storage_error),
+            Some(storage) => {
+                // What the storage was handed, counted as it goes, to catch a storage
+                // that reports success without having taken every byte.
+                let seen = Arc::new(std::sync::Mutex::new((0u64, false)));
+                let counted = {
+                    let seen = Arc::clone(&seen);
+                    let mut counting = bytes;
+                    futures::stream::poll_fn(move |cx| {
+                        let next = counting.poll_next_unpin(cx);
+                        let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                        match &next {
+                            std::task::Poll::Ready(Some(Ok(chunk))) => seen.0 += chunk.len() as u64,
+                            std::task::Poll::Ready(None) => seen.1 = true,
+                            _ => {}
+                        }
+                        next
+                    })
+                    .boxed()
+                };
+                match storage
+                    .write_stream(StreamWriteRequest::new(counted, &tags))
+                    .await
+                {
+                    Ok((config, digest)) => {
+                        let (taken, ended) = *seen.lock().unwrap_or_else(|p| p.into_inner());
+                        if ended && taken == digest.size {
+                            Ok(Written {
+                                digest,
+                                config,
+                                data: None,
+                            })
+                        } else {
+                            Err(storage_error(StorageError::new(
+                                StorageErrorKind::Other,
+                                format!(
+                                    "the storage reported a write of {} bytes after taking {taken} \
+                                     bytes of the stream{}; a streamed write must consume the \
+                                     whole stream",
+                                    digest.size,
+                                    if ended { "" } else { " without reaching its end" }
+                                ),
+                            )))
+                        }
+                    }
+                    Err(source) => Err(storage_error(source)),
+                }
+            }
         };
         // When the items or their encoding failed, that is the cause of the write's
         // failure, and the error that names it.
