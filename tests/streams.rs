@@ -401,6 +401,13 @@ async fn a_corrupt_blob_fails_at_the_end_of_the_stream_on(t: TestDb) {
         }
         other => panic!("expected the hash error last, got {other:?}"),
     }
+    // `verify` finds it too, reading the blob as a stream.
+    let report = lakery::verify(&registry, &t.db, &lakery::Query::new())
+        .await
+        .unwrap();
+    assert_eq!(report.problems.len(), 1, "{report:?}");
+    assert_eq!(report.problems[0].key, "rows");
+    assert_eq!(report.problems[0].kind, lakery::ProblemKind::Corrupt);
 
     // Bytes that no longer decode are reported as corruption too.
     std::fs::write(&files[0], b"{not json\n").unwrap();

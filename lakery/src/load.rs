@@ -427,6 +427,64 @@ pub(crate) fn read_job(
     .boxed()
 }
 
+/// Checks a content's bytes against its row, reading them as a stream so that memory
+/// stays bounded however large the content; returns its size.
+pub(crate) async fn check_content(
+    manifest: ManifestId,
+    mut row: StoredContent,
+    storage: Option<StorageEntry>,
+) -> Result<u64> {
+    readable(manifest, &row)?;
+    let actual = match (storage, row.data.take()) {
+        (Some(StorageEntry::Database), Some(data)) => digest(&Bytes::from(data)).await?,
+        (Some(StorageEntry::Database), None) => {
+            return Err(Error::CorruptRecord {
+                manifest: manifest.to_string(),
+                reason: format!(
+                    "content `{}` is in the database storage but its row holds no bytes",
+                    row.content_key
+                ),
+            })
+        }
+        (Some(StorageEntry::External(storage)), _) => {
+            let config = storage_config(manifest, &row)?;
+            let read_error = |source| Error::Storage {
+                operation: "read",
+                storage: row.storage_name.clone(),
+                manifest,
+                key: row.content_key.clone(),
+                source: Box::new(source),
+            };
+            let mut chunks = storage.read_stream(&config).await.map_err(read_error)?;
+            let mut digester = crate::manifest::Digester::new();
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk.map_err(read_error)?;
+                // Large chunks are hashed off the async threads.
+                digester = if chunk.len() > INLINE_HASH_LIMIT {
+                    tokio::task::spawn_blocking(move || {
+                        digester.update(&chunk);
+                        digester
+                    })
+                    .await
+                    .map_err(|e| Error::Task(e.to_string()))?
+                } else {
+                    digester.update(&chunk);
+                    digester
+                };
+            }
+            digester.finish()
+        }
+        (None, _) => {
+            return Err(Error::UnknownStorage {
+                manifest,
+                key: row.content_key,
+                storage: row.storage_name,
+            })
+        }
+    };
+    verified(manifest, row, Bytes::new(), actual).map(|_| actual.size)
+}
+
 /// Checks that lakery can read a content as its row describes it.
 fn readable(manifest: ManifestId, row: &StoredContent) -> Result<()> {
     let corrupt = |reason: String| Error::CorruptRecord {

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::db::{Database, Query};
-use crate::load::read_job;
+use crate::load::check_content;
 use crate::manifest::ManifestId;
 use crate::registry::Registry;
 use crate::storage::{StorageEntry, StorageError, StorageErrorKind, StoredBlob};
@@ -329,15 +329,15 @@ pub async fn verify(registry: &Registry, db: &Database, query: &Query) -> Result
                 let storage = row.storage_name.clone();
                 let content_key = row.content_key.clone();
                 let entry = registry.storage(&row.storage_name).cloned();
-                let job = read_job(0, record.id, row, entry);
-                jobs.push(async move { (record.id, content_key, storage, job.await.1) });
+                let job = check_content(record.id, row, entry);
+                jobs.push(async move { (record.id, content_key, storage, job.await) });
             }
         }
         let mut results = stream::iter(jobs).buffer_unordered(CONCURRENCY);
         while let Some((manifest, key, storage, result)) = results.next().await {
             report.contents += 1;
             match result {
-                Ok(content) => report.bytes += content.data.len() as u64,
+                Ok(size) => report.bytes += size,
                 Err(error) => report.problems.push(Problem {
                     manifest,
                     key,
