@@ -36,30 +36,65 @@ pub struct Chunks {
     chunks: ContentStream<Bytes>,
 }
 
-/// Resets the process's peak resident memory to its current size, so that the next
-/// reading of [`peak_rss_mib`] covers only what runs in between (Linux).
-pub fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// The process's peak resident memory since start or the last reset, in MiB.
-pub fn peak_rss_mib() -> Option<f64> {
+/// One of the process's memory figures from `/proc/self/status`, in MiB (Linux).
+fn status_mib(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// A run's resident memory: what the process held when it began, and its peak during
+/// the run.
+pub struct Memory {
+    before: Option<f64>,
+    peak: Option<f64>,
+}
+
+impl Memory {
+    /// Resets the process's peak resident memory to its current size, so that the peak
+    /// read by [`Memory::end`] covers only what runs in between.
+    pub fn start() -> Memory {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        Memory {
+            before: status_mib("VmRSS:"),
+            peak: None,
+        }
+    }
+
+    fn end(mut self) -> Memory {
+        self.peak = status_mib("VmHWM:");
+        self
+    }
+
+    /// What the run added at its peak over what the process held before it.
+    pub fn measured(&self) -> String {
+        match (self.before, self.peak) {
+            (Some(before), Some(peak)) => format!("{:.0} MiB over start", peak - before),
+            _ => "unknown".into(),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match (self.before, self.peak) {
+            (Some(before), Some(peak)) => {
+                format!("peak RSS {peak:.0} MiB; {before:.0} MiB held before the run")
+            }
+            _ => "peak memory unknown (needs Linux's /proc)".into(),
+        }
+    }
 }
 
 pub struct W3Figures {
     pub save: f64,
     pub load: f64,
-    pub peak_mib: Option<f64>,
+    pub memory: Memory,
 }
 
 /// W3: `n` records saved as a stream, then loaded and iterated to the end.
 pub async fn w3(fresh: &Fresh, n: u64) -> BenchResult<W3Figures> {
     let (db, registry) = (&fresh.db, &fresh.registry);
-    reset_peak_rss();
+    let memory = Memory::start();
     let value = Records {
         records: ContentStream::from_iter((0..n).map(|id| Record {
             id,
@@ -84,7 +119,7 @@ pub async fn w3(fresh: &Fresh, n: u64) -> BenchResult<W3Figures> {
     Ok(W3Figures {
         save,
         load,
-        peak_mib: peak_rss_mib(),
+        memory: memory.end(),
     })
 }
 
@@ -104,7 +139,7 @@ pub struct W3LargeFigures {
     /// Medians over the rounds of lakery's rate over the reference's in the same round.
     pub save_share: f64,
     pub load_share: f64,
-    pub peak_mib: Option<f64>,
+    pub memory: Memory,
 }
 
 /// W3-large's rounds, each measuring the reference and lakery back to back, in turn
@@ -170,7 +205,7 @@ async fn lakery_rates(fresh: &Fresh, block: &[u8], chunks: u64) -> BenchResult<(
 /// same chunks written with fsync and read back with SHA-256 directly.
 pub async fn w3_large(fresh: &Fresh, chunks: u64) -> BenchResult<W3LargeFigures> {
     let dir = fresh.dir.path();
-    reset_peak_rss();
+    let memory = Memory::start();
     let (mut raw_write, mut raw_read, mut save, mut load) = (vec![], vec![], vec![], vec![]);
     for round in 0..ROUNDS {
         // New bytes each round, so that each round's blob is written anew.
@@ -199,6 +234,6 @@ pub async fn w3_large(fresh: &Fresh, chunks: u64) -> BenchResult<W3LargeFigures>
         load: median(&mut load),
         raw_write: median(&mut raw_write),
         raw_read: median(&mut raw_read),
-        peak_mib: peak_rss_mib(),
+        memory: memory.end(),
     })
 }
