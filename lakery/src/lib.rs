@@ -58,6 +58,8 @@ pub mod serializer;
 mod storable;
 pub mod storage;
 mod stream;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[doc(hidden)]
 #[path = "private.rs"]
