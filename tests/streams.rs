@@ -114,6 +114,36 @@ fn every_stream_serializer_round_trips_across_chunk_boundaries() {
 }
 
 #[test]
+fn csv_keeps_the_first_row_of_tuples_and_plain_values() {
+    // Items without field names get a header that numbers their columns, so the first
+    // row is not taken for a header.
+    let pairs: Vec<(u64, String)> = (0..50).map(|i| (i, format!("v, {i}"))).collect();
+    round_trips(&Csv, &pairs);
+    let bytes = encode(&Csv, &pairs);
+    assert!(
+        bytes.starts_with(b"0,1\n0,"),
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let words: Vec<String> = (0..50).map(|i| format!("word {i}")).collect();
+    round_trips(&Csv, &words);
+    round_trips(&Csv, &(0..50u32).collect::<Vec<_>>());
+    const NO_HEADER: CsvOptions = CsvOptions::new().has_headers(false);
+    round_trips(&NO_HEADER, &pairs);
+    assert!(encode(&NO_HEADER, &pairs).starts_with(b"0,"));
+    // And as a value: `Vec` of tuples through the same serializer.
+    let config = Serializer::<Vec<(u64, String)>>::config(&Csv);
+    let stored = Stored {
+        serializer_name: "lakery.csv@v1",
+        serializer_config: config.as_ref(),
+        content_type: "text/csv; charset=utf-8",
+    };
+    let bytes = Serializer::<Vec<(u64, String)>>::serialize(&Csv, &pairs).unwrap();
+    let back: Vec<(u64, String)> = Serializer::deserialize(&Csv, bytes, &stored).unwrap();
+    assert_eq!(back, pairs);
+}
+
+#[test]
 fn raw_chunks_keep_every_byte_whatever_the_pieces() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
     let data: Vec<u8> = (0..100_000).map(|_| rng.random()).collect();
@@ -495,16 +525,29 @@ async fn dropping_a_loaded_stream_releases_its_file() {
     assert!(released, "closing the stream released its file");
 }
 
-/// A storage whose streamed write stops after the first chunk and claims success.
-struct ShortWriter(MemoryStorage);
+/// A storage whose streamed writes misbehave and claim success.
+enum Misbehaving {
+    /// Stops after the first chunk.
+    StopsShort(MemoryStorage),
+    /// Skips the errors it is handed and keeps what remains.
+    SkipsErrors(MemoryStorage),
+}
+
+impl Misbehaving {
+    fn inner(&self) -> &MemoryStorage {
+        match self {
+            Misbehaving::StopsShort(inner) | Misbehaving::SkipsErrors(inner) => inner,
+        }
+    }
+}
 
 #[async_trait::async_trait]
-impl lakery::Storage for ShortWriter {
+impl lakery::Storage for Misbehaving {
     async fn write(
         &self,
         request: lakery::storage::WriteRequest<'_>,
     ) -> Result<serde_json::Value, lakery::storage::StorageError> {
-        self.0.write(request).await
+        self.inner().write(request).await
     }
 
     async fn write_stream(
@@ -512,12 +555,23 @@ impl lakery::Storage for ShortWriter {
         request: lakery::storage::StreamWriteRequest<'_>,
     ) -> Result<(serde_json::Value, lakery::Digest), lakery::storage::StorageError> {
         let mut stream = request.into_stream();
-        let first = stream.next().await.transpose()?.unwrap_or_default();
-        let digest = lakery::Digest::of(&first);
+        let data = match self {
+            Misbehaving::StopsShort(_) => stream.next().await.transpose()?.unwrap_or_default(),
+            Misbehaving::SkipsErrors(_) => {
+                let mut data = Vec::new();
+                while let Some(chunk) = stream.next().await {
+                    if let Ok(chunk) = chunk {
+                        data.extend_from_slice(&chunk);
+                    }
+                }
+                Bytes::from(data)
+            }
+        };
+        let digest = lakery::Digest::of(&data);
         let tags = lakery::Tags::new();
         let config = self
-            .0
-            .write(lakery::storage::WriteRequest::new(first, digest, &tags))
+            .inner()
+            .write(lakery::storage::WriteRequest::new(data, digest, &tags))
             .await?;
         Ok((config, digest))
     }
@@ -526,21 +580,21 @@ impl lakery::Storage for ShortWriter {
         &self,
         config: &serde_json::Value,
     ) -> Result<Bytes, lakery::storage::StorageError> {
-        self.0.read(config).await
+        self.inner().read(config).await
     }
 
     async fn delete(
         &self,
         config: &serde_json::Value,
     ) -> Result<(), lakery::storage::StorageError> {
-        self.0.delete(config).await
+        self.inner().delete(config).await
     }
 
     async fn exists(
         &self,
         config: &serde_json::Value,
     ) -> Result<bool, lakery::storage::StorageError> {
-        self.0.exists(config).await
+        self.inner().exists(config).await
     }
 }
 
@@ -555,7 +609,7 @@ struct Lines {
 async fn a_storage_that_stops_short_fails_the_save() {
     let t = TestDb::sqlite().await;
     let registry = Registry::builder()
-        .storage("short", ShortWriter(MemoryStorage::new()))
+        .storage("short", Misbehaving::StopsShort(MemoryStorage::new()))
         .storable::<Lines>()
         .build()
         .unwrap();
@@ -577,5 +631,98 @@ async fn a_storage_that_stops_short_fails_the_save() {
     assert_eq!(
         t.count("SELECT COUNT(*) AS n FROM lakery_manifests").await,
         0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_storage_that_skips_a_failed_producer_still_fails_the_save() {
+    let t = TestDb::sqlite().await;
+    let registry = Registry::builder()
+        .storage("short", Misbehaving::SkipsErrors(MemoryStorage::new()))
+        .storable::<Lines>()
+        .build()
+        .unwrap();
+    let lines = (0..200_000).map(|i| {
+        if i == 150_000 {
+            Err(std::io::Error::other("the log rotated away"))
+        } else {
+            Ok(format!("line {i}"))
+        }
+    });
+    let value = Lines {
+        lines: ContentStream::new(futures::stream::iter(lines)),
+    };
+    let error = lakery::save_one(&value, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::StreamSource { key: Some(key), .. } if key == "lines"),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("the log rotated away"),
+        "{error}"
+    );
+    assert_eq!(
+        t.count("SELECT COUNT(*) AS n FROM lakery_manifests").await,
+        0
+    );
+}
+
+#[test]
+fn file_streams_save_and_load_with_one_blocking_thread() {
+    // The file storage's writer and hasher wait on each other's progress; neither may
+    // hold a thread of the blocking pool while it waits, or a pool of one deadlocks.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let t = TestDb::sqlite().await;
+        let memory = MemoryStorage::new();
+        let registry = registry(&t, &memory);
+        let work = async {
+            // Many chunks: more than the writer's and hasher's queues hold.
+            let record = lakery::save_one(&dataset(300_000), &registry, &t.db)
+                .await
+                .unwrap();
+            let loaded: Dataset = lakery::load_one(&record, &registry, &t.db).await.unwrap();
+            loaded.rows.try_collect::<Vec<_>>().await.unwrap().len()
+        };
+        let rows = tokio::time::timeout(std::time::Duration::from_secs(120), work)
+            .await
+            .expect("saving and loading a stream with one blocking thread finishes");
+        assert_eq!(rows, 300_000);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_loaded_stream_read_to_its_end_stays_ended() {
+    let t = TestDb::sqlite().await;
+    let memory = MemoryStorage::new();
+    let registry = registry(&t, &memory);
+    let record = lakery::save_one(&dataset(1000), &registry, &t.db)
+        .await
+        .unwrap();
+    let mut loaded: Dataset = lakery::load_one(&record, &registry, &t.db).await.unwrap();
+    let mut n = 0;
+    while let Some(row) = loaded.rows.next().await {
+        row.unwrap();
+        n += 1;
+    }
+    assert_eq!(n, 1000);
+    // Polled again after its end, it answers that it ended, again and again.
+    for _ in 0..3 {
+        assert!(loaded.rows.next().await.is_none());
+    }
+    // A stream read to its end has no items left to save.
+    let error = lakery::save_one(&loaded, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::StreamConsumed { key, .. } if key == "rows"),
+        "{error:?}"
     );
 }

@@ -137,10 +137,11 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
-    /// A `ContentStream` was saved a second time: saving consumes its items.
+    /// A `ContentStream` was saved a second time, or after it was closed or read to its
+    /// end: saving consumes its items.
     #[error(
-        "content `{key}` of manifest {manifest} is a stream that was already saved; a \
-         `ContentStream` saves once, as saving consumes its items"
+        "content `{key}` of manifest {manifest} is a stream that was already saved, closed \
+         or read to its end; a `ContentStream` saves once, as saving consumes its items"
     )]
     StreamConsumed {
         /// The manifest being saved.

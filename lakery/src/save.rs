@@ -493,92 +493,105 @@ fn stream_job(
             key: key.to_owned(),
             source: Box::new(source),
         };
-        let result = match storage {
-            None => {
-                let mut digester = crate::manifest::Digester::new();
-                let mut data = bytes::BytesMut::new();
-                let mut failed = None;
-                while let Some(chunk) = bytes.next().await {
-                    match chunk {
-                        Ok(chunk) => {
-                            digester.update(&chunk);
-                            data.extend_from_slice(&chunk);
-                        }
-                        Err(e) => {
-                            failed = Some(storage_error(e));
-                            break;
+        let result =
+            match storage {
+                None => {
+                    let mut digester = crate::manifest::Digester::new();
+                    let mut data = bytes::BytesMut::new();
+                    let mut failed = None;
+                    while let Some(chunk) = bytes.next().await {
+                        match chunk {
+                            Ok(chunk) => {
+                                digester.update(&chunk);
+                                data.extend_from_slice(&chunk);
+                            }
+                            Err(e) => {
+                                failed = Some(storage_error(e));
+                                break;
+                            }
                         }
                     }
+                    match failed {
+                        Some(error) => Err(error),
+                        None => Ok(Written {
+                            digest: digester.finish(),
+                            config: serde_json::Value::Null,
+                            data: Some(data.freeze()),
+                        }),
+                    }
                 }
-                match failed {
-                    Some(error) => Err(error),
-                    None => Ok(Written {
-                        digest: digester.finish(),
-                        config: serde_json::Value::Null,
-                        data: Some(data.freeze()),
-                    }),
-                }
-            }
-            Some(storage) => {
-                // What the storage was handed, counted as it goes, to catch a storage
-                // that reports success without having taken every byte.
-                let seen = Arc::new(std::sync::Mutex::new((0u64, false)));
-                let counted = {
-                    let seen = Arc::clone(&seen);
-                    let mut counting = bytes;
-                    futures::stream::poll_fn(move |cx| {
-                        let next = counting.poll_next_unpin(cx);
-                        let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-                        match &next {
-                            std::task::Poll::Ready(Some(Ok(chunk))) => seen.0 += chunk.len() as u64,
-                            std::task::Poll::Ready(None) => seen.1 = true,
-                            _ => {}
-                        }
-                        next
-                    })
-                    .boxed()
-                };
-                match storage
-                    .write_stream(StreamWriteRequest::new(counted, &tags))
-                    .await
-                {
-                    Ok((config, digest)) => {
-                        let (taken, ended) = *seen.lock().unwrap_or_else(|p| p.into_inner());
-                        if ended && taken == digest.size {
+                Some(storage) => {
+                    // What the storage was handed, counted as it goes, to catch a storage
+                    // that reports success without having taken every byte, or after it was
+                    // handed an error and chose to carry on.
+                    let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
+                    let counted = {
+                        let seen = Arc::clone(&seen);
+                        let mut counting = bytes;
+                        futures::stream::poll_fn(move |cx| {
+                            let next = counting.poll_next_unpin(cx);
+                            let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                            match &next {
+                                std::task::Poll::Ready(Some(Ok(chunk))) => {
+                                    seen.taken += chunk.len() as u64
+                                }
+                                std::task::Poll::Ready(Some(Err(_))) => seen.errored = true,
+                                std::task::Poll::Ready(None) => seen.ended = true,
+                                std::task::Poll::Pending => {}
+                            }
+                            next
+                        })
+                        .boxed()
+                    };
+                    let written = storage
+                        .write_stream(StreamWriteRequest::new(counted, &tags))
+                        .await;
+                    let seen = *seen.lock().unwrap_or_else(|p| p.into_inner());
+                    match written {
+                        Err(source) => Err(storage_error(source)),
+                        Ok(_) if seen.errored => Err(storage_error(StorageError::new(
+                            StorageErrorKind::Other,
+                            "the storage reported success for a stream that yielded an error",
+                        ))),
+                        Ok((config, digest)) if seen.ended && seen.taken == digest.size => {
                             Ok(Written {
                                 digest,
                                 config,
                                 data: None,
                             })
-                        } else {
-                            Err(storage_error(StorageError::new(
-                                StorageErrorKind::Other,
-                                format!(
-                                    "the storage reported a write of {} bytes after taking {taken} \
-                                     bytes of the stream{}; a streamed write must consume the \
-                                     whole stream",
-                                    digest.size,
-                                    if ended { "" } else { " without reaching its end" }
-                                ),
-                            )))
                         }
+                        Ok((_, digest)) => Err(storage_error(StorageError::new(
+                            StorageErrorKind::Other,
+                            format!(
+                            "the storage reported a write of {} bytes after taking {} bytes of \
+                             the stream{}; a streamed write must consume the whole stream",
+                            digest.size,
+                            seen.taken,
+                            if seen.ended { "" } else { " without reaching its end" }
+                        ),
+                        ))),
                     }
-                    Err(source) => Err(storage_error(source)),
                 }
-            }
-        };
+            };
         // When the items or their encoding failed, that is the cause of the write's
-        // failure, and the error that names it.
-        let result = result.map_err(|error| {
-            failure
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
-                .unwrap_or(error)
-        });
+        // failure, and the error that names it; a failure fails the write even when the
+        // storage reported success.
+        let failed = failure.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let result = match (result, failed) {
+            (_, Some(error)) => Err(error),
+            (result, None) => result,
+        };
         (index, slot, result)
     }
     .boxed()
+}
+
+/// What a streamed write handed its storage.
+#[derive(Debug, Default, Clone, Copy)]
+struct Seen {
+    taken: u64,
+    errored: bool,
+    ended: bool,
 }
 
 /// Writes one content: its digest is computed on a blocking thread while the storage

@@ -136,7 +136,7 @@ impl<T> Stream for ContentStream<T> {
             .state
             .get_mut()
             .unwrap_or_else(|p| p.into_inner());
-        match state {
+        let next = match state {
             State::Items(items) => items.poll_next_unpin(cx).map(|item| {
                 item.map(|r| {
                     r.map_err(|source| Error::StreamSource {
@@ -148,7 +148,13 @@ impl<T> Stream for ContentStream<T> {
             }),
             State::Loaded(items) => items.poll_next_unpin(cx),
             State::Taken => Poll::Ready(None),
+        };
+        // A stream that ended lets go of what it held, and keeps answering that it ended
+        // however often it is polled again.
+        if let Poll::Ready(None) = next {
+            *state = State::Taken;
         }
+        next
     }
 }
 
@@ -157,7 +163,7 @@ impl<T> fmt::Debug for ContentStream<T> {
         let state = match &*self.state.lock().unwrap_or_else(|p| p.into_inner()) {
             State::Items(_) => "items to save",
             State::Loaded(_) => "loaded",
-            State::Taken => "saved or closed",
+            State::Taken => "saved, closed or read to its end",
         };
         write!(f, "ContentStream({state})")
     }
@@ -407,7 +413,7 @@ fn mismatch(
 ) -> Option<Error> {
     let (digester, expected) = (digester?, expected.as_ref()?);
     let actual = digester.finish();
-    if actual.hex() == expected.hash && actual.size == expected.size {
+    if actual.hex().eq_ignore_ascii_case(&expected.hash) && actual.size == expected.size {
         return None;
     }
     Some(Error::HashMismatch {

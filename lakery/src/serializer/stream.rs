@@ -467,6 +467,10 @@ impl CsvOptions {
 struct CsvEncoder {
     writer: csv::Writer<Sink>,
     written: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    /// Whether the next row is the first, with a header row still to come when the
+    /// options ask for one.
+    header_pending: bool,
+    delimiter: u8,
 }
 
 /// Where a `csv::Writer` puts its bytes, for the encoder to take them after each record.
@@ -488,7 +492,27 @@ impl<T: Serialize> StreamEncoder<T> for CsvEncoder {
     fn encode(&mut self, item: &T, out: &mut Vec<u8>) -> Result<(), SerializerError> {
         self.writer.serialize(item)?;
         self.writer.flush()?;
-        out.append(&mut self.written.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        if std::mem::take(&mut self.header_pending) {
+            // The csv crate writes a header row only for items with named fields
+            // (structs, maps); for tuples and plain values it writes none, and the
+            // reader would take the first row for the header. Those get a header that
+            // numbers their columns, which reads back by position.
+            let rows = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .delimiter(self.delimiter)
+                .from_reader(written.as_slice())
+                .into_byte_records()
+                .collect::<Result<Vec<_>, _>>()?;
+            if let [row] = rows.as_slice() {
+                let mut header = csv::WriterBuilder::new()
+                    .delimiter(self.delimiter)
+                    .from_writer(Vec::new());
+                header.write_record((0..row.len()).map(|i| i.to_string()))?;
+                out.append(&mut header.into_inner().map_err(|e| e.into_error())?);
+            }
+        }
+        out.append(&mut written);
         Ok(())
     }
 }
@@ -586,7 +610,12 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> StreamSerializer<T> for C
             .delimiter(self.delimiter)
             .has_headers(self.has_headers)
             .from_writer(Sink(std::sync::Arc::clone(&written)));
-        Box::new(CsvEncoder { writer, written })
+        Box::new(CsvEncoder {
+            writer,
+            written,
+            header_pending: self.has_headers,
+            delimiter: self.delimiter,
+        })
     }
     fn decoder(&self, stored: &Stored<'_>) -> Result<Box<dyn StreamDecoder<T>>, SerializerError> {
         let options = self.recorded(stored)?;

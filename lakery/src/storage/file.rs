@@ -243,6 +243,36 @@ fn open_lock(root: &Path) -> std::io::Result<File> {
         .open(root.join(LOCK_FILE))
 }
 
+/// Runs `work` on a new thread named `name`, for work that waits on other work and must
+/// not hold one of the blocking pool's threads while it does.
+fn on_thread<T: Send + 'static>(
+    name: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<tokio::sync::oneshot::Receiver<T>, StorageError> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let _ = done.send(work());
+        })
+        .map_err(|e| StorageError::io(format!("cannot start a thread for {name}"), e))?;
+    Ok(result)
+}
+
+/// A new temporary file in the storage's root, named so that a restart can tell it from
+/// the contents and clean it up.
+fn temp_file(root: &Path) -> Result<tempfile::NamedTempFile, StorageError> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(root)
+        .map_err(|e| {
+            StorageError::io(
+                format!("cannot create a temporary file in {}", root.display()),
+                e,
+            )
+        })
+}
+
 fn sync_dir(path: &Path) -> std::io::Result<()> {
     File::open(path)?.sync_all()
 }
@@ -255,15 +285,7 @@ impl Storage for FileStorage {
         // Write and fsync the temporary file while the digest is computed elsewhere.
         let temp =
             tokio::task::spawn_blocking(move || -> Result<tempfile::TempPath, StorageError> {
-                let mut file = tempfile::Builder::new()
-                    .prefix(TEMP_PREFIX)
-                    .tempfile_in(&*root)
-                    .map_err(|e| {
-                        StorageError::io(
-                            format!("cannot create a temporary file in {}", root.display()),
-                            e,
-                        )
-                    })?;
+                let mut file = temp_file(&root)?;
                 let path = file.path().display().to_string();
                 file.write_all(&data)
                     .map_err(|e| StorageError::io(format!("cannot write {path}"), e))?;
@@ -287,56 +309,47 @@ impl Storage for FileStorage {
     ) -> Result<(Value, Digest), StorageError> {
         let root = self.root.clone();
         let mut chunks = request.into_stream();
-        // The chunks are written and fsynced on a blocking thread while they are hashed
-        // here; a few in flight at most, so memory stays bounded however long the stream.
+        // The chunks are written and fsynced on a thread of their own while another
+        // hashes them; a few in flight at most, so memory stays bounded however long the
+        // stream. Threads of their own rather than the blocking pool: each waits on the
+        // other's progress, and a pool with one free thread would run one and starve the
+        // other.
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<Option<Bytes>>(WRITE_AHEAD);
-        let writer = tokio::task::spawn_blocking(
-            move || -> Result<Option<tempfile::TempPath>, StorageError> {
-                let mut file = tempfile::Builder::new()
-                    .prefix(TEMP_PREFIX)
-                    .tempfile_in(&*root)
-                    .map_err(|e| {
-                        StorageError::io(
-                            format!("cannot create a temporary file in {}", root.display()),
-                            e,
-                        )
-                    })?;
-                let path = file.path().display().to_string();
-                let mut written = 0u64;
-                let mut flushed = 0u64;
-                loop {
-                    match receiver.blocking_recv() {
-                        Some(Some(chunk)) => {
-                            file.write_all(&chunk)
-                                .map_err(|e| StorageError::io(format!("cannot write {path}"), e))?;
-                            written += chunk.len() as u64;
-                            if written - flushed >= WRITEBACK_EVERY {
-                                start_writeback(file.as_file(), flushed, written - flushed);
-                                flushed = written;
-                            }
+        let writer = on_thread("lakery-file-write", move || {
+            let mut file = temp_file(&root)?;
+            let path = file.path().display().to_string();
+            let mut written = 0u64;
+            let mut flushed = 0u64;
+            loop {
+                match receiver.blocking_recv() {
+                    Some(Some(chunk)) => {
+                        file.write_all(&chunk)
+                            .map_err(|e| StorageError::io(format!("cannot write {path}"), e))?;
+                        written += chunk.len() as u64;
+                        if written - flushed >= WRITEBACK_EVERY {
+                            start_writeback(file.as_file(), flushed, written - flushed);
+                            flushed = written;
                         }
-                        // The stream ended: make the file durable.
-                        Some(None) => break,
-                        // The stream failed: the temporary file goes.
-                        None => return Ok(None),
                     }
+                    // The stream ended: make the file durable.
+                    Some(None) => break,
+                    // The stream failed: the temporary file goes.
+                    None => return Ok(None),
                 }
-                file.as_file()
-                    .sync_all()
-                    .map_err(|e| StorageError::io(format!("cannot fsync {path}"), e))?;
-                Ok(Some(file.into_temp_path()))
-            },
-        );
-        // Hashing on a thread of its own too: the stream's producer, the hash and the
-        // writes then share the cores rather than queue on one.
+            }
+            file.as_file()
+                .sync_all()
+                .map_err(|e| StorageError::io(format!("cannot fsync {path}"), e))?;
+            Ok(Some(file.into_temp_path()))
+        })?;
         let (to_hasher, mut hashing) = tokio::sync::mpsc::channel::<Bytes>(WRITE_AHEAD);
-        let hasher = tokio::task::spawn_blocking(move || {
+        let hasher = on_thread("lakery-file-hash", move || {
             let mut digester = Digester::new();
             while let Some(chunk) = hashing.blocking_recv() {
                 digester.update(&chunk);
             }
             digester.finish()
-        });
+        })?;
         let mut failed = None;
         while let Some(chunk) = chunks.next().await {
             match chunk {
@@ -361,11 +374,17 @@ impl Storage for FileStorage {
             let _ = sender.send(None).await;
         }
         drop(sender);
-        let written = writer.await.map_err(|e| {
-            StorageError::new(StorageErrorKind::Other, format!("write task failed: {e}"))
+        let written = writer.await.map_err(|_| {
+            StorageError::new(
+                StorageErrorKind::Other,
+                "the write thread stopped unexpectedly",
+            )
         })?;
-        let digest = hasher.await.map_err(|e| {
-            StorageError::new(StorageErrorKind::Other, format!("hash task failed: {e}"))
+        let digest = hasher.await.map_err(|_| {
+            StorageError::new(
+                StorageErrorKind::Other,
+                "the hash thread stopped unexpectedly",
+            )
         })?;
         if let Some(error) = failed {
             return Err(error);
@@ -388,31 +407,40 @@ impl Storage for FileStorage {
                     .map_err(|e| StorageError::io(format!("cannot open {}", path.display()), e))
             })
             .await?;
-        // Read ahead on a blocking thread, a couple of chunks at most; dropping the
-        // stream closes the channel, which stops the thread and closes the file.
-        let (sender, receiver) = tokio::sync::mpsc::channel(2);
-        tokio::task::spawn_blocking(move || {
-            let (mut file, path) = file;
-            loop {
+        // Each chunk is read by a short task on the blocking pool, the next one started
+        // as soon as the last is handed out: one chunk of read-ahead, and no thread held
+        // while the reader is idle. Dropping the stream drops the file once the read in
+        // flight, if any, ends.
+        let (file, path) = file;
+        let path: Arc<str> = path.into();
+        let read = |mut file: File, path: Arc<str>| {
+            tokio::task::spawn_blocking(move || {
                 let mut chunk = Vec::with_capacity(READ_CHUNK);
-                match (&mut file).take(READ_CHUNK as u64).read_to_end(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(_) => {
-                        if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = sender
-                            .blocking_send(Err(StorageError::io(format!("cannot read {path}"), e)));
-                        break;
-                    }
-                }
-            }
-        });
+                let read = (&mut file)
+                    .take(READ_CHUNK as u64)
+                    .read_to_end(&mut chunk)
+                    .map_err(|e| StorageError::io(format!("cannot read {path}"), e));
+                (file, path, read.map(|_| Bytes::from(chunk)))
+            })
+        };
+        let first = read(file, path);
         Ok(
-            futures::stream::unfold(receiver, |mut receiver| async move {
-                receiver.recv().await.map(|chunk| (chunk, receiver))
+            futures::stream::unfold(Some(first), move |reading| async move {
+                let (file, path, chunk) = match reading?.await {
+                    Ok(done) => done,
+                    Err(e) => {
+                        let error = StorageError::new(
+                            StorageErrorKind::Other,
+                            format!("read task failed: {e}"),
+                        );
+                        return Some((Err(error), None));
+                    }
+                };
+                match chunk {
+                    Ok(chunk) if chunk.is_empty() => None,
+                    Ok(chunk) => Some((Ok(chunk), Some(read(file, path)))),
+                    Err(error) => Some((Err(error), None)),
+                }
             })
             .boxed(),
         )
