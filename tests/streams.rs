@@ -114,6 +114,54 @@ fn every_stream_serializer_round_trips_across_chunk_boundaries() {
 }
 
 #[test]
+fn items_longer_than_many_chunks_round_trip() {
+    // Half a megabyte per item, fed to the decoders in pieces of a few kilobytes.
+    let long: Vec<String> = (0..4).map(|i| format!("{i}").repeat(1 << 19)).collect();
+    let records: Vec<Record> = long
+        .iter()
+        .map(|value| Record {
+            id: value.len() as u64,
+            value: value.clone(),
+            score: None,
+        })
+        .collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut pieces = || rng.random_range(1..=8192);
+    for (name, back) in [
+        (
+            "json lines",
+            decode_in_pieces::<Record>(&JsonLines, &encode(&JsonLines, &records), &mut pieces),
+        ),
+        (
+            "msgpack",
+            decode_in_pieces::<Record>(&MessagePack, &encode(&MessagePack, &records), &mut pieces),
+        ),
+    ] {
+        assert_eq!(back.unwrap(), records, "{name}");
+    }
+    let back = decode_in_pieces(&TextLines, &encode(&TextLines, &long), &mut pieces).unwrap();
+    assert_eq!(back, long);
+}
+
+#[test]
+fn text_lines_end_in_lf_or_crlf() {
+    let text = Bytes::from_static(b"one\r\ntwo\nthree\r\n\r\nlast");
+    let stored = Stored {
+        serializer_name: "lakery.text@v1",
+        serializer_config: None,
+        content_type: "text/plain; charset=utf-8",
+    };
+    let lines: Vec<String> = Serializer::deserialize(&TextLines, text, &stored).unwrap();
+    assert_eq!(lines, ["one", "two", "three", "", "last"]);
+    // An item that ends in `\r` would not read back as written.
+    let mut encoder = StreamSerializer::<String>::encoder(&TextLines);
+    let error = encoder
+        .encode(&"cr\r".to_owned(), &mut Vec::new())
+        .unwrap_err();
+    assert!(error.to_string().contains("cannot end in"), "{error}");
+}
+
+#[test]
 fn csv_keeps_the_first_row_of_tuples_and_plain_values() {
     // Items without field names get a header that numbers their columns, so the first
     // row is not taken for a header.

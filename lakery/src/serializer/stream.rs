@@ -134,22 +134,28 @@ macro_rules! value_form {
 }
 
 /// Every whole line at the front of `input` (without its `\n`), removed from it; at the
-/// end, the last line too when it has no `\n`.
+/// end, the last line too when it has no `\n`. `scanned` is how much of `input` is
+/// known to hold no `\n`, kept between calls so that a line longer than many chunks is
+/// searched once, not once per chunk.
 fn lines(
     input: &mut BytesMut,
+    scanned: &mut usize,
     end: bool,
     mut each: impl FnMut(&[u8]) -> Result<(), SerializerError>,
 ) -> Result<(), SerializerError> {
     let mut start = 0;
-    while let Some(at) = memchr::memchr(b'\n', &input[start..]) {
-        each(&input[start..start + at])?;
-        start += at + 1;
+    let mut from = (*scanned).min(input.len());
+    while let Some(at) = memchr::memchr(b'\n', &input[from..]) {
+        each(&input[start..from + at])?;
+        start = from + at + 1;
+        from = start;
     }
     if end && start < input.len() {
         each(&input[start..])?;
         start = input.len();
     }
     input.advance(start);
+    *scanned = input.len();
     Ok(())
 }
 
@@ -167,7 +173,10 @@ impl<T: Serialize> StreamEncoder<T> for JsonLinesEncoder {
     }
 }
 
-struct JsonLinesDecoder<T>(PhantomData<fn() -> T>);
+struct JsonLinesDecoder<T> {
+    scanned: usize,
+    _items: PhantomData<fn() -> T>,
+}
 
 impl<T: DeserializeOwned> StreamDecoder<T> for JsonLinesDecoder<T> {
     fn decode(
@@ -176,7 +185,7 @@ impl<T: DeserializeOwned> StreamDecoder<T> for JsonLinesDecoder<T> {
         end: bool,
         out: &mut Vec<T>,
     ) -> Result<(), SerializerError> {
-        lines(input, end, |line| {
+        lines(input, &mut self.scanned, end, |line| {
             // Blank lines (a trailing `\r`, an empty last line) carry no value.
             if !line.iter().all(u8::is_ascii_whitespace) {
                 out.push(serde_json::from_slice(line)?);
@@ -197,7 +206,10 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> StreamSerializer<T> for J
         Box::new(JsonLinesEncoder)
     }
     fn decoder(&self, _: &Stored<'_>) -> Result<Box<dyn StreamDecoder<T>>, SerializerError> {
-        Ok(Box::new(JsonLinesDecoder(PhantomData)))
+        Ok(Box::new(JsonLinesDecoder {
+            scanned: 0,
+            _items: PhantomData,
+        }))
     }
 }
 
@@ -205,16 +217,28 @@ value_form!(JsonLines, T);
 
 /// UTF-8 text, one `String` item per line (`text/plain; charset=utf-8`), named
 /// `lakery.lines@v1`. Reads what [`Text`](super::Text) wrote too, a line at a time.
-/// Items must not contain `\n`.
+/// Lines end in `\n` or `\r\n`, which are not part of the items, as with
+/// [`BufRead::lines`](std::io::BufRead::lines); so an item cannot contain `\n` nor end
+/// in `\r`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TextLines;
 
-struct TextLinesCodec;
+#[derive(Default)]
+struct TextLinesCodec {
+    scanned: usize,
+}
 
 impl StreamEncoder<String> for TextLinesCodec {
     fn encode(&mut self, item: &String, out: &mut Vec<u8>) -> Result<(), SerializerError> {
         if item.contains('\n') {
             return Err("a line of `TextLines` cannot contain a newline".into());
+        }
+        if item.ends_with('\r') {
+            return Err(
+                "a line of `TextLines` cannot end in `\\r`, which would read as part of a \
+                 `\\r\\n` line end"
+                    .into(),
+            );
         }
         out.extend_from_slice(item.as_bytes());
         out.push(b'\n');
@@ -229,7 +253,8 @@ impl StreamDecoder<String> for TextLinesCodec {
         end: bool,
         out: &mut Vec<String>,
     ) -> Result<(), SerializerError> {
-        lines(input, end, |line| {
+        lines(input, &mut self.scanned, end, |line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
             out.push(std::str::from_utf8(line)?.to_owned());
             Ok(())
         })
@@ -247,10 +272,10 @@ impl StreamSerializer<String> for TextLines {
         stored_name == "lakery.lines@v1" || stored_name == "lakery.text@v1"
     }
     fn encoder(&self) -> Box<dyn StreamEncoder<String>> {
-        Box::new(TextLinesCodec)
+        Box::<TextLinesCodec>::default()
     }
     fn decoder(&self, _: &Stored<'_>) -> Result<Box<dyn StreamDecoder<String>>, SerializerError> {
-        Ok(Box::new(TextLinesCodec))
+        Ok(Box::<TextLinesCodec>::default())
     }
 }
 
@@ -340,7 +365,13 @@ impl<T: Serialize> StreamEncoder<T> for MessagePackEncoder {
     }
 }
 
-struct MessagePackDecoder<T>(PhantomData<fn() -> T>);
+struct MessagePackDecoder<T> {
+    /// After a value was cut by the end of the input, the input's length at which to
+    /// try again: twice what it was, so that a value longer than many chunks is parsed
+    /// a few times, not once per chunk.
+    retry_at: usize,
+    _items: PhantomData<fn() -> T>,
+}
 
 impl<T: DeserializeOwned> StreamDecoder<T> for MessagePackDecoder<T> {
     fn decode(
@@ -349,6 +380,10 @@ impl<T: DeserializeOwned> StreamDecoder<T> for MessagePackDecoder<T> {
         end: bool,
         out: &mut Vec<T>,
     ) -> Result<(), SerializerError> {
+        if !end && input.len() < self.retry_at {
+            return Ok(());
+        }
+        self.retry_at = 0;
         let mut consumed = 0;
         while consumed < input.len() {
             let mut rest: &[u8] = &input[consumed..];
@@ -359,7 +394,10 @@ impl<T: DeserializeOwned> StreamDecoder<T> for MessagePackDecoder<T> {
                     consumed += before - rest.len();
                 }
                 // A value cut by the end of the bytes so far: wait for the rest.
-                Err(e) if !end && is_truncated(&e) => break,
+                Err(e) if !end && is_truncated(&e) => {
+                    self.retry_at = (input.len() - consumed) * 2;
+                    break;
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -390,7 +428,10 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> StreamSerializer<T> for M
         Box::new(MessagePackEncoder)
     }
     fn decoder(&self, _: &Stored<'_>) -> Result<Box<dyn StreamDecoder<T>>, SerializerError> {
-        Ok(Box::new(MessagePackDecoder(PhantomData)))
+        Ok(Box::new(MessagePackDecoder {
+            retry_at: 0,
+            _items: PhantomData,
+        }))
     }
 }
 
