@@ -7,7 +7,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::StreamExt;
 use lakery::serializer::{JsonLines, RawChunks};
-use lakery::{ContentStream, Storable};
+use lakery::{ContentStream, HashAlgorithm, Storable};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
@@ -144,11 +144,47 @@ pub struct W3LargeFigures {
 
 /// W3-large's rounds, each measuring the reference and lakery back to back, in turn
 /// first, as for W2: the disk's rate swings from one second to the next.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
+
+/// The hash of the read reference, by the algorithm's own crate.
+enum RawHasher {
+    Sha256(sha2::Sha256),
+    Blake3(Box<blake3::Hasher>),
+}
+
+impl RawHasher {
+    fn new(algorithm: HashAlgorithm) -> RawHasher {
+        match algorithm {
+            HashAlgorithm::Blake3 => RawHasher::Blake3(Box::default()),
+            _ => RawHasher::Sha256(sha2::Sha256::new()),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            RawHasher::Sha256(hasher) => hasher.update(bytes),
+            RawHasher::Blake3(hasher) => {
+                hasher.update(bytes);
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<u8> {
+        match self {
+            RawHasher::Sha256(hasher) => hasher.finalize().to_vec(),
+            RawHasher::Blake3(hasher) => hasher.finalize().as_bytes().to_vec(),
+        }
+    }
+}
 
 /// The reference: the same chunks written to a file and fsynced, then read back in
-/// 1 MiB pieces and hashed; MiB/s each way.
-fn raw_rates(dir: &std::path::Path, block: &[u8], chunks: u64) -> BenchResult<(f64, f64)> {
+/// 1 MiB pieces and hashed with `algorithm`; MiB/s each way.
+fn raw_rates(
+    dir: &std::path::Path,
+    block: &[u8],
+    chunks: u64,
+    algorithm: HashAlgorithm,
+) -> BenchResult<(f64, f64)> {
     let mib = chunks as f64;
     let path = dir.join("raw-large.bin");
     let started = Instant::now();
@@ -161,7 +197,7 @@ fn raw_rates(dir: &std::path::Path, block: &[u8], chunks: u64) -> BenchResult<(f
     let write = mib / started.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut file = std::fs::File::open(&path)?;
-    let mut hasher = sha2::Sha256::new();
+    let mut hasher = RawHasher::new(algorithm);
     let mut buffer = vec![0u8; 1 << 20];
     loop {
         let n = file.read(&mut buffer)?;
@@ -170,15 +206,20 @@ fn raw_rates(dir: &std::path::Path, block: &[u8], chunks: u64) -> BenchResult<(f
         }
         hasher.update(&buffer[..n]);
     }
-    std::hint::black_box(hasher.finalize());
+    std::hint::black_box(hasher.finish());
     let read = mib / started.elapsed().as_secs_f64();
     std::fs::remove_file(&path)?;
     Ok((write, read))
 }
 
 /// lakery: the chunks saved as a stream and loaded back to the end; MiB/s each way.
-async fn lakery_rates(fresh: &Fresh, block: &[u8], chunks: u64) -> BenchResult<(f64, f64)> {
-    let (db, registry) = (&fresh.db, &fresh.registry);
+async fn lakery_rates(
+    fresh: &Fresh,
+    registry: &lakery::Registry,
+    block: &[u8],
+    chunks: u64,
+) -> BenchResult<(f64, f64)> {
+    let db = &fresh.db;
     let mib = chunks as f64;
     let value = Chunks {
         chunks: ContentStream::from_iter((0..chunks).map({
@@ -202,9 +243,15 @@ async fn lakery_rates(fresh: &Fresh, block: &[u8], chunks: u64) -> BenchResult<(
 }
 
 /// W3-large: `chunks` MiB of raw chunks saved as a stream and loaded back, beside the
-/// same chunks written with fsync and read back with SHA-256 directly.
-pub async fn w3_large(fresh: &Fresh, chunks: u64) -> BenchResult<W3LargeFigures> {
+/// same chunks written with fsync and read back and hashed directly; both hash with
+/// `algorithm`.
+pub async fn w3_large(
+    fresh: &Fresh,
+    chunks: u64,
+    algorithm: HashAlgorithm,
+) -> BenchResult<W3LargeFigures> {
     let dir = fresh.dir.path();
+    let registry = crate::registry_with(dir, algorithm)?;
     let memory = Memory::start();
     let (mut raw_write, mut raw_read, mut save, mut load) = (vec![], vec![], vec![], vec![]);
     for round in 0..ROUNDS {
@@ -212,14 +259,18 @@ pub async fn w3_large(fresh: &Fresh, chunks: u64) -> BenchResult<W3LargeFigures>
         let mut block = vec![0u8; 1 << 20];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut block);
         let (ours, reference) = if round % 2 == 0 {
-            let reference = raw_rates(dir, &block, chunks)?;
-            (lakery_rates(fresh, &block, chunks).await?, reference)
+            let reference = raw_rates(dir, &block, chunks, algorithm)?;
+            (
+                lakery_rates(fresh, &registry, &block, chunks).await?,
+                reference,
+            )
         } else {
-            let ours = lakery_rates(fresh, &block, chunks).await?;
-            (ours, raw_rates(dir, &block, chunks)?)
+            let ours = lakery_rates(fresh, &registry, &block, chunks).await?;
+            (ours, raw_rates(dir, &block, chunks, algorithm)?)
         };
         println!(
-            "W3-large round {round}: raw write {:.0} read {:.0}, lakery save {:.0} load {:.0} MiB/s",
+            "W3-large ({algorithm}) round {round}: raw write {:.0} read {:.0}, lakery save {:.0} \
+             load {:.0} MiB/s",
             reference.0, reference.1, ours.0, ours.1
         );
         raw_write.push(reference.0);

@@ -326,7 +326,7 @@ pub enum Error {
 /// What a hash check found: the recorded digest and the one of the bytes read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
-    /// The hash algorithm, `sha256`.
+    /// The hash algorithm, `sha256` or `blake3`.
     pub algorithm: String,
     /// The recorded hash, in hex.
     pub expected: String,

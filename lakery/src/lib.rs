@@ -74,7 +74,7 @@ pub use crate::maintenance::{
     collect_garbage, verify, CollectedBlob, GcOptions, GcReport, Problem, ProblemKind, VerifyReport,
 };
 pub use crate::manifest::{
-    ContentRecord, Digest, Digester, ManifestId, ManifestRecord, ManifestRef, Tags,
+    ContentRecord, Digest, Digester, HashAlgorithm, ManifestId, ManifestRecord, ManifestRef, Tags,
 };
 pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_STORAGE};
 pub use crate::save::{save_one, SaveHandle, SaveOne, SavedBatch, Saver, DEFAULT_CONCURRENCY};

@@ -14,7 +14,9 @@ use crate::__private::{LazySource, LoadedContent, Repacker};
 use crate::db::records::StoredContent;
 use crate::db::{Database, Fetched, CHUNK};
 use crate::error::{BatchFailure, Mismatch};
-use crate::manifest::{cooperate, digest, Digest, ManifestId, ManifestRef, INLINE_HASH_LIMIT};
+use crate::manifest::{
+    cooperate, digest, Digest, Digester, HashAlgorithm, ManifestId, ManifestRef, INLINE_HASH_LIMIT,
+};
 use crate::registry::Registry;
 use crate::save::DEFAULT_CONCURRENCY;
 use crate::storable::{ClassId, ContentSpec, Storable};
@@ -289,7 +291,7 @@ impl Chunk<'_> {
                             .is_some_and(|d| d.len() <= INLINE_HASH_LIMIT) =>
                     {
                         let data = Bytes::from(row.data.take().unwrap_or_default());
-                        let digest = Digest::of(&data);
+                        let digest = Digest::with(algorithm_of(&row), &data);
                         match verified(request.id, row, data, digest) {
                             Ok(content) => contents.push(content),
                             Err(error) => failures.push(BatchFailure { index, error }),
@@ -388,15 +390,7 @@ pub(crate) fn read_job(
         let result = async {
             let data = match (storage, row.data.take()) {
                 (Some(StorageEntry::Database), Some(data)) => Bytes::from(data),
-                (Some(StorageEntry::Database), None) => {
-                    return Err(Error::CorruptRecord {
-                        manifest: manifest.to_string(),
-                        reason: format!(
-                            "content `{}` is in the database storage but its row holds no bytes",
-                            row.content_key
-                        ),
-                    })
-                }
+                (Some(StorageEntry::Database), None) => return Err(no_bytes(manifest, &row)),
                 (Some(StorageEntry::External(storage)), _) => {
                     let config = storage_config(manifest, &row)?;
                     storage
@@ -418,7 +412,7 @@ pub(crate) fn read_job(
                     })
                 }
             };
-            let digest = digest(&data).await?;
+            let digest = digest(algorithm_of(&row), &data).await?;
             verified(manifest, row, data, digest)
         }
         .await;
@@ -434,18 +428,10 @@ pub(crate) async fn check_content(
     mut row: StoredContent,
     storage: Option<StorageEntry>,
 ) -> Result<u64> {
-    readable(manifest, &row)?;
+    let algorithm = readable(manifest, &row)?;
     let actual = match (storage, row.data.take()) {
-        (Some(StorageEntry::Database), Some(data)) => digest(&Bytes::from(data)).await?,
-        (Some(StorageEntry::Database), None) => {
-            return Err(Error::CorruptRecord {
-                manifest: manifest.to_string(),
-                reason: format!(
-                    "content `{}` is in the database storage but its row holds no bytes",
-                    row.content_key
-                ),
-            })
-        }
+        (Some(StorageEntry::Database), Some(data)) => digest(algorithm, &Bytes::from(data)).await?,
+        (Some(StorageEntry::Database), None) => return Err(no_bytes(manifest, &row)),
         (Some(StorageEntry::External(storage)), _) => {
             let config = storage_config(manifest, &row)?;
             let read_error = |source| Error::Storage {
@@ -456,7 +442,7 @@ pub(crate) async fn check_content(
                 source: Box::new(source),
             };
             let mut chunks = storage.read_stream(&config).await.map_err(read_error)?;
-            let mut digester = crate::manifest::Digester::new();
+            let mut digester = Digester::with(algorithm);
             while let Some(chunk) = chunks.next().await {
                 let chunk = chunk.map_err(read_error)?;
                 // Large chunks are hashed off the async threads.
@@ -485,8 +471,26 @@ pub(crate) async fn check_content(
     verified(manifest, row, Bytes::new(), actual).map(|_| actual.size)
 }
 
-/// Checks that lakery can read a content as its row describes it.
-fn readable(manifest: ManifestId, row: &StoredContent) -> Result<()> {
+/// The error of a content in the database storage whose row holds no bytes.
+fn no_bytes(manifest: ManifestId, row: &StoredContent) -> Error {
+    Error::CorruptRecord {
+        manifest: manifest.to_string(),
+        reason: format!(
+            "content `{}` is in the database storage but its row holds no bytes",
+            row.content_key
+        ),
+    }
+}
+
+/// The hash algorithm a row names; SHA-256 for a name lakery does not know, which
+/// [`readable`] refuses before any bytes are trusted.
+fn algorithm_of(row: &StoredContent) -> HashAlgorithm {
+    HashAlgorithm::from_name(&row.hash_algorithm).unwrap_or_default()
+}
+
+/// Checks that lakery can read a content as its row describes it, and returns the
+/// algorithm of its hash.
+fn readable(manifest: ManifestId, row: &StoredContent) -> Result<HashAlgorithm> {
     let corrupt = |reason: String| Error::CorruptRecord {
         manifest: manifest.to_string(),
         reason,
@@ -497,13 +501,15 @@ fn readable(manifest: ManifestId, row: &StoredContent) -> Result<()> {
             row.content_key
         )));
     }
-    if row.hash_algorithm != Digest::ALGORITHM {
-        return Err(corrupt(format!(
-            "content `{}` uses unknown hash algorithm `{}`",
-            row.content_key, row.hash_algorithm
-        )));
-    }
-    Ok(())
+    HashAlgorithm::from_name(&row.hash_algorithm).ok_or_else(|| {
+        corrupt(format!(
+            "content `{}` uses hash algorithm `{}`, which this version of lakery does not know \
+             (it knows {})",
+            row.content_key,
+            row.hash_algorithm,
+            HashAlgorithm::ALL.map(HashAlgorithm::name).join(" and ")
+        ))
+    })
 }
 
 /// A content the loaded type reads as a stream: not read now, but described so that
@@ -513,8 +519,9 @@ fn lazy_content(
     mut row: StoredContent,
     storage: Option<StorageEntry>,
 ) -> Result<LoadedContent> {
-    readable(manifest, &row)?;
+    let algorithm = readable(manifest, &row)?;
     let expected = Expected {
+        algorithm,
         hash: row.hash.clone(),
         size: u64::try_from(row.size).unwrap_or(u64::MAX),
         storage: row.storage_name.clone(),
@@ -523,15 +530,7 @@ fn lazy_content(
         (Some(StorageEntry::Database), Some(data)) => {
             (None, Bytes::from(data), serde_json::Value::Null)
         }
-        (Some(StorageEntry::Database), None) => {
-            return Err(Error::CorruptRecord {
-                manifest: manifest.to_string(),
-                reason: format!(
-                    "content `{}` is in the database storage but its row holds no bytes",
-                    row.content_key
-                ),
-            })
-        }
+        (Some(StorageEntry::Database), None) => return Err(no_bytes(manifest, &row)),
         (Some(StorageEntry::External(storage)), _) => {
             let config = storage_config(manifest, &row)?;
             (Some(storage), Bytes::new(), config)
@@ -569,10 +568,14 @@ fn verified(
     data: Bytes,
     actual: Digest,
 ) -> Result<LoadedContent> {
-    readable(manifest, &row)?;
+    let algorithm = readable(manifest, &row)?;
     let mut expected = [0u8; 32];
     let hash_ok = hex::decode_to_slice(&row.hash, &mut expected).is_ok();
-    if !hash_ok || expected != actual.sha256 || u64::try_from(row.size).ok() != Some(actual.size) {
+    if !hash_ok
+        || algorithm != actual.algorithm
+        || expected != actual.hash
+        || u64::try_from(row.size).ok() != Some(actual.size)
+    {
         return Err(Error::HashMismatch {
             manifest,
             key: row.content_key,

@@ -292,7 +292,7 @@ pub enum ProblemKind {
 }
 
 /// Re-reads every content of the manifests `query` selects and checks its size and
-/// SHA-256 against what was recorded when it was saved. Problems with contents are
+/// hash against what was recorded when it was saved. Problems with contents are
 /// collected in the report, not returned as errors; an `Err` means the check itself
 /// could not run (the database failed, for example).
 ///

@@ -13,7 +13,9 @@ use crate::db::records::{tags_json, NewContent, NewManifest, NewRows, NewTag};
 use crate::db::types::{BlobBytes, DbTime, DbUuid, JsonText};
 use crate::db::Database;
 use crate::error::BatchFailure;
-use crate::manifest::{check_tag, Digest, ManifestId, ManifestRecord, Tags, INLINE_HASH_LIMIT};
+use crate::manifest::{
+    check_tag, Digest, Digester, HashAlgorithm, ManifestId, ManifestRecord, Tags, INLINE_HASH_LIMIT,
+};
 use crate::registry::Registry;
 use crate::storable::Storable;
 use crate::storage::{
@@ -285,6 +287,7 @@ impl<'r> Saver<'r> {
             delete_replaced,
         } = self;
         let total = pending.len();
+        let algorithm = registry.hash_algorithm();
 
         // Every content bound for an external storage is written concurrently; the
         // contents kept in the database only need their digest.
@@ -299,49 +302,36 @@ impl<'r> Saver<'r> {
             written.push(vec![None; item.contents.len()]);
             for (slot, content) in item.contents.iter().enumerate() {
                 let storage_name = item.storages[content.index];
-                match registry.storage(storage_name) {
-                    Some(StorageEntry::Database) if content.stream.is_some() => {
-                        jobs.push(stream_job(index, slot, item, content, storage_name, None));
-                    }
-                    Some(StorageEntry::External(storage)) if content.stream.is_some() => {
-                        jobs.push(stream_job(
+                let storage = match registry.storage(storage_name) {
+                    Some(StorageEntry::Database) => None,
+                    Some(StorageEntry::External(storage)) => Some(storage.clone()),
+                    None => {
+                        failures.push(BatchFailure {
                             index,
-                            slot,
-                            item,
-                            content,
-                            storage_name,
-                            Some(storage.clone()),
-                        ));
+                            error: Error::UnknownStorage {
+                                manifest: item.record.id,
+                                key: content.spec.key.to_owned(),
+                                storage: storage_name.to_owned(),
+                            },
+                        });
+                        continue;
                     }
-                    Some(StorageEntry::Database) => {
-                        if content.data.len() <= INLINE_HASH_LIMIT {
-                            written[index][slot] = Some(Written {
-                                digest: Digest::of(&content.data),
-                                config: serde_json::Value::Null,
-                                data: None,
-                            });
-                        } else {
-                            jobs.push(write_job(index, slot, item, content, storage_name, None));
-                        }
-                    }
-                    Some(StorageEntry::External(storage)) => {
-                        jobs.push(write_job(
-                            index,
-                            slot,
-                            item,
-                            content,
-                            storage_name,
-                            Some(storage.clone()),
-                        ));
-                    }
-                    None => failures.push(BatchFailure {
-                        index,
-                        error: Error::UnknownStorage {
-                            manifest: item.record.id,
-                            key: content.spec.key.to_owned(),
-                            storage: storage_name.to_owned(),
-                        },
-                    }),
+                };
+                let target = Target {
+                    name: storage_name,
+                    storage,
+                    algorithm,
+                };
+                if content.stream.is_some() {
+                    jobs.push(stream_job(index, slot, item, content, target));
+                } else if target.storage.is_none() && content.data.len() <= INLINE_HASH_LIMIT {
+                    written[index][slot] = Some(Written {
+                        digest: Digest::with(algorithm, &content.data),
+                        config: serde_json::Value::Null,
+                        data: None,
+                    });
+                } else {
+                    jobs.push(write_job(index, slot, item, content, target));
                 }
             }
         }
@@ -393,7 +383,7 @@ impl<'r> Saver<'r> {
                     content_type: content.content_type,
                     encoding: None,
                     hash: digest.hex(),
-                    hash_algorithm: Digest::ALGORITHM.to_owned(),
+                    hash_algorithm: digest.algorithm.name().to_owned(),
                     size: digest.size as i64,
                     serializer_name: content.serializer_name,
                     serializer_config: content.serializer_config.map(|c| JsonText(c.to_string())),
@@ -444,6 +434,14 @@ struct Written {
     data: Option<Bytes>,
 }
 
+/// Where a content is written: the storage's registered name, the storage (`None` for
+/// the database storage), and the hash algorithm of its digest.
+struct Target {
+    name: &'static str,
+    storage: Option<Arc<dyn crate::storage::Storage>>,
+    algorithm: HashAlgorithm,
+}
+
 type WriteJob = Pin<Box<dyn Future<Output = (usize, usize, Result<Written>)> + Send>>;
 
 /// The tags a storage receives with a content: its own and its manifest's, the
@@ -461,9 +459,13 @@ fn stream_job(
     slot: usize,
     item: &Pending,
     content: &UnpackedContent,
-    storage_name: &'static str,
-    storage: Option<Arc<dyn crate::storage::Storage>>,
+    target: Target,
 ) -> WriteJob {
+    let Target {
+        name: storage_name,
+        storage,
+        algorithm,
+    } = target;
     let manifest = item.record.id;
     let key = content.spec.key;
     let tags = merged_tags(item, content);
@@ -493,74 +495,84 @@ fn stream_job(
             key: key.to_owned(),
             source: Box::new(source),
         };
-        let result =
-            match storage {
-                None => {
-                    let mut digester = crate::manifest::Digester::new();
-                    let mut data = bytes::BytesMut::new();
-                    let mut failed = None;
-                    while let Some(chunk) = bytes.next().await {
-                        match chunk {
-                            Ok(chunk) => {
-                                digester.update(&chunk);
-                                data.extend_from_slice(&chunk);
-                            }
-                            Err(e) => {
-                                failed = Some(storage_error(e));
-                                break;
-                            }
+        let result = match storage {
+            None => {
+                let mut digester = Digester::with(algorithm);
+                let mut data = bytes::BytesMut::new();
+                let mut failed = None;
+                while let Some(chunk) = bytes.next().await {
+                    match chunk {
+                        Ok(chunk) => {
+                            digester.update(&chunk);
+                            data.extend_from_slice(&chunk);
                         }
-                    }
-                    match failed {
-                        Some(error) => Err(error),
-                        None => Ok(Written {
-                            digest: digester.finish(),
-                            config: serde_json::Value::Null,
-                            data: Some(data.freeze()),
-                        }),
+                        Err(e) => {
+                            failed = Some(storage_error(e));
+                            break;
+                        }
                     }
                 }
-                Some(storage) => {
-                    // What the storage was handed, counted as it goes, to catch a storage
-                    // that reports success without having taken every byte, or after it was
-                    // handed an error and chose to carry on.
-                    let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
-                    let counted = {
-                        let seen = Arc::clone(&seen);
-                        let mut counting = bytes;
-                        futures::stream::poll_fn(move |cx| {
-                            let next = counting.poll_next_unpin(cx);
-                            let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-                            match &next {
-                                std::task::Poll::Ready(Some(Ok(chunk))) => {
-                                    seen.taken += chunk.len() as u64
-                                }
-                                std::task::Poll::Ready(Some(Err(_))) => seen.errored = true,
-                                std::task::Poll::Ready(None) => seen.ended = true,
-                                std::task::Poll::Pending => {}
+                match failed {
+                    Some(error) => Err(error),
+                    None => Ok(Written {
+                        digest: digester.finish(),
+                        config: serde_json::Value::Null,
+                        data: Some(data.freeze()),
+                    }),
+                }
+            }
+            Some(storage) => {
+                // What the storage was handed, counted as it goes, to catch a storage
+                // that reports success without having taken every byte, or after it was
+                // handed an error and chose to carry on.
+                let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
+                let counted = {
+                    let seen = Arc::clone(&seen);
+                    let mut counting = bytes;
+                    futures::stream::poll_fn(move |cx| {
+                        let next = counting.poll_next_unpin(cx);
+                        let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                        match &next {
+                            std::task::Poll::Ready(Some(Ok(chunk))) => {
+                                seen.taken += chunk.len() as u64
                             }
-                            next
-                        })
-                        .boxed()
-                    };
-                    let written = storage
-                        .write_stream(StreamWriteRequest::new(counted, &tags))
-                        .await;
-                    let seen = *seen.lock().unwrap_or_else(|p| p.into_inner());
-                    match written {
-                        Err(source) => Err(storage_error(source)),
-                        Ok(_) if seen.errored => Err(storage_error(StorageError::new(
-                            StorageErrorKind::Other,
-                            "the storage reported success for a stream that yielded an error",
-                        ))),
-                        Ok((config, digest)) if seen.ended && seen.taken == digest.size => {
-                            Ok(Written {
-                                digest,
-                                config,
-                                data: None,
-                            })
+                            std::task::Poll::Ready(Some(Err(_))) => seen.errored = true,
+                            std::task::Poll::Ready(None) => seen.ended = true,
+                            std::task::Poll::Pending => {}
                         }
-                        Ok((_, digest)) => Err(storage_error(StorageError::new(
+                        next
+                    })
+                    .boxed()
+                };
+                let written = storage
+                    .write_stream(StreamWriteRequest::new(counted, &tags).hash_algorithm(algorithm))
+                    .await;
+                let seen = *seen.lock().unwrap_or_else(|p| p.into_inner());
+                match written {
+                    Err(source) => Err(storage_error(source)),
+                    Ok(_) if seen.errored => Err(storage_error(StorageError::new(
+                        StorageErrorKind::Other,
+                        "the storage reported success for a stream that yielded an error",
+                    ))),
+                    Ok((_, digest)) if digest.algorithm != algorithm => {
+                        Err(storage_error(StorageError::new(
+                            StorageErrorKind::Other,
+                            format!(
+                                "the storage hashed the stream with {} where the request \
+                                 asked for {algorithm}",
+                                digest.algorithm
+                            ),
+                        )))
+                    }
+                    Ok((config, digest)) if seen.ended && seen.taken == digest.size => {
+                        Ok(Written {
+                            digest,
+                            config,
+                            data: None,
+                        })
+                    }
+                    Ok((_, digest)) => {
+                        Err(storage_error(StorageError::new(
                             StorageErrorKind::Other,
                             format!(
                             "the storage reported a write of {} bytes after taking {} bytes of \
@@ -569,10 +581,11 @@ fn stream_job(
                             seen.taken,
                             if seen.ended { "" } else { " without reaching its end" }
                         ),
-                        ))),
+                        )))
                     }
                 }
-            };
+            }
+        };
         // When the items or their encoding failed, that is the cause of the write's
         // failure, and the error that names it; a failure fails the write even when the
         // storage reported success.
@@ -601,9 +614,13 @@ fn write_job(
     slot: usize,
     item: &Pending,
     content: &UnpackedContent,
-    storage_name: &'static str,
-    storage: Option<Arc<dyn crate::storage::Storage>>,
+    target: Target,
 ) -> WriteJob {
+    let Target {
+        name: storage_name,
+        storage,
+        algorithm,
+    } = target;
     let data: Bytes = content.data.clone();
     let manifest = item.record.id;
     let key = content.spec.key;
@@ -611,9 +628,9 @@ fn write_job(
     async move {
         let hashed = data.clone();
         let digest = if data.len() <= INLINE_HASH_LIMIT {
-            futures::future::ready(Ok(Digest::of(&hashed))).boxed()
+            futures::future::ready(Ok(Digest::with(algorithm, &hashed))).boxed()
         } else {
-            tokio::task::spawn_blocking(move || Digest::of(&hashed))
+            tokio::task::spawn_blocking(move || Digest::with(algorithm, &hashed))
                 .map(|r| r.map_err(|e| e.to_string()))
                 .boxed()
         }

@@ -318,6 +318,7 @@ impl Described {
 /// What a loaded stream checks its bytes against at their end.
 #[derive(Debug, Clone)]
 pub(crate) struct Expected {
+    pub algorithm: crate::HashAlgorithm,
     pub hash: String,
     pub size: u64,
     pub storage: String,
@@ -344,7 +345,7 @@ pub(crate) fn decode<T: Send + 'static>(
         decoder,
         input: BytesMut::new(),
         items: Vec::new().into_iter(),
-        digester: expected.as_ref().map(|_| Digester::new()),
+        digester: expected.as_ref().map(|e| Digester::with(e.algorithm)),
         done: false,
     };
     stream::unfold(start, move |mut s| {
@@ -421,7 +422,7 @@ fn mismatch(
         key: what.key.clone(),
         storage: expected.storage.clone(),
         mismatch: Box::new(crate::error::Mismatch {
-            algorithm: crate::Digest::ALGORITHM.to_owned(),
+            algorithm: expected.algorithm.name().to_owned(),
             expected: expected.hash.clone(),
             actual: actual.hex(),
             expected_size: expected.size,

@@ -21,7 +21,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, StreamExt};
 
-use crate::manifest::{Digest, Tags};
+use crate::manifest::{Digest, HashAlgorithm, Tags};
 use crate::serializer::{Serializer, Stored, StreamSerializer};
 use crate::storage::{Storage, StorageErrorKind, StreamWriteRequest, WriteRequest};
 
@@ -173,17 +173,32 @@ async fn stream_round_trip<S: Storage + ?Sized>(
     size: usize,
     tags: &Tags,
 ) -> Result<(), String> {
+    stream_round_trip_with(storage, bytes, size, tags, HashAlgorithm::Sha256).await
+}
+
+/// Writes `bytes` as a stream of `size`-byte pieces, asking for a digest in
+/// `algorithm`, and reads them back.
+async fn stream_round_trip_with<S: Storage + ?Sized>(
+    storage: &S,
+    bytes: &Bytes,
+    size: usize,
+    tags: &Tags,
+    algorithm: HashAlgorithm,
+) -> Result<(), String> {
+    let request = StreamWriteRequest::new(pieces(bytes, size), tags).hash_algorithm(algorithm);
     let (config, digest) = storage
-        .write_stream(StreamWriteRequest::new(pieces(bytes, size), tags))
+        .write_stream(request)
         .await
         .map_err(|e| format!("write_stream failed: {e}"))?;
-    let expected = Digest::of(bytes);
+    let expected = Digest::with(algorithm, bytes);
     if digest != expected {
         return Err(format!(
-            "write_stream reported size {} and hash {}, the bytes have size {} and hash {}",
+            "write_stream reported size {} and {} hash {}, the bytes have size {} and {} hash {}",
             digest.size,
+            digest.algorithm,
             digest.hex(),
             expected.size,
+            expected.algorithm,
             expected.hex()
         ));
     }
@@ -213,6 +228,27 @@ pub async fn check_storage<S: Storage>(storage: &S) -> Result<(), Conformance> {
         "a stream in uneven pieces",
         stream_round_trip(storage, &bytes, 7_777, &tags).await,
     );
+    for algorithm in HashAlgorithm::ALL {
+        checks.check(
+            &format!("a stream hashed with {algorithm}"),
+            stream_round_trip_with(storage, &bytes, 65_536, &tags, algorithm).await,
+        );
+        let value = data(12, 40_000);
+        let written = storage
+            .write(WriteRequest::new(
+                value.clone(),
+                Digest::with(algorithm, &value),
+                &tags,
+            ))
+            .await;
+        checks.check(
+            &format!("a value hashed with {algorithm}"),
+            match written {
+                Ok(config) => reads_back(storage, &config, &value).await.map(drop),
+                Err(e) => Err(format!("write failed: {e}")),
+            },
+        );
+    }
 
     // The same content twice: both writes succeed and both configs read it.
     let twice = data(9, 50_000);

@@ -12,7 +12,7 @@ use super::{
     ByteStream, Storage, StorageError, StorageErrorKind, StoredBlob, StreamWriteRequest,
     WriteRequest,
 };
-use crate::manifest::{Digest, Digester};
+use crate::manifest::Digest;
 use crate::{Error, Result};
 
 /// How many bytes a streamed read hands out at a time.
@@ -41,8 +41,9 @@ fn start_writeback(file: &File, offset: u64, len: u64) {
 #[cfg(not(target_os = "linux"))]
 fn start_writeback(_: &File, _: u64, _: u64) {}
 
-/// Keeps contents as files under a root folder, content-addressed by SHA-256: identical
-/// contents are stored once, at `<root>/<first two hex digits>/<hash>`.
+/// Keeps contents as files under a root folder, content-addressed by their hash (SHA-256,
+/// or BLAKE3 when the registry saves with it): identical contents are stored once, at
+/// `<root>/<first two hex digits>/<hash>`.
 ///
 /// A write goes to a temporary file in the root, is fsynced, and is renamed into place
 /// (then the folder is fsynced), so a file at its final name is always complete and a
@@ -308,6 +309,7 @@ impl Storage for FileStorage {
         request: StreamWriteRequest<'_>,
     ) -> Result<(Value, Digest), StorageError> {
         let root = self.root.clone();
+        let mut digester = request.digester();
         let mut chunks = request.into_stream();
         // The chunks are written and fsynced on a thread of their own while another
         // hashes them; a few in flight at most, so memory stays bounded however long the
@@ -344,7 +346,6 @@ impl Storage for FileStorage {
         })?;
         let (to_hasher, mut hashing) = tokio::sync::mpsc::channel::<Bytes>(WRITE_AHEAD);
         let hasher = on_thread("lakery-file-hash", move || {
-            let mut digester = Digester::new();
             while let Some(chunk) = hashing.blocking_recv() {
                 digester.update(&chunk);
             }

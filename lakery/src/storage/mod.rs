@@ -18,7 +18,7 @@ use bytes::{Bytes, BytesMut};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::stream::{BoxStream, StreamExt};
 
-use crate::manifest::{Digest, Digester, Tags};
+use crate::manifest::{Digest, Digester, HashAlgorithm, Tags};
 
 pub use database::DatabaseStorage;
 pub use file::FileStorage;
@@ -153,7 +153,8 @@ impl<'a> WriteRequest<'a> {
         self.tags
     }
 
-    /// The SHA-256 and size of [`data`](WriteRequest::data).
+    /// The hash and size of [`data`](WriteRequest::data), in the algorithm the
+    /// registry saves with.
     pub async fn digest(&self) -> Result<Digest, StorageError> {
         self.digest.clone().await.map_err(|e| {
             StorageError::new(
@@ -175,12 +176,29 @@ pub type ByteStream = BoxStream<'static, Result<Bytes, StorageError>>;
 pub struct StreamWriteRequest<'a> {
     stream: ByteStream,
     tags: &'a Tags,
+    algorithm: HashAlgorithm,
 }
 
 impl<'a> StreamWriteRequest<'a> {
-    /// A request to write what `stream` yields.
+    /// A request to write what `stream` yields, hashed with SHA-256.
     pub fn new(stream: ByteStream, tags: &'a Tags) -> Self {
-        StreamWriteRequest { stream, tags }
+        StreamWriteRequest {
+            stream,
+            tags,
+            algorithm: HashAlgorithm::default(),
+        }
+    }
+
+    /// Asks for the digest in `algorithm`.
+    pub fn hash_algorithm(mut self, algorithm: HashAlgorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// A [`Digester`] of the algorithm the digest must be in; a storage that returns a
+    /// digest in another fails the save.
+    pub fn digester(&self) -> Digester {
+        Digester::with(self.algorithm)
     }
 
     /// The merged tags of the content, as for [`WriteRequest::tags`].
@@ -219,9 +237,9 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         request: StreamWriteRequest<'_>,
     ) -> Result<(serde_json::Value, Digest), StorageError> {
+        let mut digester = request.digester();
         let tags = request.tags;
         let mut stream = request.stream;
-        let mut digester = Digester::new();
         let mut data = BytesMut::new();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
