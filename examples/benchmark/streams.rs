@@ -143,8 +143,17 @@ pub struct W3LargeFigures {
 }
 
 /// W3-large's rounds, each measuring the reference and lakery back to back, in turn
-/// first, as for W2: the disk's rate swings from one second to the next.
-const ROUNDS: usize = 5;
+/// first, as for W2: the disk's rate swings from one second to the next. An even number,
+/// so that each goes first as often as the other.
+const ROUNDS: usize = 6;
+
+/// Lets the disk finish what the last measurement left it (the kernel's and the virtual
+/// disk's write-behind) before the next starts, so that neither pays for the other.
+fn settle() -> BenchResult<()> {
+    std::process::Command::new("sync").status()?;
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    Ok(())
+}
 
 /// The hash of the read reference, by the algorithm's own crate.
 enum RawHasher {
@@ -259,13 +268,17 @@ pub async fn w3_large(
         let mut block = vec![0u8; 1 << 20];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut block);
         let (ours, reference) = if round % 2 == 0 {
+            settle()?;
             let reference = raw_rates(dir, &block, chunks, algorithm)?;
+            settle()?;
             (
                 lakery_rates(fresh, &registry, &block, chunks).await?,
                 reference,
             )
         } else {
+            settle()?;
             let ours = lakery_rates(fresh, &registry, &block, chunks).await?;
+            settle()?;
             (ours, raw_rates(dir, &block, chunks, algorithm)?)
         };
         println!(
