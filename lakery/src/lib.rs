@@ -79,5 +79,7 @@ pub use crate::manifest::{
 pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_STORAGE};
 pub use crate::save::{save_one, SaveHandle, SaveOne, SavedBatch, Saver, DEFAULT_CONCURRENCY};
 pub use crate::storable::{ClassId, ContentSpec, Storable};
+#[cfg(feature = "object-store")]
+pub use crate::storage::ObjectStorage;
 pub use crate::storage::{DatabaseStorage, FileStorage, MemoryStorage, Storage};
 pub use crate::stream::ContentStream;

@@ -217,7 +217,7 @@ impl FileStorage {
 }
 
 /// `ab/ab…` with 64 lowercase hex digits whose first two name the folder.
-fn is_blob_path(relative: &str) -> bool {
+pub(super) fn is_blob_path(relative: &str) -> bool {
     let path = Path::new(relative);
     let parts: Vec<_> = path.components().collect();
     let [Component::Normal(dir), Component::Normal(name)] = parts.as_slice() else {

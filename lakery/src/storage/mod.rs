@@ -9,6 +9,8 @@
 mod database;
 mod file;
 mod memory;
+#[cfg(feature = "object-store")]
+mod object;
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,6 +25,12 @@ use crate::manifest::{Digest, Digester, HashAlgorithm, Tags};
 pub use database::DatabaseStorage;
 pub use file::FileStorage;
 pub use memory::MemoryStorage;
+#[cfg(feature = "object-store")]
+pub use object::{ObjectStorage, TagMode};
+/// The `object_store` crate, at the version [`ObjectStorage`] is built on, to build a
+/// store by hand.
+#[cfg(feature = "object-store")]
+pub use object_store;
 
 /// What kind of failure a [`StorageError`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +44,8 @@ pub enum StorageErrorKind {
     Io,
     /// The storage does not support the operation (listing, for example).
     Unsupported,
+    /// The storage refused the credentials, or their permissions do not allow it.
+    PermissionDenied,
     /// Anything else.
     Other,
 }
@@ -44,6 +54,7 @@ pub enum StorageErrorKind {
 #[derive(Debug)]
 pub struct StorageError {
     kind: StorageErrorKind,
+    retryable: bool,
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -53,9 +64,22 @@ impl StorageError {
     pub fn new(kind: StorageErrorKind, message: impl Into<String>) -> Self {
         StorageError {
             kind,
+            retryable: false,
             message: message.into(),
             source: None,
         }
+    }
+
+    /// Marks whether trying again later may succeed: a failed connection or a timeout,
+    /// as opposed to a missing object or refused credentials.
+    pub fn retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
     }
 
     /// Attaches the underlying error.
@@ -102,6 +126,9 @@ impl fmt::Display for StorageError {
         f.write_str(&self.message)?;
         if let Some(source) = &self.source {
             write!(f, ": {source}")?;
+        }
+        if self.retryable {
+            f.write_str(" (a transient failure: a retry may help)")?;
         }
         Ok(())
     }

@@ -1,0 +1,398 @@
+//! `ObjectStorage` over `object_store`: in memory, in a local folder, and over HTTP
+//! against a local S3 server (moto, started by `.ci/s3 start`, which prints the
+//! `LAKERY_TEST_S3_*` variables these tests read). Outside CI the S3 tests skip with a
+//! notice when those are not set; with `CI=true` they fail.
+
+mod common;
+
+use std::io::Write as _;
+
+use bytes::Bytes;
+use common::TestDb;
+use futures::TryStreamExt;
+use lakery::serializer::{JsonLines, RawBytes, RawChunks};
+use lakery::storage::object_store::{self, ObjectStore, ObjectStoreExt};
+use lakery::storage::{StorageErrorKind, TagMode};
+use lakery::testing::check_storage;
+use lakery::{ContentStream, Error, ObjectStorage, Registry, Storable};
+
+/// The local S3 server, as `.ci/s3 start` describes it.
+struct S3 {
+    endpoint: String,
+    bucket: String,
+    key_id: String,
+    secret: String,
+}
+
+/// The server, or `None` (with a notice) outside CI when it is not configured.
+fn s3() -> Option<S3> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (
+        var("LAKERY_TEST_S3_ENDPOINT"),
+        var("LAKERY_TEST_S3_BUCKET"),
+        var("LAKERY_TEST_S3_ACCESS_KEY_ID"),
+        var("LAKERY_TEST_S3_SECRET_ACCESS_KEY"),
+    ) {
+        (Some(endpoint), Some(bucket), Some(key_id), Some(secret)) => Some(S3 {
+            endpoint,
+            bucket,
+            key_id,
+            secret,
+        }),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => panic!(
+            "CI=true but LAKERY_TEST_S3_* are not set: start the server with \
+             `eval \"$(.ci/s3 start)\"`"
+        ),
+        _ => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED S3 tests: LAKERY_TEST_S3_* are not set; run `eval \"$(.ci/s3 start)\"` \
+                 first (CI=true makes this a failure)"
+            );
+            None
+        }
+    }
+}
+
+impl S3 {
+    /// A storage under a prefix of its own, so that tests running at once do not meet.
+    fn storage(&self, prefix: &str) -> ObjectStorage {
+        self.storage_with_secret(prefix, &self.secret)
+    }
+
+    fn storage_with_secret(&self, prefix: &str, secret: &str) -> ObjectStorage {
+        ObjectStorage::from_url_opts(
+            &format!("s3://{}/{prefix}", self.bucket),
+            [
+                ("aws_endpoint", self.endpoint.as_str()),
+                ("aws_allow_http", "true"),
+                ("aws_region", "us-east-1"),
+                ("aws_access_key_id", self.key_id.as_str()),
+                ("aws_secret_access_key", secret),
+            ],
+        )
+        .unwrap()
+        .with_part_size(5 << 20)
+    }
+
+    /// The tags of an object, read with curl's SigV4 signing (object_store cannot).
+    fn tags(&self, key: &str) -> String {
+        let output = std::process::Command::new("curl")
+            .args(["-sf", "--aws-sigv4", "aws:amz:us-east-1:s3"])
+            .args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "--user"])
+            .arg(format!("{}:{}", self.key_id, self.secret))
+            // `tagging=`: curl signs a bare `tagging` differently from how S3 reads it.
+            .arg(format!("{}/{}/{key}?tagging=", self.endpoint, self.bucket))
+            .output()
+            .expect("curl runs");
+        assert!(output.status.success(), "curl failed: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    }
+}
+
+/// The keys of every object under `prefix`.
+async fn keys(storage: &ObjectStorage, prefix: &str) -> Vec<String> {
+    let prefix = object_store::path::Path::from(prefix);
+    let mut keys: Vec<String> = storage
+        .store()
+        .list(Some(&prefix))
+        .map_ok(|meta| meta.location.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    keys.sort();
+    keys
+}
+
+fn unique_prefix(test: &str) -> String {
+    format!("{test}-{}", uuid::Uuid::new_v4())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn object_storages_pass_the_conformance_kit() {
+    let memory = ObjectStorage::new(object_store::memory::InMemory::new(), "lakery").unwrap();
+    check_storage(&memory).await.unwrap();
+    let from_url = ObjectStorage::from_url("memory:///some/prefix").unwrap();
+    check_storage(&from_url).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let local =
+        ObjectStorage::from_url(&format!("file://{}/objects", dir.path().display())).unwrap();
+    std::fs::create_dir_all(dir.path().join("objects")).unwrap();
+    check_storage(&local).await.unwrap();
+
+    if let Some(s3) = s3() {
+        check_storage(&s3.storage(&unique_prefix("kit")))
+            .await
+            .unwrap();
+    }
+}
+
+#[derive(Storable, Debug)]
+#[storable(class_id = "7c1d9e2f-3a4b-4c5d-8e6f-a7b8c9d0e1f2")]
+struct Upload {
+    name: String,
+    #[content(serializer = RawBytes, storage = "s3")]
+    blob: Vec<u8>,
+    #[content(serializer = RawChunks, storage = "s3")]
+    capture: ContentStream<Bytes>,
+    #[content(serializer = JsonLines, storage = "s3", tags(kind = "log"))]
+    log: ContentStream<String>,
+}
+
+/// 1 MiB chunks, numbered in their first bytes.
+fn chunks(n: u64) -> impl Iterator<Item = Bytes> {
+    (0..n).map(|i| {
+        let mut chunk = vec![(i % 251) as u8; 1 << 20];
+        chunk[..8].copy_from_slice(&i.to_le_bytes());
+        Bytes::from(chunk)
+    })
+}
+
+fn upload(name: &str, capture_mib: u64) -> Upload {
+    Upload {
+        name: name.to_owned(),
+        blob: (0..100_000u32).map(|i| (i % 256) as u8).collect(),
+        capture: ContentStream::from_iter(chunks(capture_mib)),
+        log: ContentStream::from_iter((0..1000).map(|i| format!("line {i}"))),
+    }
+}
+
+fn registry(storage: ObjectStorage) -> Registry {
+    Registry::builder()
+        .storage("s3", storage)
+        .storable::<Upload>()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn values_and_streams_round_trip_through_s3_in_parts_and_once() {
+    let Some(s3) = s3() else { return };
+    let prefix = unique_prefix("round-trip");
+    let storage = s3.storage(&prefix);
+    let registry = registry(storage.clone());
+    let t = TestDb::sqlite().await;
+
+    // 12 MiB of capture: three parts of 5 MiB at most, under a temporary key first.
+    let record = lakery::save_one(&upload("first", 12), &registry, &t.db)
+        .tags([("project", "lakery"), ("stage", "test")])
+        .await
+        .unwrap();
+    let loaded: Upload = lakery::load_one(&record, &registry, &t.db).await.unwrap();
+    assert_eq!(loaded.name, "first");
+    assert_eq!(loaded.blob, upload("x", 0).blob);
+    let capture: Vec<Bytes> = loaded.capture.try_collect().await.unwrap();
+    let capture: Vec<u8> = capture.concat();
+    assert_eq!(capture, chunks(12).collect::<Vec<_>>().concat());
+    let log: Vec<String> = loaded.log.try_collect().await.unwrap();
+    assert_eq!(log.len(), 1000);
+
+    // Content-addressed, and nothing left under the temporary folder.
+    let stored = keys(&storage, &prefix).await;
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    assert!(
+        stored.iter().all(|k| !k.contains(".lakery-tmp")),
+        "{stored:?}"
+    );
+    let contents = t.db.contents(record.id).await.unwrap();
+    for content in contents.iter().filter(|c| c.storage_name == "s3") {
+        let key = content.storage_config["key"].as_str().unwrap();
+        assert_eq!(
+            format!("{prefix}/{key}"),
+            stored.iter().find(|k| k.ends_with(key)).unwrap().as_str()
+        );
+        assert!(key.ends_with(&content.hash));
+    }
+
+    // The same contents again: no new object, and none uploaded again.
+    let before = storage
+        .store()
+        .head(&object_store::path::Path::from(stored[0].as_str()))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    lakery::save_one(&upload("second", 12), &registry, &t.db)
+        .await
+        .unwrap();
+    assert_eq!(keys(&storage, &prefix).await, stored);
+    let after = storage
+        .store()
+        .head(&object_store::path::Path::from(stored[0].as_str()))
+        .await
+        .unwrap();
+    assert_eq!(
+        before.last_modified, after.last_modified,
+        "not uploaded again"
+    );
+
+    // Tags reach S3 as object tags, on the object put in one request and on the one
+    // uploaded in parts.
+    for content in contents.iter().filter(|c| c.storage_name == "s3") {
+        let key = content.storage_config["key"].as_str().unwrap();
+        let tags = s3.tags(&format!("{prefix}/{key}"));
+        assert!(
+            tags.contains("<Key>project</Key><Value>lakery</Value>")
+                && tags.contains("<Key>stage</Key><Value>test</Value>"),
+            "{}: {tags}",
+            content.key
+        );
+        assert_eq!(
+            tags.contains("<Key>kind</Key><Value>log</Value>"),
+            content.key == "log"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_failing_midway_leaves_no_object() {
+    let Some(s3) = s3() else { return };
+    let prefix = unique_prefix("failing");
+    let storage = s3.storage(&prefix);
+    let registry = registry(storage.clone());
+    let t = TestDb::sqlite().await;
+    // Fails after 12 MiB: the upload in parts has begun.
+    let failing = futures::stream::iter(chunks(20).enumerate().map(|(i, chunk)| {
+        if i == 12 {
+            Err(std::io::Error::other("the capture device went away"))
+        } else {
+            Ok(chunk)
+        }
+    }));
+    let value = Upload {
+        capture: ContentStream::new(failing),
+        ..upload("failing", 0)
+    };
+    let error = lakery::save_one(&value, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("the capture device went away"),
+        "{error}"
+    );
+    assert_eq!(
+        t.count("SELECT COUNT(*) AS n FROM lakery_manifests").await,
+        0
+    );
+    let left: Vec<String> = keys(&storage, &prefix)
+        .await
+        .into_iter()
+        .filter(|k| k.contains(".lakery-tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_object_is_a_not_found_error_naming_it() {
+    let Some(s3) = s3() else { return };
+    let prefix = unique_prefix("missing");
+    let storage = s3.storage(&prefix);
+    let registry = registry(storage.clone());
+    let t = TestDb::sqlite().await;
+    let record = lakery::save_one(&upload("gone", 1), &registry, &t.db)
+        .await
+        .unwrap();
+    let contents = t.db.contents(record.id).await.unwrap();
+    let blob = contents.iter().find(|c| c.key == "blob").unwrap();
+    let key = blob.storage_config["key"].as_str().unwrap();
+    storage
+        .store()
+        .delete(&object_store::path::Path::from(format!("{prefix}/{key}")))
+        .await
+        .unwrap();
+    let error = lakery::load_one::<Upload>(&record, &registry, &t.db)
+        .await
+        .unwrap_err();
+    let Error::Storage {
+        operation,
+        storage: name,
+        key: content,
+        source,
+        ..
+    } = &error
+    else {
+        panic!("expected a storage error, got {error:?}");
+    };
+    assert_eq!(
+        (*operation, name.as_str(), content.as_str()),
+        ("read", "s3", "blob")
+    );
+    assert_eq!(source.kind(), StorageErrorKind::NotFound);
+    assert!(!source.is_retryable());
+    let message = error.to_string();
+    assert!(
+        message.contains(key) && message.contains(&prefix),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_secret_is_refused_and_not_worth_retrying() {
+    let Some(s3) = s3() else { return };
+    let storage = s3.storage_with_secret(&unique_prefix("denied"), "not-the-secret");
+    let registry = registry(storage);
+    let t = TestDb::sqlite().await;
+    let error = lakery::save_one(&upload("denied", 1), &registry, &t.db)
+        .await
+        .unwrap_err();
+    let Error::Batch { failures, .. } = &error else {
+        panic!("expected a batch error, got {error:?}");
+    };
+    let Error::Storage { source, .. } = &failures[0].error else {
+        panic!("expected a storage error, got {:?}", failures[0].error);
+    };
+    assert_eq!(
+        source.kind(),
+        StorageErrorKind::PermissionDenied,
+        "{source}"
+    );
+    assert!(!source.is_retryable());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_store_is_worth_retrying() {
+    // Port 9 (discard) is closed here; no retries, so the test is quick.
+    let store = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint("http://127.0.0.1:9")
+        .with_allow_http(true)
+        .with_bucket_name("nowhere")
+        .with_region("us-east-1")
+        .with_access_key_id("key")
+        .with_secret_access_key("secret")
+        .with_retry(object_store::RetryConfig {
+            max_retries: 0,
+            retry_timeout: std::time::Duration::from_secs(1),
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let storage = ObjectStorage::new(store, "lakery")
+        .unwrap()
+        .with_tags(TagMode::None);
+    let data = Bytes::from_static(b"bytes");
+    let digest = lakery::Digest::of(&data);
+    let tags = lakery::Tags::new();
+    let error = lakery::Storage::write(
+        &storage,
+        lakery::storage::WriteRequest::new(data, digest, &tags),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), StorageErrorKind::Io, "{error}");
+    assert!(error.is_retryable(), "{error}");
+    assert!(error.to_string().contains("a retry may help"), "{error}");
+}
+
+#[test]
+fn urls_without_their_feature_or_malformed_are_clear_errors() {
+    let error = ObjectStorage::from_url("not a url").unwrap_err();
+    assert_eq!(error.kind(), StorageErrorKind::InvalidConfig);
+    assert!(error.to_string().contains("not a url"), "{error}");
+    let error = ObjectStorage::from_url("ftp://example.com/x").unwrap_err();
+    assert!(error.to_string().contains("ftp://example.com/x"), "{error}");
+    // This build has `s3` but not `gcs` unless all features are on.
+    if !cfg!(feature = "gcs") {
+        let error = ObjectStorage::from_url("gs://bucket/prefix").unwrap_err();
+        assert!(error.to_string().contains("`gcs` feature"), "{error}");
+    }
+}
