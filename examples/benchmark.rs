@@ -51,6 +51,8 @@
 // The example is a crate root, so its modules are found by path.
 #[path = "benchmark/raw.rs"]
 mod raw;
+#[path = "benchmark/s3.rs"]
+mod s3;
 #[path = "benchmark/server.rs"]
 mod server;
 #[path = "benchmark/streams.rs"]
@@ -558,6 +560,43 @@ async fn main() -> BenchResult<()> {
             peak,
         );
     }
+    // W2 and W3-large against a local S3 server, when one is configured (`eval "$(.ci/s3
+    // start)"`), beside object_store's own put and get of the same bytes.
+    let s3_server = s3::Server::from_env();
+    for (name, target) in [("w2-s3", "W2 on S3"), ("w3-large-s3", "W3-large on S3")] {
+        if !run(name) {
+            continue;
+        }
+        let Some(server) = &s3_server else {
+            figures.skipped(
+                target,
+                ">= 90% of raw",
+                "no S3 server: run `eval \"$(.ci/s3 start)\"` first",
+            );
+            continue;
+        };
+        let fresh = Fresh::sqlite().await?;
+        let measured = if name == "w2-s3" {
+            s3::w2(&fresh, server, big_bytes).await
+        } else {
+            s3::w3_large(&fresh, server, ((1024.0 * scale) as u64).max(16)).await
+        };
+        fresh.close().await;
+        let s3 = measured?;
+        figures.add(
+            &format!("{target} save"),
+            format!("{:.0} MiB/s ({:.0}%)", s3.save, 100.0 * s3.save_share),
+            ">= 90% of raw".into(),
+            format!("object_store put: {:.0} MiB/s", s3.raw_put),
+        );
+        figures.add(
+            &format!("{target} load"),
+            format!("{:.0} MiB/s ({:.0}%)", s3.load, 100.0 * s3.load_share),
+            ">= 90% of raw".into(),
+            format!("object_store get: {:.0} MiB/s", s3.raw_get),
+        );
+    }
+
     // W3-large with each hash algorithm: the default SHA-256, and BLAKE3 for contents
     // so large that SHA-256 is slower than the disk. The read reference hashes with the
     // same algorithm as lakery.

@@ -20,7 +20,7 @@ use crate::manifest::{
 use crate::registry::Registry;
 use crate::save::DEFAULT_CONCURRENCY;
 use crate::storable::{ClassId, ContentSpec, Storable};
-use crate::storage::StorageEntry;
+use crate::storage::{StorageEntry, StorageError};
 use crate::stream::Expected;
 use crate::{Error, Result};
 
@@ -393,16 +393,19 @@ pub(crate) fn read_job(
                 (Some(StorageEntry::Database), None) => return Err(no_bytes(manifest, &row)),
                 (Some(StorageEntry::External(storage)), _) => {
                     let config = storage_config(manifest, &row)?;
+                    let size = usize::try_from(row.size).unwrap_or(0);
+                    if size > STREAMED_READ_ABOVE {
+                        let algorithm = algorithm_of(&row);
+                        let (data, digest) =
+                            read_while_hashing(&*storage, &config, algorithm, size)
+                                .await
+                                .map_err(|source| read_error(manifest, &row, source))?;
+                        return verified(manifest, row, data, digest);
+                    }
                     storage
                         .read(&config)
                         .await
-                        .map_err(|source| Error::Storage {
-                            operation: "read",
-                            storage: row.storage_name.clone(),
-                            manifest,
-                            key: row.content_key.clone(),
-                            source: Box::new(source),
-                        })?
+                        .map_err(|source| read_error(manifest, &row, source))?
                 }
                 (None, _) => {
                     return Err(Error::UnknownStorage {
@@ -419,6 +422,65 @@ pub(crate) fn read_job(
         (offset, result)
     }
     .boxed()
+}
+
+/// Above this size, a content is read as a stream and hashed on a thread of its own as
+/// the chunks arrive, rather than read whole and hashed after.
+const STREAMED_READ_ABOVE: usize = 4 << 20;
+
+fn read_error(manifest: ManifestId, row: &StoredContent, source: StorageError) -> Error {
+    Error::Storage {
+        operation: "read",
+        storage: row.storage_name.clone(),
+        manifest,
+        key: row.content_key.clone(),
+        source: Box::new(source),
+    }
+}
+
+/// Reads a content whole, about `size` bytes, as a stream whose chunks are hashed on
+/// another thread while the next ones arrive.
+async fn read_while_hashing(
+    storage: &dyn crate::Storage,
+    config: &serde_json::Value,
+    algorithm: HashAlgorithm,
+    size: usize,
+) -> std::result::Result<(Bytes, Digest), StorageError> {
+    let mut chunks = storage.read_stream(config).await?;
+    // A few chunks queued at most: a slow hash holds back the reads, not memory.
+    let (to_hasher, mut hashing) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let hasher = tokio::task::spawn_blocking(move || {
+        let mut digester = Digester::with(algorithm);
+        while let Some(chunk) = hashing.blocking_recv() {
+            digester.update(&chunk);
+        }
+        digester.finish()
+    });
+    let mut data = bytes::BytesMut::with_capacity(size);
+    let mut failed = None;
+    while let Some(chunk) = chunks.next().await {
+        match chunk {
+            Ok(chunk) => {
+                data.extend_from_slice(&chunk);
+                let _ = to_hasher.send(chunk).await;
+            }
+            Err(error) => {
+                failed = Some(error);
+                break;
+            }
+        }
+    }
+    drop(to_hasher);
+    let digest = hasher.await.map_err(|e| {
+        StorageError::new(
+            crate::storage::StorageErrorKind::Other,
+            format!("hash task failed: {e}"),
+        )
+    })?;
+    match failed {
+        Some(error) => Err(error),
+        None => Ok((data.freeze(), digest)),
+    }
 }
 
 /// Checks a content's bytes against its row, reading them as a stream so that memory
