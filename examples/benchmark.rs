@@ -40,7 +40,8 @@
 //!   it starts), over what the process held when it started. W3 and W3-large run last:
 //!   the gigabytes they write keep the disk busy for a while after.
 //!
-//! `LAKERY_BENCH_ONLY=w1,w1-single,w1-pg,w1-single-pg,tag-query,w2,w3,w3-large,w3-large-blake3` runs only the
+//! `LAKERY_BENCH_ONLY=w1,w1-single,w1-pg,w1-single-pg,tag-query,w2,w3,w3-large,w3-large-blake3,
+//! w2-s3,w3-large-s3,w3-large-s3-spool` runs only the
 //! workloads named (`tag-query-sqlite`, `tag-query-pg` and `tag-query-mysql` name one
 //! backend's tag query). `LAKERY_BENCH_SCALE=0.1` shrinks every workload, for a quick
 //! check. The servers are found at `LAKERY_BENCH_POSTGRES_URL` (default
@@ -563,7 +564,11 @@ async fn main() -> BenchResult<()> {
     // W2 and W3-large against a local S3 server, when one is configured (`eval "$(.ci/s3
     // start)"`), beside object_store's own put and get of the same bytes.
     let s3_server = s3::Server::from_env();
-    for (name, target) in [("w2-s3", "W2 on S3"), ("w3-large-s3", "W3-large on S3")] {
+    for (name, target) in [
+        ("w2-s3", "W2 on S3"),
+        ("w3-large-s3", "W3-large on S3"),
+        ("w3-large-s3-spool", "W3-large on S3, spooled"),
+    ] {
         if !run(name) {
             continue;
         }
@@ -576,10 +581,10 @@ async fn main() -> BenchResult<()> {
             continue;
         };
         let fresh = Fresh::sqlite().await?;
-        let measured = if name == "w2-s3" {
-            s3::w2(&fresh, server, big_bytes).await
-        } else {
-            s3::w3_large(&fresh, server, ((1024.0 * scale) as u64).max(16)).await
+        let chunks = ((1024.0 * scale) as u64).max(16);
+        let measured = match name {
+            "w2-s3" => s3::w2(&fresh, server, big_bytes).await,
+            _ => s3::w3_large(&fresh, server, chunks, name.ends_with("spool")).await,
         };
         fresh.close().await;
         let s3 = measured?;

@@ -125,6 +125,11 @@ async fn object_storages_pass_the_conformance_kit() {
         check_storage(&s3.storage(&unique_prefix("kit")))
             .await
             .unwrap();
+        let spool = tempfile::tempdir().unwrap();
+        let spooled = s3
+            .storage(&unique_prefix("kit-spooled"))
+            .with_spool_dir(spool.path());
+        check_storage(&spooled).await.unwrap();
     }
 }
 
@@ -395,4 +400,68 @@ fn urls_without_their_feature_or_malformed_are_clear_errors() {
         let error = ObjectStorage::from_url("gs://bucket/prefix").unwrap_err();
         assert!(error.to_string().contains("`gcs` feature"), "{error}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spooled_stream_goes_straight_to_its_key_and_only_once() {
+    let Some(s3) = s3() else { return };
+    let prefix = unique_prefix("spooled");
+    let spool = tempfile::tempdir().unwrap();
+    let storage = s3.storage(&prefix).with_spool_dir(spool.path());
+    let registry = registry(storage.clone());
+    let t = TestDb::sqlite().await;
+    let spool_files = || std::fs::read_dir(spool.path()).unwrap().count();
+
+    let record = lakery::save_one(&upload("spooled", 12), &registry, &t.db)
+        .tags([("project", "lakery")])
+        .await
+        .unwrap();
+    assert_eq!(spool_files(), 0, "the spool file goes with the upload");
+    let loaded: Upload = lakery::load_one(&record, &registry, &t.db).await.unwrap();
+    let capture: Vec<Bytes> = loaded.capture.try_collect().await.unwrap();
+    assert_eq!(capture.concat(), chunks(12).collect::<Vec<_>>().concat());
+    let stored = keys(&storage, &prefix).await;
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    let contents = t.db.contents(record.id).await.unwrap();
+    let capture = contents.iter().find(|c| c.key == "capture").unwrap();
+    let object = format!(
+        "{prefix}/{}",
+        capture.storage_config["key"].as_str().unwrap()
+    );
+    assert!(s3
+        .tags(&object)
+        .contains("<Key>project</Key><Value>lakery</Value>"));
+
+    // The same stream again is spooled and hashed, but not uploaded.
+    let path = object_store::path::Path::from(object.as_str());
+    let before = storage.store().head(&path).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    lakery::save_one(&upload("again", 12), &registry, &t.db)
+        .await
+        .unwrap();
+    let after = storage.store().head(&path).await.unwrap();
+    assert_eq!(
+        before.last_modified, after.last_modified,
+        "not uploaded again"
+    );
+    assert_eq!(keys(&storage, &prefix).await, stored);
+
+    // A stream failing midway leaves no object and no spool file.
+    let failing = futures::stream::iter(chunks(20).enumerate().map(|(i, chunk)| {
+        if i == 12 {
+            Err(std::io::Error::other("the capture device went away"))
+        } else {
+            Ok(chunk)
+        }
+    }));
+    let value = Upload {
+        capture: ContentStream::new(failing),
+        ..upload("failing", 0)
+    };
+    let error = lakery::save_one(&value, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("went away"), "{error}");
+    assert_eq!(spool_files(), 0);
+    assert_eq!(keys(&storage, &prefix).await, stored);
 }

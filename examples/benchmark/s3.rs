@@ -138,10 +138,13 @@ struct Bench {
     store: Arc<dyn ObjectStore>,
     prefix: String,
     registry: Registry,
+    /// Where streams are spooled, when they are.
+    _spool: Option<tempfile::TempDir>,
 }
 
 impl Bench {
-    fn new(server: &Server) -> BenchResult<Bench> {
+    /// A run under a prefix of its own; `spool` spools streams to a local folder.
+    fn new(server: &Server, spool: bool) -> BenchResult<Bench> {
         let store = server.store()?;
         let prefix = format!("bench-{}", uuid::Uuid::new_v4());
         // `LAKERY_BENCH_S3_HASH=blake3` saves with BLAKE3 rather than SHA-256.
@@ -149,9 +152,14 @@ impl Bench {
             Ok("blake3") => lakery::HashAlgorithm::Blake3,
             _ => lakery::HashAlgorithm::Sha256,
         };
+        let spool = spool.then(tempfile::tempdir).transpose()?;
+        let mut storage = ObjectStorage::from_store(store.clone(), &prefix)?;
+        if let Some(dir) = &spool {
+            storage = storage.with_spool_dir(dir.path());
+        }
         let registry = Registry::builder()
             .hash_algorithm(algorithm)
-            .storage("s3", ObjectStorage::from_store(store.clone(), &prefix)?)
+            .storage("s3", storage)
             .storable::<BigS3>()
             .storable::<ChunksS3>()
             .build()?;
@@ -159,6 +167,7 @@ impl Bench {
             store,
             prefix,
             registry,
+            _spool: spool,
         })
     }
 
@@ -179,7 +188,7 @@ fn rate(mib: f64, started: Instant) -> f64 {
 
 /// W2 on S3: `size` random bytes as one value, and the same bytes put and got whole.
 pub async fn w2(fresh: &Fresh, server: &Server, size: usize) -> BenchResult<Figures> {
-    let bench = Bench::new(server)?;
+    let bench = Bench::new(server, false)?;
     let mib = size as f64 / f64::from(1 << 20);
     let mut rounds = Rounds::default();
     for round in 0..ROUNDS {
@@ -221,9 +230,15 @@ fn chunk(block: &[u8], number: u64) -> Bytes {
 }
 
 /// W3-large on S3: `chunks` MiB as a stream, and the same chunks uploaded in parts of the
-/// same size, as many in flight, and read back as a stream.
-pub async fn w3_large(fresh: &Fresh, server: &Server, chunks: u64) -> BenchResult<Figures> {
-    let bench = Bench::new(server)?;
+/// same size, as many in flight, and read back as a stream; `spool` spools the stream
+/// to a local folder rather than uploading it under a temporary key.
+pub async fn w3_large(
+    fresh: &Fresh,
+    server: &Server,
+    chunks: u64,
+    spool: bool,
+) -> BenchResult<Figures> {
+    let bench = Bench::new(server, spool)?;
     let mib = chunks as f64;
     let mut rounds = Rounds::default();
     for round in 0..ROUNDS {
@@ -271,7 +286,12 @@ pub async fn w3_large(fresh: &Fresh, server: &Server, chunks: u64) -> BenchResul
             assert!(bytes == chunks << 20, "W3-large on S3 loads every byte");
             BenchResult::Ok((save, load))
         };
-        rounds.run(&bench, "W3-large-S3", round, raw, ours).await?;
+        let label = if spool {
+            "W3-large-S3-spool"
+        } else {
+            "W3-large-S3"
+        };
+        rounds.run(&bench, label, round, raw, ours).await?;
     }
     Ok(rounds.figures())
 }

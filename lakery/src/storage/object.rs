@@ -2,6 +2,8 @@
 //! Azure Blob Storage, a local folder, memory) through the `object_store` crate.
 
 use std::fmt;
+use std::io::{Read, Seek, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -85,6 +87,8 @@ pub struct ObjectStorage {
     location: Arc<str>,
     part_size: usize,
     tags: TagMode,
+    /// Where streams longer than a part are spooled, if they are.
+    spool: Option<Arc<PathBuf>>,
 }
 
 impl fmt::Debug for ObjectStorage {
@@ -93,6 +97,7 @@ impl fmt::Debug for ObjectStorage {
             .field("location", &self.location)
             .field("part_size", &self.part_size)
             .field("tags", &self.tags)
+            .field("spool", &self.spool)
             .finish_non_exhaustive()
     }
 }
@@ -120,6 +125,7 @@ impl ObjectStorage {
             location: location.into(),
             part_size: DEFAULT_PART_SIZE,
             tags: TagMode::ObjectTags,
+            spool: None,
         })
     }
 
@@ -198,6 +204,18 @@ impl ObjectStorage {
     /// memory held by one streamed write is about 5 parts.
     pub fn with_part_size(mut self, bytes: usize) -> Self {
         self.part_size = bytes.max(5 << 20);
+        self
+    }
+
+    /// Spools streams longer than a part to an unnamed temporary file in `dir` while
+    /// hashing them, then uploads them in parts straight to their content-addressed key
+    /// (or not at all, when that object exists): no temporary object and no copy on the
+    /// store, for local disk space the size of the stream, freed as soon as the upload
+    /// ends or fails. Without it, such a stream goes up under a temporary key and is
+    /// copied to its key once its hash is known, which on some servers costs about half
+    /// as long again as the upload.
+    pub fn with_spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spool = Some(Arc::new(dir.into()));
         self
     }
 
@@ -391,6 +409,121 @@ impl ObjectStorage {
     }
 }
 
+impl ObjectStorage {
+    /// Spools a stream to a temporary file in `dir` while hashing it, then uploads the
+    /// file in parts to its content-addressed key unless that object exists.
+    async fn upload_spooled(
+        &self,
+        dir: &std::path::Path,
+        buffered: Vec<Bytes>,
+        mut chunks: ByteStream,
+        mut digester: crate::Digester,
+        tags: &Tags,
+    ) -> Result<(Value, Digest), StorageError> {
+        let spool_error = |what: &str, e: std::io::Error| {
+            StorageError::io(format!("{what} the spool file in {}", dir.display()), e)
+        };
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(16);
+        let spool_dir = dir.to_owned();
+        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            // Unnamed: the file goes when it is closed, or when the process dies.
+            let mut file = tempfile::tempfile_in(&spool_dir)?;
+            while let Some(chunk) = receiver.blocking_recv() {
+                file.write_all(&chunk)?;
+            }
+            Ok(file)
+        });
+        let mut failed = None;
+        for chunk in buffered {
+            if sender.send(chunk).await.is_err() {
+                break;
+            }
+        }
+        while let Some(chunk) = chunks.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    digester.update(&chunk);
+                    // A writer that stopped has its error, returned below.
+                    if sender.send(chunk).await.is_err() {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    failed = Some(error);
+                    break;
+                }
+            }
+        }
+        drop(sender);
+        let file = writer.await.map_err(|e| {
+            StorageError::new(StorageErrorKind::Other, format!("spool task failed: {e}"))
+        })?;
+        if let Some(error) = failed {
+            return Err(error);
+        }
+        let mut file = file.map_err(|e| spool_error("cannot write", e))?;
+        let digest = digester.finish();
+        let relative = Self::relative(&digest);
+        let path = self.path(&relative);
+        let config = json!({ "key": relative });
+        if self.exists_at(&path).await? {
+            return Ok((config, digest));
+        }
+        let (tag_set, attributes) = self.tagging(tags);
+        let options = PutMultipartOptions {
+            tags: tag_set,
+            attributes,
+            ..PutMultipartOptions::default()
+        };
+        let upload = self
+            .store
+            .put_multipart_opts(&path, options)
+            .await
+            .map_err(|e| self.error("start an upload to", &path, e))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+        file.rewind().map_err(|e| spool_error("cannot rewind", e))?;
+        let part_size = self.part_size;
+        let mut file = Some(file);
+        let failed = loop {
+            if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                break Some(self.error("upload a part to", &path, e));
+            }
+            let Some(mut spooled) = file.take() else {
+                break None;
+            };
+            let read = tokio::task::spawn_blocking(move || {
+                let mut part = Vec::with_capacity(part_size);
+                let read = (&mut spooled).take(part_size as u64).read_to_end(&mut part);
+                (spooled, read.map(|_| part))
+            })
+            .await;
+            match read {
+                Ok((_, Ok(part))) if part.is_empty() => break None,
+                Ok((spooled, Ok(part))) => {
+                    writer.put(Bytes::from(part));
+                    file = Some(spooled);
+                }
+                Ok((_, Err(e))) => break Some(spool_error("cannot read", e)),
+                Err(e) => {
+                    break Some(StorageError::new(
+                        StorageErrorKind::Other,
+                        format!("spool task failed: {e}"),
+                    ))
+                }
+            }
+        };
+        if let Some(error) = failed {
+            let _ = writer.abort().await;
+            return Err(error);
+        }
+        writer
+            .finish()
+            .await
+            .map_err(|e| self.error("complete the upload to", &path, e))?;
+        Ok((config, digest))
+    }
+}
+
 /// Whether an error is a failed connection, a timeout or an interrupted transfer: what
 /// may go away if tried again later (the store's client has already retried a few
 /// times, with backoff, before giving up).
@@ -440,8 +573,16 @@ impl Storage for ObjectStorage {
                 }
             }
         }
-        self.upload_in_parts(buffered, chunks, digester, &tags)
-            .await
+        match self.spool.clone() {
+            Some(dir) => {
+                self.upload_spooled(&dir, buffered, chunks, digester, &tags)
+                    .await
+            }
+            None => {
+                self.upload_in_parts(buffered, chunks, digester, &tags)
+                    .await
+            }
+        }
     }
 
     async fn read(&self, config: &Value) -> Result<Bytes, StorageError> {
