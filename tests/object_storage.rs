@@ -1,7 +1,8 @@
 //! `ObjectStorage` over `object_store`: in memory, in a local folder, and over HTTP
 //! against a local S3 server (moto, started by `.ci/s3 start`, which prints the
-//! `LAKERY_TEST_S3_*` variables these tests read). Outside CI the S3 tests skip with a
-//! notice when those are not set; with `CI=true` they fail.
+//! `LAKERY_TEST_S3_*` variables these tests read) and a local Azure Blob Storage
+//! emulator (Azurite, `.ci/azure start`, `LAKERY_TEST_AZURE_*`). Outside CI those tests
+//! skip with a notice when their variables are not set; with `CI=true` they fail.
 
 mod common;
 
@@ -24,34 +25,41 @@ struct S3 {
     secret: String,
 }
 
+/// The variables `names`, or `None` (with a notice) outside CI when one is not set.
+fn configured<const N: usize>(what: &str, names: [&str; N], start: &str) -> Option<[String; N]> {
+    let values = names.map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+    if values.iter().all(Option::is_some) {
+        return Some(values.map(Option::unwrap_or_default));
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("CI=true but {names:?} are not set: start the {what} with `eval \"$({start})\"`");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {what} tests: {names:?} are not set; run `eval \"$({start})\"` first \
+         (CI=true makes this a failure)"
+    );
+    None
+}
+
 /// The server, or `None` (with a notice) outside CI when it is not configured.
 fn s3() -> Option<S3> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    match (
-        var("LAKERY_TEST_S3_ENDPOINT"),
-        var("LAKERY_TEST_S3_BUCKET"),
-        var("LAKERY_TEST_S3_ACCESS_KEY_ID"),
-        var("LAKERY_TEST_S3_SECRET_ACCESS_KEY"),
-    ) {
-        (Some(endpoint), Some(bucket), Some(key_id), Some(secret)) => Some(S3 {
-            endpoint,
-            bucket,
-            key_id,
-            secret,
-        }),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => panic!(
-            "CI=true but LAKERY_TEST_S3_* are not set: start the server with \
-             `eval \"$(.ci/s3 start)\"`"
-        ),
-        _ => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED S3 tests: LAKERY_TEST_S3_* are not set; run `eval \"$(.ci/s3 start)\"` \
-                 first (CI=true makes this a failure)"
-            );
-            None
-        }
-    }
+    let [endpoint, bucket, key_id, secret] = configured(
+        "S3 server",
+        [
+            "LAKERY_TEST_S3_ENDPOINT",
+            "LAKERY_TEST_S3_BUCKET",
+            "LAKERY_TEST_S3_ACCESS_KEY_ID",
+            "LAKERY_TEST_S3_SECRET_ACCESS_KEY",
+        ],
+        ".ci/s3 start",
+    )?;
+    Some(S3 {
+        endpoint,
+        bucket,
+        key_id,
+        secret,
+    })
 }
 
 impl S3 {
@@ -464,4 +472,78 @@ async fn a_spooled_stream_goes_straight_to_its_key_and_only_once() {
     assert!(error.to_string().contains("went away"), "{error}");
     assert_eq!(spool_files(), 0);
     assert_eq!(keys(&storage, &prefix).await, stored);
+}
+
+/// Azurite's well-known development account.
+const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// A blob's index tags, as `.ci/azure tags` prints them.
+fn azure_tags(blob: &str) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/azure");
+    let output = std::process::Command::new(script)
+        .args(["tags", blob])
+        .output()
+        .expect(".ci/azure runs");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn azure_blob_storage_conforms_and_keeps_tags() {
+    let Some([endpoint, container]) = configured(
+        "Azure emulator",
+        ["LAKERY_TEST_AZURE_ENDPOINT", "LAKERY_TEST_AZURE_CONTAINER"],
+        ".ci/azure start",
+    ) else {
+        return;
+    };
+    let prefix = unique_prefix("azure");
+    let spool = tempfile::tempdir().unwrap();
+    let storage = |prefix: &str| {
+        ObjectStorage::from_url_opts(
+            &format!("az://{container}/{prefix}"),
+            [
+                ("azure_storage_account_name", AZURITE_ACCOUNT),
+                ("azure_storage_access_key", AZURITE_KEY),
+                ("azure_endpoint", endpoint.as_str()),
+                ("azure_allow_http", "true"),
+            ],
+        )
+        .unwrap()
+        .with_part_size(5 << 20)
+    };
+    check_storage(&storage(&prefix)).await.unwrap();
+    check_storage(&storage(&format!("{prefix}-spooled")).with_spool_dir(spool.path()))
+        .await
+        .unwrap();
+
+    // Values and streams, the long one spooled (a copy on Azure drops index tags).
+    let storage = storage(&prefix).with_spool_dir(spool.path());
+    let registry = registry(storage.clone());
+    let t = TestDb::sqlite().await;
+    let record = lakery::save_one(&upload("azure", 12), &registry, &t.db)
+        .tags([("project", "lakery")])
+        .await
+        .unwrap();
+    let loaded: Upload = lakery::load_one(&record, &registry, &t.db).await.unwrap();
+    let capture: Vec<Bytes> = loaded.capture.try_collect().await.unwrap();
+    assert_eq!(capture.concat(), chunks(12).collect::<Vec<_>>().concat());
+    for content in t.db.contents(record.id).await.unwrap() {
+        let Some(key) = content.storage_config["key"].as_str() else {
+            continue;
+        };
+        let tags = azure_tags(&format!("{prefix}/{key}"));
+        assert!(
+            tags.contains(r#""project": "lakery""#),
+            "{}: {tags}",
+            content.key
+        );
+        assert_eq!(
+            tags.contains(r#""kind": "log""#),
+            content.key == "log",
+            "{tags}"
+        );
+    }
 }

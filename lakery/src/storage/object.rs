@@ -73,7 +73,9 @@ pub enum TagMode {
 /// Tags: S3 and Azure receive the content's merged tags as object tags (S3 keeps 10 per
 /// object: the first 10 by key are sent), GCS as metadata, and a local folder none (see
 /// [`TagMode`]). An object that was already stored keeps the tags of its first write;
-/// the tags of every manifest are in the database either way.
+/// the tags of every manifest are in the database either way. Azure's copy drops blob
+/// index tags, so a long stream on Azure keeps its tags only with
+/// [`with_spool_dir`](Self::with_spool_dir), which uploads it straight to its key.
 ///
 /// Garbage collection skips this storage: an object store cannot delete an object only
 /// if it was not written again since a given time, which collection needs to be safe.
