@@ -177,15 +177,101 @@ macro_rules! pooled {
     ($pool:expr, $module:ident, $conn_ty:ty, $context:expr, |$conn:ident, $schema:ident| $body:expr) => {{
         #[allow(unused_imports)]
         use $crate::db::schema::$module as $schema;
-        let mut pooled = $pool
-            .get()
-            .await
-            .map_err(|e| $crate::Error::Pool(e.to_string()))?;
+        let mut pooled = $crate::db::Checkout::new(
+            $pool
+                .get()
+                .await
+                .map_err(|e| $crate::Error::Pool(e.to_string()))?,
+        );
         let $conn: &mut $conn_ty = &mut pooled;
         let result: ::diesel::QueryResult<_> = $body;
+        pooled.finish();
         result.map_err(|e| $crate::db::classify($context, e))
     }};
 }
+
+/// Checks a MySQL connection taken from the pool with `SELECT 1`, the connection marked
+/// broken until the answer is read. If the checkout is cancelled midway, bb8 puts the
+/// connection back in the pool, and without the mark its next user would read this
+/// answer as the answer to its own query.
+async fn verify_mysql(conn: &mut AsyncMysqlConnection) -> diesel::QueryResult<()> {
+    use diesel_async::TransactionManager as _;
+    type Manager = <AsyncMysqlConnection as AsyncConnection>::TransactionManager;
+    Manager::transaction_manager_status_mut(conn).set_in_error();
+    conn.batch_execute("SELECT 1").await?;
+    *Manager::transaction_manager_status_mut(conn) = Default::default();
+    Ok(())
+}
+
+/// A connection taken from the pool for one piece of work, which goes back to the pool
+/// only if that work ran to its end. If the future doing it is dropped midway (a
+/// timeout, a cancelled save), the connection may hold the unread rest of a reply (the
+/// MySQL protocol does), which its next user would read as its own: it is marked
+/// broken instead, and the pool closes it.
+pub(crate) struct Checkout<'a, M>
+where
+    M: bb8::ManageConnection,
+    M::Connection: diesel_async::AsyncConnection,
+{
+    conn: bb8::PooledConnection<'a, M>,
+    finished: bool,
+}
+
+impl<'a, M> Checkout<'a, M>
+where
+    M: bb8::ManageConnection,
+    M::Connection: diesel_async::AsyncConnection,
+{
+    pub(crate) fn new(conn: bb8::PooledConnection<'a, M>) -> Self {
+        Checkout {
+            conn,
+            finished: false,
+        }
+    }
+
+    /// The work ended: the connection may go back to the pool.
+    pub(crate) fn finish(&mut self) {
+        self.finished = true;
+    }
+}
+
+impl<M> std::ops::Deref for Checkout<'_, M>
+where
+    M: bb8::ManageConnection,
+    M::Connection: diesel_async::AsyncConnection,
+{
+    type Target = M::Connection;
+    fn deref(&self) -> &M::Connection {
+        &self.conn
+    }
+}
+
+impl<M> std::ops::DerefMut for Checkout<'_, M>
+where
+    M: bb8::ManageConnection,
+    M::Connection: diesel_async::AsyncConnection,
+{
+    fn deref_mut(&mut self) -> &mut M::Connection {
+        &mut self.conn
+    }
+}
+
+impl<M> Drop for Checkout<'_, M>
+where
+    M: bb8::ManageConnection,
+    M::Connection: diesel_async::AsyncConnection,
+{
+    fn drop(&mut self) {
+        if !self.finished {
+            use diesel_async::TransactionManager as _;
+            <M::Connection as diesel_async::AsyncConnection>::TransactionManager::transaction_manager_status_mut(
+                &mut self.conn,
+            )
+            .set_in_error();
+        }
+    }
+}
+
 pub(crate) use on_backend;
 pub(crate) use pooled;
 
@@ -437,6 +523,8 @@ impl Database {
                     }
                     .boxed()
                 });
+                config.recycling_method =
+                    RecyclingMethod::CustomFunction(Box::new(|conn| verify_mysql(conn).boxed()));
                 let manager = AsyncDieselConnectionManager::new_with_config(&url, config);
                 let pool = Pool::builder()
                     .max_size(POOL_SIZE)
