@@ -171,6 +171,21 @@ fn upload(name: &str, capture_mib: u64) -> Upload {
     }
 }
 
+/// An upload whose capture fails after 12 MiB, once its upload in parts has begun.
+fn failing_upload() -> Upload {
+    let failing = futures::stream::iter(chunks(20).enumerate().map(|(i, chunk)| {
+        if i == 12 {
+            Err(std::io::Error::other("the capture device went away"))
+        } else {
+            Ok(chunk)
+        }
+    }));
+    Upload {
+        capture: ContentStream::new(failing),
+        ..upload("failing", 0)
+    }
+}
+
 fn registry(storage: ObjectStorage) -> Registry {
     Registry::builder()
         .storage("s3", storage)
@@ -264,19 +279,7 @@ async fn a_stream_failing_midway_leaves_no_object() {
     let storage = s3.storage(&prefix);
     let registry = registry(storage.clone());
     let t = TestDb::sqlite().await;
-    // Fails after 12 MiB: the upload in parts has begun.
-    let failing = futures::stream::iter(chunks(20).enumerate().map(|(i, chunk)| {
-        if i == 12 {
-            Err(std::io::Error::other("the capture device went away"))
-        } else {
-            Ok(chunk)
-        }
-    }));
-    let value = Upload {
-        capture: ContentStream::new(failing),
-        ..upload("failing", 0)
-    };
-    let error = lakery::save_one(&value, &registry, &t.db)
+    let error = lakery::save_one(&failing_upload(), &registry, &t.db)
         .await
         .unwrap_err();
     assert!(
@@ -455,18 +458,7 @@ async fn a_spooled_stream_goes_straight_to_its_key_and_only_once() {
     assert_eq!(keys(&storage, &prefix).await, stored);
 
     // A stream failing midway leaves no object and no spool file.
-    let failing = futures::stream::iter(chunks(20).enumerate().map(|(i, chunk)| {
-        if i == 12 {
-            Err(std::io::Error::other("the capture device went away"))
-        } else {
-            Ok(chunk)
-        }
-    }));
-    let value = Upload {
-        capture: ContentStream::new(failing),
-        ..upload("failing", 0)
-    };
-    let error = lakery::save_one(&value, &registry, &t.db)
+    let error = lakery::save_one(&failing_upload(), &registry, &t.db)
         .await
         .unwrap_err();
     assert!(error.to_string().contains("went away"), "{error}");

@@ -507,18 +507,10 @@ pub(crate) async fn check_content(
             let mut digester = Digester::with(algorithm);
             while let Some(chunk) = chunks.next().await {
                 let chunk = chunk.map_err(read_error)?;
-                // Large chunks are hashed off the async threads.
-                digester = if chunk.len() > INLINE_HASH_LIMIT {
-                    tokio::task::spawn_blocking(move || {
-                        digester.update(&chunk);
-                        digester
-                    })
+                digester = digester
+                    .update_off_async(chunk)
                     .await
-                    .map_err(|e| Error::Task(e.to_string()))?
-                } else {
-                    digester.update(&chunk);
-                    digester
-                };
+                    .map_err(|e| Error::Task(e.to_string()))?;
             }
             digester.finish()
         }

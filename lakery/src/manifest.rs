@@ -288,6 +288,23 @@ impl Digester {
         self.size += piece.len() as u64;
     }
 
+    /// Hashes the next piece, on a blocking thread when it is large, so that hashing a
+    /// stream's chunks does not hold up an async worker.
+    pub(crate) async fn update_off_async(
+        mut self,
+        piece: bytes::Bytes,
+    ) -> std::result::Result<Digester, tokio::task::JoinError> {
+        if piece.len() <= INLINE_HASH_LIMIT {
+            self.update(&piece);
+            return Ok(self);
+        }
+        tokio::task::spawn_blocking(move || {
+            self.update(&piece);
+            self
+        })
+        .await
+    }
+
     /// The digest of every piece so far, in order.
     pub fn finish(self) -> Digest {
         let (algorithm, hash) = match self.hasher {

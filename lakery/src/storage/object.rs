@@ -279,6 +279,22 @@ impl ObjectStorage {
         .with_source(error)
     }
 
+    /// Starts an upload in parts to `path`, with the tags as the storage sends them.
+    async fn start_upload(&self, path: &Path, tags: &Tags) -> Result<WriteMultipart, StorageError> {
+        let (tags, attributes) = self.tagging(tags);
+        let options = PutMultipartOptions {
+            tags,
+            attributes,
+            ..PutMultipartOptions::default()
+        };
+        let upload = self
+            .store
+            .put_multipart_opts(path, options)
+            .await
+            .map_err(|e| self.error("start an upload to", path, e))?;
+        Ok(WriteMultipart::new_with_chunk_size(upload, self.part_size))
+    }
+
     fn put_options(&self, tags: &Tags) -> PutOptions {
         let (tags, attributes) = self.tagging(tags);
         PutOptions {
@@ -350,18 +366,7 @@ impl ObjectStorage {
             .clone()
             .join(TEMP_FOLDER)
             .join(uuid::Uuid::new_v4().to_string());
-        let (tag_set, attributes) = self.tagging(tags);
-        let options = PutMultipartOptions {
-            tags: tag_set,
-            attributes,
-            ..PutMultipartOptions::default()
-        };
-        let upload = self
-            .store
-            .put_multipart_opts(&temp, options)
-            .await
-            .map_err(|e| self.error("start an upload to", &temp, e))?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+        let mut writer = self.start_upload(&temp, tags).await?;
         for chunk in buffered {
             writer.put(chunk);
         }
@@ -374,7 +379,13 @@ impl ObjectStorage {
             if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
                 break Some(self.error("upload a part to", &temp, e));
             }
-            digester.update(&chunk);
+            digester = match digester.update_off_async(chunk.clone()).await {
+                Ok(digester) => digester,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(hash_failed(e));
+                }
+            };
             writer.put(chunk);
         };
         if let Some(error) = failed {
@@ -444,7 +455,10 @@ impl ObjectStorage {
         while let Some(chunk) = chunks.next().await {
             match chunk {
                 Ok(chunk) => {
-                    digester.update(&chunk);
+                    digester = digester
+                        .update_off_async(chunk.clone())
+                        .await
+                        .map_err(hash_failed)?;
                     // A writer that stopped has its error, returned below.
                     if sender.send(chunk).await.is_err() {
                         break;
@@ -471,18 +485,7 @@ impl ObjectStorage {
         if self.exists_at(&path).await? {
             return Ok((config, digest));
         }
-        let (tag_set, attributes) = self.tagging(tags);
-        let options = PutMultipartOptions {
-            tags: tag_set,
-            attributes,
-            ..PutMultipartOptions::default()
-        };
-        let upload = self
-            .store
-            .put_multipart_opts(&path, options)
-            .await
-            .map_err(|e| self.error("start an upload to", &path, e))?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+        let mut writer = self.start_upload(&path, tags).await?;
         file.rewind().map_err(|e| spool_error("cannot rewind", e))?;
         let part_size = self.part_size;
         let mut file = Some(file);
@@ -526,6 +529,10 @@ impl ObjectStorage {
     }
 }
 
+fn hash_failed(e: tokio::task::JoinError) -> StorageError {
+    StorageError::new(StorageErrorKind::Other, format!("hash task failed: {e}"))
+}
+
 /// Whether an error is a failed connection, a timeout or an interrupted transfer: what
 /// may go away if tried again later (the store's client has already retried a few
 /// times, with backoff, before giving up).
@@ -563,7 +570,10 @@ impl Storage for ObjectStorage {
             match chunks.next().await {
                 Some(chunk) => {
                     let chunk = chunk?;
-                    digester.update(&chunk);
+                    digester = digester
+                        .update_off_async(chunk.clone())
+                        .await
+                        .map_err(hash_failed)?;
                     size += chunk.len();
                     buffered.push(chunk);
                 }
