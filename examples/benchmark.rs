@@ -41,7 +41,7 @@
 //!   the gigabytes they write keep the disk busy for a while after.
 //!
 //! `LAKERY_BENCH_ONLY=w1,w1-single,w1-pg,w1-single-pg,tag-query,w2,w3,w3-large,w3-large-blake3,
-//! w2-s3,w3-large-s3,w3-large-s3-spool` runs only the
+//! w2-s3,w3-large-s3,w3-large-s3-temp-key` runs only the
 //! workloads named (`tag-query-sqlite`, `tag-query-pg` and `tag-query-mysql` name one
 //! backend's tag query). `LAKERY_BENCH_SCALE=0.1` shrinks every workload, for a quick
 //! check. The servers are found at `LAKERY_BENCH_POSTGRES_URL` (default
@@ -567,7 +567,10 @@ async fn main() -> BenchResult<()> {
     for (name, target) in [
         ("w2-s3", "W2 on S3"),
         ("w3-large-s3", "W3-large on S3"),
-        ("w3-large-s3-spool", "W3-large on S3, spooled"),
+        (
+            "w3-large-s3-temp-key",
+            "W3-large on S3, temporary key and copy",
+        ),
     ] {
         if !run(name) {
             continue;
@@ -584,7 +587,7 @@ async fn main() -> BenchResult<()> {
         let chunks = ((1024.0 * scale) as u64).max(16);
         let measured = match name {
             "w2-s3" => s3::w2(&fresh, server, big_bytes).await,
-            _ => s3::w3_large(&fresh, server, chunks, name.ends_with("spool")).await,
+            _ => s3::w3_large(&fresh, server, chunks, name.ends_with("temp-key")).await,
         };
         fresh.close().await;
         let s3 = measured?;

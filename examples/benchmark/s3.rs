@@ -138,13 +138,12 @@ struct Bench {
     store: Arc<dyn ObjectStore>,
     prefix: String,
     registry: Registry,
-    /// Where streams are spooled, when they are.
-    _spool: Option<tempfile::TempDir>,
 }
 
 impl Bench {
-    /// A run under a prefix of its own; `spool` spools streams to a local folder.
-    fn new(server: &Server, spool: bool) -> BenchResult<Bench> {
+    /// A run under a prefix of its own; `temp_key` uploads long streams under a
+    /// temporary key rather than spooling them (the default).
+    fn new(server: &Server, temp_key: bool) -> BenchResult<Bench> {
         let store = server.store()?;
         let prefix = format!("bench-{}", uuid::Uuid::new_v4());
         // `LAKERY_BENCH_S3_HASH=blake3` saves with BLAKE3 rather than SHA-256.
@@ -152,10 +151,9 @@ impl Bench {
             Ok("blake3") => lakery::HashAlgorithm::Blake3,
             _ => lakery::HashAlgorithm::Sha256,
         };
-        let spool = spool.then(tempfile::tempdir).transpose()?;
         let mut storage = ObjectStorage::from_store(store.clone(), &prefix)?;
-        if let Some(dir) = &spool {
-            storage = storage.with_spool_dir(dir.path());
+        if temp_key {
+            storage = storage.without_spool();
         }
         let registry = Registry::builder()
             .hash_algorithm(algorithm)
@@ -167,7 +165,6 @@ impl Bench {
             store,
             prefix,
             registry,
-            _spool: spool,
         })
     }
 
@@ -230,15 +227,15 @@ fn chunk(block: &[u8], number: u64) -> Bytes {
 }
 
 /// W3-large on S3: `chunks` MiB as a stream, and the same chunks uploaded in parts of the
-/// same size, as many in flight, and read back as a stream; `spool` spools the stream
-/// to a local folder rather than uploading it under a temporary key.
+/// same size, as many in flight, and read back as a stream; `temp_key` uploads the
+/// stream under a temporary key and copies it, rather than spooling it.
 pub async fn w3_large(
     fresh: &Fresh,
     server: &Server,
     chunks: u64,
-    spool: bool,
+    temp_key: bool,
 ) -> BenchResult<Figures> {
-    let bench = Bench::new(server, spool)?;
+    let bench = Bench::new(server, temp_key)?;
     let mib = chunks as f64;
     let mut rounds = Rounds::default();
     for round in 0..ROUNDS {
@@ -286,8 +283,8 @@ pub async fn w3_large(
             assert!(bytes == chunks << 20, "W3-large on S3 loads every byte");
             BenchResult::Ok((save, load))
         };
-        let label = if spool {
-            "W3-large-S3-spool"
+        let label = if temp_key {
+            "W3-large-S3-temp-key"
         } else {
             "W3-large-S3"
         };

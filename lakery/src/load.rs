@@ -15,7 +15,8 @@ use crate::db::records::StoredContent;
 use crate::db::{Database, Fetched, CHUNK};
 use crate::error::{BatchFailure, Mismatch};
 use crate::manifest::{
-    cooperate, digest, Digest, Digester, HashAlgorithm, ManifestId, ManifestRef, INLINE_HASH_LIMIT,
+    cooperate, digest, Digest, Digester, HashAlgorithm, HashPipe, ManifestId, ManifestRef,
+    INLINE_HASH_LIMIT,
 };
 use crate::registry::Registry;
 use crate::save::DEFAULT_CONCURRENCY;
@@ -447,40 +448,18 @@ async fn read_while_hashing(
     size: usize,
 ) -> std::result::Result<(Bytes, Digest), StorageError> {
     let mut chunks = storage.read_stream(config).await?;
-    // A few chunks queued at most: a slow hash holds back the reads, not memory.
-    let (to_hasher, mut hashing) = tokio::sync::mpsc::channel::<Bytes>(16);
-    let hasher = tokio::task::spawn_blocking(move || {
-        let mut digester = Digester::with(algorithm);
-        while let Some(chunk) = hashing.blocking_recv() {
-            digester.update(&chunk);
-        }
-        digester.finish()
-    });
+    let mut hasher = HashPipe::new(Digester::with(algorithm));
     let mut data = bytes::BytesMut::with_capacity(size);
-    let mut failed = None;
     while let Some(chunk) = chunks.next().await {
-        match chunk {
-            Ok(chunk) => {
-                data.extend_from_slice(&chunk);
-                let _ = to_hasher.send(chunk).await;
-            }
-            Err(error) => {
-                failed = Some(error);
-                break;
-            }
-        }
+        let chunk = chunk?;
+        data.extend_from_slice(&chunk);
+        hasher.update(chunk).await;
     }
-    drop(to_hasher);
-    let digest = hasher.await.map_err(|e| {
-        StorageError::new(
-            crate::storage::StorageErrorKind::Other,
-            format!("hash task failed: {e}"),
-        )
-    })?;
-    match failed {
-        Some(error) => Err(error),
-        None => Ok((data.freeze(), digest)),
-    }
+    let digest = hasher
+        .finish()
+        .await
+        .map_err(|e| StorageError::io("cannot hash what was read", e))?;
+    Ok((data.freeze(), digest))
 }
 
 /// Checks a content's bytes against its row, reading them as a stream so that memory
@@ -504,15 +483,14 @@ pub(crate) async fn check_content(
                 source: Box::new(source),
             };
             let mut chunks = storage.read_stream(&config).await.map_err(read_error)?;
-            let mut digester = Digester::with(algorithm);
+            let mut hasher = HashPipe::new(Digester::with(algorithm));
             while let Some(chunk) = chunks.next().await {
-                let chunk = chunk.map_err(read_error)?;
-                digester = digester
-                    .update_off_async(chunk)
-                    .await
-                    .map_err(|e| Error::Task(e.to_string()))?;
+                hasher.update(chunk.map_err(read_error)?).await;
             }
-            digester.finish()
+            hasher
+                .finish()
+                .await
+                .map_err(|e| Error::Task(e.to_string()))?
         }
         (None, _) => {
             return Err(Error::UnknownStorage {

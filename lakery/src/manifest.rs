@@ -288,23 +288,6 @@ impl Digester {
         self.size += piece.len() as u64;
     }
 
-    /// Hashes the next piece, on a blocking thread when it is large, so that hashing a
-    /// stream's chunks does not hold up an async worker.
-    pub(crate) async fn update_off_async(
-        mut self,
-        piece: bytes::Bytes,
-    ) -> std::result::Result<Digester, tokio::task::JoinError> {
-        if piece.len() <= INLINE_HASH_LIMIT {
-            self.update(&piece);
-            return Ok(self);
-        }
-        tokio::task::spawn_blocking(move || {
-            self.update(&piece);
-            self
-        })
-        .await
-    }
-
     /// The digest of every piece so far, in order.
     pub fn finish(self) -> Digest {
         let (algorithm, hash) = match self.hasher {
@@ -315,6 +298,86 @@ impl Digester {
             algorithm,
             hash,
             size: self.size,
+        }
+    }
+}
+
+/// Hashes a stream's chunks as they pass: inline while the stream is short, then on a
+/// thread of its own fed through a short queue, so that hashing a long stream overlaps
+/// with reading or writing it rather than adding to it, and never holds an async worker.
+pub(crate) struct HashPipe {
+    state: PipeState,
+}
+
+enum PipeState {
+    Inline(Digester),
+    /// Hashing inline for good: no thread could be started.
+    NoThread(Digester),
+    Threaded {
+        queue: tokio::sync::mpsc::Sender<bytes::Bytes>,
+        done: tokio::sync::oneshot::Receiver<Digest>,
+    },
+}
+
+/// Chunks queued for a pipe's thread at most: a slow hash holds back the stream, not
+/// memory.
+const PIPE_QUEUE: usize = 16;
+
+impl HashPipe {
+    pub(crate) fn new(digester: Digester) -> Self {
+        HashPipe {
+            state: PipeState::Inline(digester),
+        }
+    }
+
+    /// Hashes the next chunk, or queues it for the pipe's thread once the stream is past
+    /// [`INLINE_HASH_LIMIT`].
+    pub(crate) async fn update(&mut self, chunk: bytes::Bytes) {
+        let digester = match &mut self.state {
+            PipeState::Inline(digester) => digester,
+            PipeState::NoThread(digester) => return digester.update(&chunk),
+            PipeState::Threaded { queue, .. } => {
+                // A thread that stopped is reported by `finish`.
+                let _ = queue.send(chunk).await;
+                return;
+            }
+        };
+        if digester.size + chunk.len() as u64 <= INLINE_HASH_LIMIT as u64 {
+            digester.update(&chunk);
+            return;
+        }
+        let mut digester = std::mem::take(digester);
+        let (queue, mut chunks) = tokio::sync::mpsc::channel::<bytes::Bytes>(PIPE_QUEUE);
+        let (finished, done) = tokio::sync::oneshot::channel();
+        let mut hashing = digester.clone();
+        let spawned = std::thread::Builder::new()
+            .name("lakery-hash".to_owned())
+            .spawn(move || {
+                while let Some(chunk) = chunks.blocking_recv() {
+                    hashing.update(&chunk);
+                }
+                let _ = finished.send(hashing.finish());
+            });
+        if spawned.is_err() {
+            // No thread to be had: hash here, as a short stream is.
+            digester.update(&chunk);
+            self.state = PipeState::NoThread(digester);
+            return;
+        }
+        let _ = queue.send(chunk).await;
+        self.state = PipeState::Threaded { queue, done };
+    }
+
+    /// The digest of every chunk, once the pipe's thread has hashed them all.
+    pub(crate) async fn finish(self) -> std::io::Result<Digest> {
+        match self.state {
+            PipeState::Inline(digester) | PipeState::NoThread(digester) => Ok(digester.finish()),
+            PipeState::Threaded { queue, done } => {
+                drop(queue);
+                done.await.map_err(|_| {
+                    std::io::Error::other("the hash thread stopped before the stream's end")
+                })
+            }
         }
     }
 }
@@ -338,5 +401,42 @@ pub(crate) async fn digest(algorithm: HashAlgorithm, data: &bytes::Bytes) -> Res
 pub(crate) async fn cooperate(iteration: usize) {
     if iteration % 64 == 63 {
         tokio::task::yield_now().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pipe gives the digest of the whole, whether it hashed inline, on its thread, or
+    /// both, for chunk sizes on each side of the limit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_hash_pipe_digests_what_passed_inline_and_threaded() {
+        let data: Vec<u8> = (0..3 * INLINE_HASH_LIMIT + 17)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        for algorithm in HashAlgorithm::ALL {
+            for chunk in [
+                1000,
+                INLINE_HASH_LIMIT - 1,
+                INLINE_HASH_LIMIT + 1,
+                data.len(),
+            ] {
+                for end in [100, INLINE_HASH_LIMIT, data.len()] {
+                    let whole = &data[..end];
+                    let mut pipe = HashPipe::new(Digester::with(algorithm));
+                    for piece in whole.chunks(chunk) {
+                        pipe.update(bytes::Bytes::copy_from_slice(piece)).await;
+                    }
+                    let threaded = matches!(pipe.state, PipeState::Threaded { .. });
+                    assert_eq!(
+                        threaded,
+                        end > INLINE_HASH_LIMIT,
+                        "{algorithm:?} {chunk} {end}"
+                    );
+                    assert_eq!(pipe.finish().await.unwrap(), Digest::with(algorithm, whole));
+                }
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, BoxStream, Stream, StreamExt};
 
-use crate::manifest::{Digester, ManifestId};
+use crate::manifest::{Digester, HashPipe, ManifestId};
 use crate::serializer::{StreamDecoder, StreamEncoder};
 use crate::storage::{ByteStream, StorageError, StorageErrorKind};
 use crate::Error;
@@ -337,7 +337,7 @@ pub(crate) fn decode<T: Send + 'static>(
         decoder: Box<dyn StreamDecoder<T>>,
         input: BytesMut,
         items: std::vec::IntoIter<T>,
-        digester: Option<Digester>,
+        hasher: Option<HashPipe>,
         done: bool,
     }
     let start = Decoding {
@@ -345,7 +345,9 @@ pub(crate) fn decode<T: Send + 'static>(
         decoder,
         input: BytesMut::new(),
         items: Vec::new().into_iter(),
-        digester: expected.as_ref().map(|e| Digester::with(e.algorithm)),
+        hasher: expected
+            .as_ref()
+            .map(|e| HashPipe::new(Digester::with(e.algorithm))),
         done: false,
     };
     stream::unfold(start, move |mut s| {
@@ -362,11 +364,24 @@ pub(crate) fn decode<T: Send + 'static>(
                 let mut out = Vec::new();
                 let decoded = match s.bytes.next().await {
                     Some(Ok(chunk)) => {
-                        if let Some(digester) = &mut s.digester {
-                            digester.update(&chunk);
+                        let passed = if s.input.is_empty() {
+                            s.decoder.pass_through(&chunk)
+                        } else {
+                            None
+                        };
+                        if passed.is_none() {
+                            s.input.extend_from_slice(&chunk);
                         }
-                        s.input.extend_from_slice(&chunk);
-                        s.decoder.decode(&mut s.input, false, &mut out)
+                        if let Some(hasher) = &mut s.hasher {
+                            hasher.update(chunk).await;
+                        }
+                        match passed {
+                            Some(item) => {
+                                out.push(item);
+                                Ok(())
+                            }
+                            None => s.decoder.decode(&mut s.input, false, &mut out),
+                        }
                     }
                     Some(Err(source)) => {
                         s.done = true;
@@ -376,7 +391,7 @@ pub(crate) fn decode<T: Send + 'static>(
                         s.done = true;
                         // The hash is checked before the last items are handed out, so
                         // that a stream ends in its error rather than in success.
-                        if let Some(error) = mismatch(s.digester.take(), &expected, &what) {
+                        if let Some(error) = mismatch(s.hasher.take(), &expected, &what).await {
                             return Some((Err(error), s));
                         }
                         s.decoder.decode(&mut s.input, true, &mut out)
@@ -386,14 +401,14 @@ pub(crate) fn decode<T: Send + 'static>(
                     s.done = true;
                     // Bytes that do not decode are most likely corrupt: read the rest
                     // and say so if the hash disagrees, else report the decoding error.
-                    if let Some(mut digester) = s.digester.take() {
+                    if let Some(mut hasher) = s.hasher.take() {
                         while let Some(chunk) = s.bytes.next().await {
                             match chunk {
-                                Ok(chunk) => digester.update(&chunk),
+                                Ok(chunk) => hasher.update(chunk).await,
                                 Err(e) => return Some((Err(what.read_error(&expected, e)), s)),
                             }
                         }
-                        if let Some(error) = mismatch(Some(digester), &expected, &what) {
+                        if let Some(error) = mismatch(Some(hasher), &expected, &what).await {
                             return Some((Err(error), s));
                         }
                     }
@@ -406,14 +421,17 @@ pub(crate) fn decode<T: Send + 'static>(
     .boxed()
 }
 
-/// The hash error, when the bytes hashed by `digester` are not what was recorded.
-fn mismatch(
-    digester: Option<Digester>,
+/// The hash error, when the bytes hashed by `hasher` are not what was recorded.
+async fn mismatch(
+    hasher: Option<HashPipe>,
     expected: &Option<Expected>,
     what: &Described,
 ) -> Option<Error> {
-    let (digester, expected) = (digester?, expected.as_ref()?);
-    let actual = digester.finish();
+    let (hasher, expected) = (hasher?, expected.as_ref()?);
+    let actual = match hasher.finish().await {
+        Ok(actual) => actual,
+        Err(e) => return Some(Error::Task(e.to_string())),
+    };
     if actual.hex().eq_ignore_ascii_case(&expected.hash) && actual.size == expected.size {
         return None;
     }

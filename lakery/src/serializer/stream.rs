@@ -40,6 +40,14 @@ pub trait StreamDecoder<T>: Send {
         end: bool,
         out: &mut Vec<T>,
     ) -> Result<(), SerializerError>;
+
+    /// A chunk of stored bytes as one item, when it needs no decoding, so it reaches the
+    /// reader without a copy; asked only when no partial item is pending. `None` (the
+    /// default) to go through [`decode`](Self::decode).
+    fn pass_through(&mut self, chunk: &Bytes) -> Option<T> {
+        let _ = chunk;
+        None
+    }
 }
 
 /// Serializes a stream of `T` incrementally, for a
@@ -332,6 +340,10 @@ impl StreamDecoder<Bytes> for RawChunksCodec {
             out.push(input.split().freeze());
         }
         Ok(())
+    }
+
+    fn pass_through(&mut self, chunk: &Bytes) -> Option<Bytes> {
+        Some(chunk.clone())
     }
 }
 

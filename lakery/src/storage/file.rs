@@ -12,7 +12,7 @@ use super::{
     ByteStream, Storage, StorageError, StorageErrorKind, StoredBlob, StreamWriteRequest,
     WriteRequest,
 };
-use crate::manifest::Digest;
+use crate::manifest::{Digest, HashPipe};
 use crate::{Error, Result};
 
 /// How many bytes a streamed read hands out at a time.
@@ -309,7 +309,7 @@ impl Storage for FileStorage {
         request: StreamWriteRequest<'_>,
     ) -> Result<(Value, Digest), StorageError> {
         let root = self.root.clone();
-        let mut digester = request.digester();
+        let digester = request.digester();
         let mut chunks = request.into_stream();
         // The chunks are written and fsynced on a thread of their own while another
         // hashes them; a few in flight at most, so memory stays bounded however long the
@@ -344,21 +344,14 @@ impl Storage for FileStorage {
                 .map_err(|e| StorageError::io(format!("cannot fsync {path}"), e))?;
             Ok(Some(file.into_temp_path()))
         })?;
-        let (to_hasher, mut hashing) = tokio::sync::mpsc::channel::<Bytes>(WRITE_AHEAD);
-        let hasher = on_thread("lakery-file-hash", move || {
-            while let Some(chunk) = hashing.blocking_recv() {
-                digester.update(&chunk);
-            }
-            digester.finish()
-        })?;
+        let mut hasher = HashPipe::new(digester);
         let mut failed = None;
         while let Some(chunk) = chunks.next().await {
             match chunk {
                 Ok(chunk) => {
+                    hasher.update(chunk.clone()).await;
                     // A writer that stopped has an error of its own, returned below.
-                    if to_hasher.send(chunk.clone()).await.is_err()
-                        || sender.send(Some(chunk)).await.is_err()
-                    {
+                    if sender.send(Some(chunk)).await.is_err() {
                         break;
                     }
                 }
@@ -368,7 +361,6 @@ impl Storage for FileStorage {
                 }
             }
         }
-        drop(to_hasher);
         if failed.is_none() {
             // Tells the writer the stream is complete; a writer already stopped on an
             // error reports it below.
@@ -381,12 +373,10 @@ impl Storage for FileStorage {
                 "the write thread stopped unexpectedly",
             )
         })?;
-        let digest = hasher.await.map_err(|_| {
-            StorageError::new(
-                StorageErrorKind::Other,
-                "the hash thread stopped unexpectedly",
-            )
-        })?;
+        let digest = hasher
+            .finish()
+            .await
+            .map_err(|e| StorageError::io("cannot hash the stream", e))?;
         if let Some(error) = failed {
             return Err(error);
         }

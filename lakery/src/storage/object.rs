@@ -19,7 +19,7 @@ use super::file::is_blob_path;
 use super::{
     ByteStream, Storage, StorageError, StorageErrorKind, StreamWriteRequest, WriteRequest,
 };
-use crate::manifest::{Digest, Tags};
+use crate::manifest::{Digest, HashPipe, Tags};
 
 /// The size of each part of a streamed upload, and the most a stream is buffered before
 /// its upload starts: a stream that ends within it is put in one request.
@@ -47,15 +47,29 @@ pub enum TagMode {
     None,
 }
 
+/// How an [`ObjectStorage`] writes a stream longer than a part.
+#[derive(Debug, Clone)]
+enum LongStreams {
+    /// Spooled to a local file in this folder (the system's temporary folder when
+    /// `None`), then uploaded straight to its key.
+    Spool(Option<Arc<PathBuf>>),
+    /// Uploaded under a temporary key, then copied to its key.
+    TempKey,
+}
+
 /// Keeps contents in an object store, content-addressed under a prefix: a content is
 /// the object `<prefix>/<first two hex digits>/<hash>`, and one already there is not
 /// uploaded again.
 ///
 /// A value is put in one request. A stream is buffered up to one part (8 MiB): a
-/// shorter stream is put in one request too; a longer one is uploaded in parts, a few at
-/// a time so that memory stays bounded, under a temporary key in `<prefix>/.lakery-tmp/`,
-/// and copied to its content-addressed key once complete, so nothing incomplete is ever
-/// at a key a manifest can name. A stream that fails midway aborts its upload.
+/// shorter stream is put in one request too. A longer one is spooled to an unnamed
+/// temporary file (in the system's temporary folder, or the one given to
+/// [`with_spool_dir`](Self::with_spool_dir)) while it is hashed, then uploaded in parts,
+/// a few at a time so that memory stays bounded, straight to its content-addressed key,
+/// or not at all when that object exists. The store makes a multipart upload visible
+/// only when it completes, so nothing incomplete is ever at a key a manifest can name.
+/// A stream that fails midway uploads nothing. Without local disk for the spool,
+/// [`without_spool`](Self::without_spool) uploads under a temporary key instead.
 ///
 /// Each backend is behind a cargo feature: `s3`, `gcs`, `azure`; a local folder
 /// (`file://`) and memory (`memory://`) come with `object-store`, which each of them
@@ -73,14 +87,12 @@ pub enum TagMode {
 /// Tags: S3 and Azure receive the content's merged tags as object tags (S3 keeps 10 per
 /// object: the first 10 by key are sent), GCS as metadata, and a local folder none (see
 /// [`TagMode`]). An object that was already stored keeps the tags of its first write;
-/// the tags of every manifest are in the database either way. Azure's copy drops blob
-/// index tags, so a long stream on Azure keeps its tags only with
-/// [`with_spool_dir`](Self::with_spool_dir), which uploads it straight to its key.
+/// the tags of every manifest are in the database either way.
 ///
 /// Garbage collection skips this storage: an object store cannot delete an object only
 /// if it was not written again since a given time, which collection needs to be safe.
-/// Use a lifecycle rule on `<prefix>/.lakery-tmp/` to expire uploads a crash left there.
-/// S3 copies at most 5 GiB in one request, which bounds a single streamed content there.
+/// A multipart upload a crash interrupted is left to the store's lifecycle rules
+/// (S3's `AbortIncompleteMultipartUpload`).
 #[derive(Clone)]
 pub struct ObjectStorage {
     store: Arc<dyn ObjectStore>,
@@ -89,8 +101,8 @@ pub struct ObjectStorage {
     location: Arc<str>,
     part_size: usize,
     tags: TagMode,
-    /// Where streams longer than a part are spooled, if they are.
-    spool: Option<Arc<PathBuf>>,
+    /// How streams longer than a part reach their key.
+    long_streams: LongStreams,
 }
 
 impl fmt::Debug for ObjectStorage {
@@ -99,7 +111,7 @@ impl fmt::Debug for ObjectStorage {
             .field("location", &self.location)
             .field("part_size", &self.part_size)
             .field("tags", &self.tags)
-            .field("spool", &self.spool)
+            .field("long_streams", &self.long_streams)
             .finish_non_exhaustive()
     }
 }
@@ -127,7 +139,7 @@ impl ObjectStorage {
             location: location.into(),
             part_size: DEFAULT_PART_SIZE,
             tags: TagMode::ObjectTags,
-            spool: None,
+            long_streams: LongStreams::Spool(None),
         })
     }
 
@@ -209,15 +221,24 @@ impl ObjectStorage {
         self
     }
 
-    /// Spools streams longer than a part to an unnamed temporary file in `dir` while
-    /// hashing them, then uploads them in parts straight to their content-addressed key
-    /// (or not at all, when that object exists): no temporary object and no copy on the
-    /// store, for local disk space the size of the stream, freed as soon as the upload
-    /// ends or fails. Without it, such a stream goes up under a temporary key and is
-    /// copied to its key once its hash is known, which on some servers costs about half
-    /// as long again as the upload.
+    /// Spools streams longer than a part to unnamed temporary files in `dir` rather
+    /// than in the system's temporary folder ([`std::env::temp_dir`]). A spool file
+    /// takes local disk the size of its stream, and goes as soon as the upload ends or
+    /// fails, or the process dies.
     pub fn with_spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.spool = Some(Arc::new(dir.into()));
+        self.long_streams = LongStreams::Spool(Some(Arc::new(dir.into())));
+        self
+    }
+
+    /// Uploads streams longer than a part as they arrive, under a temporary key in
+    /// `<prefix>/.lakery-tmp/`, and copies each to its content-addressed key once its
+    /// hash is known: for a machine without local disk for the spool. It costs a copy
+    /// on the store (on some servers about half as long again as the upload), S3 copies
+    /// at most 5 GiB in one request, which then bounds one streamed content, and
+    /// Azure's copy drops blob index tags. Expire `<prefix>/.lakery-tmp/` with a
+    /// lifecycle rule for uploads a crash left there.
+    pub fn without_spool(mut self) -> Self {
+        self.long_streams = LongStreams::TempKey;
         self
     }
 
@@ -358,7 +379,7 @@ impl ObjectStorage {
         &self,
         buffered: Vec<Bytes>,
         mut chunks: ByteStream,
-        mut digester: crate::Digester,
+        mut hasher: HashPipe,
         tags: &Tags,
     ) -> Result<(Value, Digest), StorageError> {
         let temp = self
@@ -379,13 +400,7 @@ impl ObjectStorage {
             if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
                 break Some(self.error("upload a part to", &temp, e));
             }
-            digester = match digester.update_off_async(chunk.clone()).await {
-                Ok(digester) => digester,
-                Err(e) => {
-                    let _ = writer.abort().await;
-                    return Err(hash_failed(e));
-                }
-            };
+            hasher.update(chunk.clone()).await;
             writer.put(chunk);
         };
         if let Some(error) = failed {
@@ -398,7 +413,7 @@ impl ObjectStorage {
             .finish()
             .await
             .map_err(|e| self.error("complete the upload to", &temp, e))?;
-        let digest = digester.finish();
+        let digest = hashed(hasher).await?;
         let relative = Self::relative(&digest);
         let path = self.path(&relative);
         let moved = async {
@@ -430,7 +445,7 @@ impl ObjectStorage {
         dir: &std::path::Path,
         buffered: Vec<Bytes>,
         mut chunks: ByteStream,
-        mut digester: crate::Digester,
+        mut hasher: HashPipe,
         tags: &Tags,
     ) -> Result<(Value, Digest), StorageError> {
         let spool_error = |what: &str, e: std::io::Error| {
@@ -455,10 +470,7 @@ impl ObjectStorage {
         while let Some(chunk) = chunks.next().await {
             match chunk {
                 Ok(chunk) => {
-                    digester = digester
-                        .update_off_async(chunk.clone())
-                        .await
-                        .map_err(hash_failed)?;
+                    hasher.update(chunk.clone()).await;
                     // A writer that stopped has its error, returned below.
                     if sender.send(chunk).await.is_err() {
                         break;
@@ -478,7 +490,7 @@ impl ObjectStorage {
             return Err(error);
         }
         let mut file = file.map_err(|e| spool_error("cannot write", e))?;
-        let digest = digester.finish();
+        let digest = hashed(hasher).await?;
         let relative = Self::relative(&digest);
         let path = self.path(&relative);
         let config = json!({ "key": relative });
@@ -529,8 +541,11 @@ impl ObjectStorage {
     }
 }
 
-fn hash_failed(e: tokio::task::JoinError) -> StorageError {
-    StorageError::new(StorageErrorKind::Other, format!("hash task failed: {e}"))
+async fn hashed(hasher: HashPipe) -> Result<Digest, StorageError> {
+    hasher
+        .finish()
+        .await
+        .map_err(|e| StorageError::io("cannot hash the stream", e))
 }
 
 /// Whether an error is a failed connection, a timeout or an interrupted transfer: what
@@ -560,7 +575,7 @@ impl Storage for ObjectStorage {
         &self,
         request: StreamWriteRequest<'_>,
     ) -> Result<(Value, Digest), StorageError> {
-        let mut digester = request.digester();
+        let mut hasher = HashPipe::new(request.digester());
         let tags = request.tags().clone();
         let mut chunks = request.into_stream();
         // Up to one part is buffered: a stream that ends within it is one request.
@@ -570,30 +585,25 @@ impl Storage for ObjectStorage {
             match chunks.next().await {
                 Some(chunk) => {
                     let chunk = chunk?;
-                    digester = digester
-                        .update_off_async(chunk.clone())
-                        .await
-                        .map_err(hash_failed)?;
+                    hasher.update(chunk.clone()).await;
                     size += chunk.len();
                     buffered.push(chunk);
                 }
                 None => {
-                    let digest = digester.finish();
+                    let digest = hashed(hasher).await?;
                     let payload: PutPayload = buffered.into_iter().collect();
                     let config = self.put(payload, &digest, &tags).await?;
                     return Ok((config, digest));
                 }
             }
         }
-        match self.spool.clone() {
-            Some(dir) => {
-                self.upload_spooled(&dir, buffered, chunks, digester, &tags)
+        match &self.long_streams {
+            LongStreams::Spool(dir) => {
+                let dir = dir.as_deref().cloned().unwrap_or_else(std::env::temp_dir);
+                self.upload_spooled(&dir, buffered, chunks, hasher, &tags)
                     .await
             }
-            None => {
-                self.upload_in_parts(buffered, chunks, digester, &tags)
-                    .await
-            }
+            LongStreams::TempKey => self.upload_in_parts(buffered, chunks, hasher, &tags).await,
         }
     }
 
