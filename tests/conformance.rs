@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use lakery::serializer::{image, ndarray};
 use lakery::serializer::{
-    Bincode, Csv, CsvOptions, Json, JsonLines, MessagePack, RawBytes, RawChunks, Text, TextLines,
+    Bincode, Csv, CsvOptions, Iso8601, Json, JsonLines, MessagePack, MsgPack, Npy, Png, RawBytes,
+    RawChunks, Text, TextLines,
 };
 use lakery::storage::{StorageError, WriteRequest};
 use lakery::testing::{check_serializer, check_storage, check_stream_serializer};
@@ -75,6 +77,20 @@ fn the_value_serializers_conform() {
     check_serializer(&Csv, &[records()]).unwrap();
     check_serializer(&MessagePack, &[records()]).unwrap();
     check_serializer(&TextLines, &[vec!["a".to_owned(), "b c".to_owned()]]).unwrap();
+    check_serializer(&MsgPack, std::slice::from_ref(&record)).unwrap();
+    check_serializer(&MsgPack, &[records()]).unwrap();
+    let instant: chrono::DateTime<chrono::Utc> = "2026-11-29T12:00:00.5Z".parse().unwrap();
+    check_serializer(&Iso8601, &[instant, chrono::DateTime::UNIX_EPOCH]).unwrap();
+    check_serializer(&Iso8601, &[instant.fixed_offset()]).unwrap();
+    check_serializer(&Iso8601, &[instant.naive_utc()]).unwrap();
+    check_serializer(&Iso8601, &[instant.date_naive()]).unwrap();
+    check_serializer(&Iso8601, &[instant.time()]).unwrap();
+    let plot = image::RgbaImage::from_fn(16, 9, |x, y| {
+        image::Rgba([x as u8 * 16, y as u8 * 28, 7, 200])
+    });
+    check_serializer(&Png, &[plot, image::RgbaImage::new(1, 1)]).unwrap();
+    let grid = ndarray::Array2::from_shape_fn((4, 3), |(i, j)| i as f64 - j as f64 / 3.0);
+    check_serializer(&Npy, &[grid, ndarray::Array2::zeros((0, 5))]).unwrap();
 }
 
 #[test]

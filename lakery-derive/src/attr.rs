@@ -29,6 +29,7 @@ const MIGRATE_FROM_FORMAT: &str = "`#[storable(version = 2, migrate_from = Exper
 const MIGRATE_FORMAT: &str = "`#[storable(version = 3, migrate = migrate_old_experiment)]`";
 const CONTENT_SERIALIZER_FORMAT: &str = "`#[content(serializer = Bincode)]`";
 const STORAGE_FORMAT: &str = "`#[content(storage = \"archive\")]`";
+const ENCODING_FORMAT: &str = "`#[content(encoding = \"zstd\")]`";
 /// The longest tag key or value the runtime accepts, in bytes.
 const MAX_TAG_LEN: usize = 1024;
 const TAGS_FORMAT: &str = "`#[content(tags(kind = \"results\"))]`";
@@ -252,6 +253,8 @@ pub struct Content {
     pub serializer: Option<SerializerPath>,
     pub storage: Option<LitStr>,
     pub tags: Vec<(String, String)>,
+    /// `encoding = "zstd"`: the variant of `lakery::Encoding`.
+    pub encoding: Option<Ident>,
 }
 
 impl Field {
@@ -368,6 +371,7 @@ fn parse_content(cx: &Ctxt, attr: &Attribute) -> Content {
     let mut serializer = Attr::none(cx, CONTENT, SERIALIZER);
     let mut storage = Attr::none(cx, CONTENT, STORAGE);
     let mut tags = Attr::none(cx, CONTENT, TAGS);
+    let mut encoding = Attr::none(cx, CONTENT, ENCODING);
     let result = list.parse_nested_meta(|meta| {
         if meta.path == SERIALIZER {
             let first = serializer.first(&meta.path);
@@ -384,11 +388,15 @@ fn parse_content(cx: &Ctxt, attr: &Attribute) -> Content {
             let first = tags.first(&meta.path);
             let value = parse_tags(cx, &meta)?;
             tags.set_if(first, value);
+        } else if meta.path == ENCODING {
+            let first = encoding.first(&meta.path);
+            let value = value_of(cx, &meta, ENCODING, ENCODING_FORMAT)?;
+            encoding.set_if(first, value.and_then(|expr| parse_encoding(cx, &expr)));
         } else {
             let key = path_text(&meta.path);
             let mut message = format!(
                 "unknown content attribute `{key}`; expected one of `{SERIALIZER}`, `{STORAGE}`, \
-                 `{TAGS}`"
+                 `{TAGS}`, `{ENCODING}`"
             );
             if meta.path == SKIP {
                 message.push_str(
@@ -416,6 +424,7 @@ fn parse_content(cx: &Ctxt, attr: &Attribute) -> Content {
         serializer: serializer.get(),
         storage: storage.get(),
         tags: tags.get().unwrap_or_default(),
+        encoding: encoding.get(),
     }
 }
 
@@ -660,6 +669,33 @@ fn parse_storage(cx: &Ctxt, expr: &Expr) -> Option<LitStr> {
         return None;
     }
     Some(lit.clone())
+}
+
+/// The encodings `encoding = "..."` names, and their `lakery::Encoding` variants.
+const ENCODINGS: [(&str, &str); 2] = [("zstd", "Zstd"), ("gzip", "Gzip")];
+
+fn parse_encoding(cx: &Ctxt, expr: &Expr) -> Option<Ident> {
+    let Some(lit) = string_literal(expr) else {
+        cx.error_spanned_by(
+            expr,
+            format!(
+                "expected a string literal naming an encoding: the correct format looks like \
+                 {ENCODING_FORMAT}"
+            ),
+        );
+        return None;
+    };
+    let name = lit.value();
+    match ENCODINGS.iter().find(|(known, _)| *known == name) {
+        Some((_, variant)) => Some(Ident::new(variant, lit.span())),
+        None => {
+            cx.error_spanned_by(
+                lit,
+                format!("unknown encoding {name:?}; expected \"zstd\" or \"gzip\""),
+            );
+            None
+        }
+    }
 }
 
 /// `tags(key = "value", "other-key" = "value")`.

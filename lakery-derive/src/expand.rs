@@ -73,7 +73,14 @@ fn expand(cont: &Container) -> TokenStream {
             Some(path) => (path.span(), path.path.to_token_stream(), path.display()),
             None => (ident.span(), default_serializer(), "Json".to_owned()),
         };
-        specs.push(content_spec(BODY_KEY, None, &[], &serializer_type, false));
+        specs.push(content_spec(
+            BODY_KEY,
+            None,
+            &[],
+            &serializer_type,
+            false,
+            None,
+        ));
         body_struct = body_struct_definition(cont);
         let body_ty = body_type(generics, quote!('_));
         let body_static_ty = body_type(generics, quote!('static));
@@ -131,6 +138,7 @@ fn expand(cont: &Container) -> TokenStream {
                     &content.tags,
                     &serializer_type,
                     item.is_some(),
+                    content.encoding.as_ref(),
                 ));
                 let value = local(&format!("__lakery_content_{index}"));
                 match item {
@@ -319,7 +327,12 @@ fn content_spec(
     tags: &[(String, String)],
     serializer_type: &str,
     stream: bool,
+    encoding: Option<&syn::Ident>,
 ) -> TokenStream {
+    let encoding = match encoding {
+        Some(variant) => quote!(::core::option::Option::Some(::lakery::Encoding::#variant)),
+        None => quote!(::core::option::Option::None),
+    };
     let storage = match storage {
         Some(name) => quote!(::core::option::Option::Some(#name)),
         None => quote!(::core::option::Option::None),
@@ -332,6 +345,7 @@ fn content_spec(
             tags: &[#(#tags),*],
             serializer_type: #serializer_type,
             stream: #stream,
+            encoding: #encoding,
         }
     }
 }

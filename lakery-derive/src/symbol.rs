@@ -20,6 +20,7 @@ pub const MIGRATE: Symbol = Symbol("migrate");
 pub const SKIP: Symbol = Symbol("skip");
 pub const STORAGE: Symbol = Symbol("storage");
 pub const TAGS: Symbol = Symbol("tags");
+pub const ENCODING: Symbol = Symbol("encoding");
 
 /// The key of the content that holds every field without `#[content]`.
 pub const BODY_KEY: &str = "body";

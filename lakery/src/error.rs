@@ -177,6 +177,23 @@ pub enum Error {
         source: crate::serializer::SerializerError,
     },
 
+    /// A content's bytes could not be compressed, or what was stored could not be
+    /// decompressed.
+    #[error("cannot {action} content `{key}` of manifest {manifest} with {encoding}: {source}")]
+    Encoding {
+        /// `"compress"` or `"decompress"`.
+        action: &'static str,
+        /// The manifest being saved or loaded.
+        manifest: ManifestId,
+        /// The content's key.
+        key: String,
+        /// The encoding's name, such as `zstd`.
+        encoding: String,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A content was written by a serializer the field's serializer cannot read.
     #[error(
         "content `{key}` of manifest {manifest} was written by serializer `{stored}`, \

@@ -46,7 +46,9 @@
 
 extern crate self as lakery;
 
+mod content_type;
 pub mod db;
+mod encoding;
 mod error;
 mod load;
 mod maintenance;
@@ -67,7 +69,9 @@ pub mod __private;
 
 pub use lakery_derive::Storable;
 
+pub use crate::content_type::{ContentType, ContentTypeError, Format};
 pub use crate::db::{Backend, Cursor, Database, Order, Page, Query};
+pub use crate::encoding::Encoding;
 pub use crate::error::{BatchFailure, Error, Mismatch, Result};
 pub use crate::load::{load_one, LoadHandle, LoadedBatch, Loader};
 pub use crate::maintenance::{

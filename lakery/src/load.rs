@@ -528,10 +528,21 @@ fn readable(manifest: ManifestId, row: &StoredContent) -> Result<HashAlgorithm> 
         reason,
     };
     if let Some(encoding) = &row.encoding {
-        return Err(corrupt(format!(
-            "content `{}` has encoding `{encoding}`, which this version of lakery cannot decode",
-            row.content_key
-        )));
+        if crate::Encoding::from_name(encoding).is_none() {
+            return Err(corrupt(format!(
+                "content `{}` has encoding `{encoding}`, which this build of lakery cannot \
+                 decode (it knows {}; `zstd` and `gzip` are cargo features)",
+                row.content_key,
+                match crate::Encoding::ALL {
+                    [] => "none".to_owned(),
+                    all => all
+                        .iter()
+                        .map(|e| e.name())
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                }
+            )));
+        }
     }
     HashAlgorithm::from_name(&row.hash_algorithm).ok_or_else(|| {
         corrupt(format!(
@@ -650,6 +661,7 @@ fn content(
         content_type: row.content_type,
         serializer_name: row.serializer_name,
         serializer_config,
+        encoding: row.encoding.as_deref().and_then(crate::Encoding::from_name),
     })
 }
 

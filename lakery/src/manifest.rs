@@ -171,6 +171,16 @@ pub struct ContentRecord {
     pub created_at: DateTime<Utc>,
 }
 
+impl ContentRecord {
+    /// The content type, parsed: its format whatever its parameters (see
+    /// [`ContentType::format`](crate::ContentType::format)).
+    pub fn parsed_content_type(
+        &self,
+    ) -> std::result::Result<crate::ContentType, crate::ContentTypeError> {
+        self.content_type.parse()
+    }
+}
+
 /// The hash that names and checks a content's bytes, recorded with each content so that
 /// contents hashed either way load side by side.
 ///

@@ -78,6 +78,8 @@ pub struct UnpackedContent {
     pub content_type: String,
     pub serializer_name: String,
     pub serializer_config: Option<serde_json::Value>,
+    /// The compression applied to the bytes, from the field's attribute.
+    pub encoding: Option<crate::Encoding>,
 }
 
 impl std::fmt::Debug for UnpackedContent {
@@ -130,6 +132,16 @@ impl Unpacker {
                 serializer: serializer.name().to_owned(),
                 source,
             })?;
+        let data = match spec.encoding {
+            Some(encoding) => encoding.encode(&data).map_err(|source| Error::Encoding {
+                action: "compress",
+                manifest: self.manifest,
+                key: spec.key.to_owned(),
+                encoding: encoding.name().to_owned(),
+                source,
+            })?,
+            None => data,
+        };
         self.contents.push(UnpackedContent {
             index,
             spec,
@@ -138,6 +150,7 @@ impl Unpacker {
             content_type: serializer.content_type().to_owned(),
             serializer_name: serializer.name().to_owned(),
             serializer_config: serializer.config(),
+            encoding: spec.encoding,
         });
         Ok(())
     }
@@ -163,7 +176,11 @@ impl Unpacker {
             key: spec.key.to_owned(),
             serializer: serializer.name().to_owned(),
         };
-        let bytes = crate::stream::encode(items, serializer.encoder(), what, failure.clone());
+        let mut bytes =
+            crate::stream::encode(items, serializer.encoder(), what.clone(), failure.clone());
+        if let Some(encoding) = spec.encoding {
+            bytes = crate::stream::compress(bytes, encoding, what, failure.clone());
+        }
         self.contents.push(UnpackedContent {
             index,
             spec,
@@ -175,6 +192,7 @@ impl Unpacker {
             content_type: serializer.content_type().to_owned(),
             serializer_name: serializer.name().to_owned(),
             serializer_config: serializer.config(),
+            encoding: spec.encoding,
         });
         Ok(())
     }
@@ -192,6 +210,8 @@ pub(crate) struct LoadedContent {
     pub content_type: String,
     pub serializer_name: String,
     pub serializer_config: Option<serde_json::Value>,
+    /// The compression to undo, as recorded with the content.
+    pub encoding: Option<crate::Encoding>,
 }
 
 /// Where a stream content's bytes are, and what they must hash to.
@@ -300,7 +320,11 @@ impl Repacker {
             }
         };
         Ok(ContentStream::loaded(crate::stream::decode(
-            bytes, decoder, what, expected,
+            bytes,
+            decoder,
+            what,
+            expected,
+            content.encoding,
         )))
     }
 }
@@ -345,13 +369,25 @@ fn decode<S: Serializer<V>, V>(
             expected: serializer.name().to_owned(),
         });
     }
+    let data = match content.encoding {
+        Some(encoding) => encoding
+            .decode(&content.data)
+            .map_err(|source| Error::Encoding {
+                action: "decompress",
+                manifest,
+                key: content.key.clone(),
+                encoding: encoding.name().to_owned(),
+                source,
+            })?,
+        None => content.data,
+    };
     let stored = Stored {
         serializer_name: &content.serializer_name,
         serializer_config: content.serializer_config.as_ref(),
         content_type: &content.content_type,
     };
     serializer
-        .deserialize(content.data, &stored)
+        .deserialize(data, &stored)
         .map_err(|source| Error::Deserialize {
             manifest,
             key: content.key.clone(),

@@ -381,7 +381,7 @@ impl<'r> Saver<'r> {
                     manifest_id,
                     content_key: content.spec.key.to_owned(),
                     content_type: content.content_type,
-                    encoding: None,
+                    encoding: content.encoding.map(|e| e.name().to_owned()),
                     hash: digest.hex(),
                     hash_algorithm: digest.algorithm.name().to_owned(),
                     size: digest.size as i64,

@@ -78,6 +78,8 @@ pub struct ContentSpec {
     pub serializer_type: &'static str,
     /// Whether the field is a [`ContentStream`](crate::ContentStream), read lazily.
     pub stream: bool,
+    /// The compression of `encoding = "..."`, applied after the serializer.
+    pub encoding: Option<crate::Encoding>,
 }
 
 /// A type whose values lakery can save and load.

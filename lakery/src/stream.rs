@@ -173,6 +173,58 @@ impl<T> fmt::Debug for ContentStream<T> {
 /// manifest and key rather than as the storage's error.
 pub(crate) type FailureSlot = Arc<Mutex<Option<Error>>>;
 
+/// `bytes` compressed with `encoding` as the storage pulls them; a failure is kept in
+/// `failure`, as the items' are.
+pub(crate) fn compress(
+    bytes: ByteStream,
+    encoding: crate::Encoding,
+    what: Described,
+    failure: FailureSlot,
+) -> ByteStream {
+    let coder = encoding.encoder();
+    let fail = move |source: std::io::Error| {
+        let error = Error::Encoding {
+            action: "compress",
+            manifest: what.manifest,
+            key: what.key.clone(),
+            encoding: encoding.name().to_owned(),
+            source,
+        };
+        let mut slot = failure.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert(error);
+        StorageError::new(
+            StorageErrorKind::Other,
+            "the content's stream failed before its end",
+        )
+    };
+    stream::unfold((bytes, Some(coder)), move |(mut bytes, mut coder)| {
+        let fail = fail.clone();
+        async move {
+            loop {
+                let current = match coder.take()? {
+                    Ok(current) => current,
+                    Err(e) => return Some((Err(fail(e)), (bytes, None))),
+                };
+                let mut current = current;
+                match bytes.next().await {
+                    Some(Ok(chunk)) => match current.push(&chunk) {
+                        Ok(out) if out.is_empty() => coder = Some(Ok(current)),
+                        Ok(out) => return Some((Ok(out), (bytes, Some(Ok(current))))),
+                        Err(e) => return Some((Err(fail(e)), (bytes, None))),
+                    },
+                    // The items' own failure is already in the slot.
+                    Some(Err(e)) => return Some((Err(e), (bytes, None))),
+                    None => {
+                        let last = current.finish().map_err(fail);
+                        return Some((last, (bytes, None)));
+                    }
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
 /// The encoded bytes of `items`, in chunks of about [`CHUNK`] bytes, encoded as the
 /// storage pulls them.
 pub(crate) fn encode<T: Send + 'static>(
@@ -331,18 +383,41 @@ pub(crate) fn decode<T: Send + 'static>(
     decoder: Box<dyn StreamDecoder<T>>,
     what: Described,
     expected: Option<Expected>,
+    encoding: Option<crate::Encoding>,
 ) -> BoxStream<'static, Result<T, Error>> {
     struct Decoding<T> {
         bytes: ByteStream,
         decoder: Box<dyn StreamDecoder<T>>,
+        /// Undoes the content's encoding, when it has one.
+        decompressor: Option<crate::encoding::StreamCoder>,
         input: BytesMut,
         items: std::vec::IntoIter<T>,
         hasher: Option<HashPipe>,
         done: bool,
     }
+    /// Why bytes did not become items.
+    enum Failure {
+        Decompress(std::io::Error),
+        Decode(BoxError),
+    }
+    let encoding_error = move |what: &Described, source: std::io::Error| Error::Encoding {
+        action: "decompress",
+        manifest: what.manifest,
+        key: what.key.clone(),
+        encoding: encoding.map(|e| e.name()).unwrap_or_default().to_owned(),
+        source,
+    };
+    let decompressor = match encoding.map(crate::Encoding::decoder).transpose() {
+        Ok(decompressor) => decompressor,
+        Err(source) => {
+            let error = encoding_error(&what, source);
+            return stream::once(async move { Err(error) }).boxed();
+        }
+    };
     let start = Decoding {
         bytes,
         decoder,
+        decompressor,
         input: BytesMut::new(),
         items: Vec::new().into_iter(),
         hasher: expected
@@ -364,24 +439,32 @@ pub(crate) fn decode<T: Send + 'static>(
                 let mut out = Vec::new();
                 let decoded = match s.bytes.next().await {
                     Some(Ok(chunk)) => {
-                        let passed = if s.input.is_empty() {
-                            s.decoder.pass_through(&chunk)
-                        } else {
-                            None
-                        };
-                        if passed.is_none() {
-                            s.input.extend_from_slice(&chunk);
-                        }
                         if let Some(hasher) = &mut s.hasher {
-                            hasher.update(chunk).await;
+                            hasher.update(chunk.clone()).await;
                         }
-                        match passed {
-                            Some(item) => {
-                                out.push(item);
-                                Ok(())
+                        let chunk = match &mut s.decompressor {
+                            Some(coder) => coder.push(&chunk).map_err(Failure::Decompress),
+                            None => Ok(chunk),
+                        };
+                        chunk.and_then(|chunk| {
+                            let passed = if s.input.is_empty() {
+                                s.decoder.pass_through(&chunk)
+                            } else {
+                                None
+                            };
+                            match passed {
+                                Some(item) => {
+                                    out.push(item);
+                                    Ok(())
+                                }
+                                None => {
+                                    s.input.extend_from_slice(&chunk);
+                                    s.decoder
+                                        .decode(&mut s.input, false, &mut out)
+                                        .map_err(Failure::Decode)
+                                }
                             }
-                            None => s.decoder.decode(&mut s.input, false, &mut out),
-                        }
+                        })
                     }
                     Some(Err(source)) => {
                         s.done = true;
@@ -389,18 +472,27 @@ pub(crate) fn decode<T: Send + 'static>(
                     }
                     None => {
                         s.done = true;
-                        // The hash is checked before the last items are handed out, so
-                        // that a stream ends in its error rather than in success.
+                        // The hash is checked before the last items are handed out,
+                        // so that a stream ends in its error rather than in success.
                         if let Some(error) = mismatch(s.hasher.take(), &expected, &what).await {
                             return Some((Err(error), s));
                         }
-                        s.decoder.decode(&mut s.input, true, &mut out)
+                        let rest = match s.decompressor.take() {
+                            Some(coder) => coder.finish().map_err(Failure::Decompress),
+                            None => Ok(Bytes::new()),
+                        };
+                        rest.and_then(|rest| {
+                            s.input.extend_from_slice(&rest);
+                            s.decoder
+                                .decode(&mut s.input, true, &mut out)
+                                .map_err(Failure::Decode)
+                        })
                     }
                 };
-                if let Err(source) = decoded {
+                if let Err(failure) = decoded {
                     s.done = true;
                     // Bytes that do not decode are most likely corrupt: read the rest
-                    // and say so if the hash disagrees, else report the decoding error.
+                    // and say so if the hash disagrees, else report the failure.
                     if let Some(mut hasher) = s.hasher.take() {
                         while let Some(chunk) = s.bytes.next().await {
                             match chunk {
@@ -412,7 +504,11 @@ pub(crate) fn decode<T: Send + 'static>(
                             return Some((Err(error), s));
                         }
                     }
-                    return Some((Err(what.deserialize_error(source)), s));
+                    let error = match failure {
+                        Failure::Decode(source) => what.deserialize_error(source),
+                        Failure::Decompress(source) => encoding_error(&what, source),
+                    };
+                    return Some((Err(error), s));
                 }
                 s.items = out.into_iter();
             }

@@ -232,3 +232,19 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// The file a `FileStorage` under `root` keeps for the content of hash `hash`.
+pub fn stored_file(root: &std::path::Path, hash: &str) -> std::path::PathBuf {
+    let mut pending = vec![root.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.file_name().unwrap().to_string_lossy() == hash {
+                return path;
+            }
+        }
+    }
+    panic!("no stored file {hash} under {}", root.display());
+}

@@ -9,12 +9,28 @@
 //! stored with every content it writes, so that a later version of the serializer can
 //! still recognise, and read, what an earlier one wrote.
 
+mod formats;
+#[cfg(feature = "ndarray")]
+mod npy;
+#[cfg(feature = "image")]
+mod picture;
 mod stream;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+/// The `image` crate that [`Png`] and [`Jpeg`] handle.
+#[cfg(feature = "image")]
+pub use ::image;
+pub use formats::{Iso8601, MsgPack};
+/// The `ndarray` crate that [`Npy`] handles.
+#[cfg(feature = "ndarray")]
+pub use ndarray;
+#[cfg(feature = "ndarray")]
+pub use npy::Npy;
+#[cfg(feature = "image")]
+pub use picture::{Jpeg, Png};
 pub use stream::{
     Csv, CsvOptions, JsonLines, MessagePack, RawChunks, StreamDecoder, StreamEncoder,
     StreamSerializer, TextLines,

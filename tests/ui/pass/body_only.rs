@@ -23,6 +23,7 @@ fn main() {
             tags: &[],
             serializer_type: "Json",
             stream: false,
+            encoding: None,
         }]
     );
 }

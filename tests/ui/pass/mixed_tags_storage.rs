@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use lakery::serializer::{Bincode, Json};
-use lakery::{ContentSpec, Storable};
+use lakery::{ContentSpec, Encoding, Storable};
 
 #[derive(Storable)]
 #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", version = 2, serializer = Json)]
@@ -10,7 +10,7 @@ struct Experiment {
     parameters: BTreeMap<String, f64>,
     #[content(serializer = Bincode, storage = "archive", tags(kind = "results", "data-stage" = "final"))]
     results: Vec<f64>,
-    #[content(storage = "archive")]
+    #[content(storage = "archive", encoding = "zstd")]
     log: Vec<String>,
 }
 
@@ -25,6 +25,7 @@ fn main() {
                 tags: &[],
                 serializer_type: "Json",
                 stream: false,
+                encoding: None,
             },
             ContentSpec {
                 key: "results",
@@ -32,6 +33,7 @@ fn main() {
                 tags: &[("kind", "results"), ("data-stage", "final")],
                 serializer_type: "Bincode",
                 stream: false,
+                encoding: None,
             },
             ContentSpec {
                 key: "log",
@@ -39,6 +41,7 @@ fn main() {
                 tags: &[],
                 serializer_type: "Json",
                 stream: false,
+                encoding: Some(Encoding::Zstd),
             },
         ]
     );

@@ -1,0 +1,145 @@
+//! A data-science run, stored the way lakery stores what such users keep: a description
+//! in the database, a weight matrix as a NumPy `.npy` file, a loss curve plotted to PNG,
+//! the run's metrics over time as a compressed JSON log, and when it finished.
+//!
+//! Run it with `cargo run --example data_science --features lakery/ndarray,lakery/image`.
+//! It writes to a temporary folder (or to the folder given as its argument, which it
+//! keeps), prints where each piece went, loads the run back and checks it, and shows
+//! how Python opens the stored weights.
+
+use lakery::serializer::image::{Rgb, RgbImage};
+use lakery::serializer::ndarray::Array2;
+use lakery::serializer::{Iso8601, JsonLines, Npy, Png};
+use lakery::{ContentStream, Database, FileStorage, Registry, Storable};
+use serde::{Deserialize, Serialize};
+
+/// One point of the run's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Metrics {
+    epoch: u32,
+    loss: f64,
+    accuracy: f64,
+}
+
+#[derive(Storable, Debug)]
+#[storable(class_id = "d4b1c0a2-7e55-4c1f-9f7a-3b2e8c6d5a10")]
+struct TrainingRun {
+    /// The body: a small JSON document in the database.
+    description: String,
+    learning_rate: f64,
+    /// NumPy's own format, so `numpy.load` opens the stored file.
+    #[content(serializer = Npy, storage = "arrays", tags(kind = "weights"))]
+    weights: Array2<f64>,
+    /// A plot of the loss, lossless.
+    #[content(serializer = Png, storage = "plots", tags(kind = "plot"))]
+    loss_plot: RgbImage,
+    /// Every epoch's metrics as JSON Lines, compressed with zstd on the way out.
+    #[content(serializer = JsonLines, storage = "logs", encoding = "zstd")]
+    log: ContentStream<Metrics>,
+    #[content(serializer = Iso8601)]
+    finished_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn metrics(epochs: u32) -> Vec<Metrics> {
+    (1..=epochs)
+        .map(|epoch| {
+            let t = f64::from(epoch);
+            Metrics {
+                epoch,
+                loss: 2.0 / (1.0 + 0.05 * t) + 0.01 * (t * 0.7).sin(),
+                accuracy: 1.0 - 0.9 / (1.0 + 0.03 * t),
+            }
+        })
+        .collect()
+}
+
+/// The loss curve, drawn point by point on a white canvas.
+fn plot(points: &[Metrics]) -> RgbImage {
+    let (width, height) = (400u32, 200u32);
+    let mut image = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
+    let max = points.iter().map(|m| m.loss).fold(f64::MIN, f64::max);
+    for (i, point) in points.iter().enumerate() {
+        let x = (i as u32 * (width - 1)) / (points.len() as u32 - 1).max(1);
+        let y = ((1.0 - point.loss / max) * f64::from(height - 10)) as u32 + 5;
+        for dy in 0..3 {
+            image.put_pixel(x, (y + dy).min(height - 1), Rgb([31, 119, 180]));
+        }
+    }
+    image
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let temporary = tempfile::tempdir()?;
+    let dir = match std::env::args_os().nth(1) {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => temporary.path().to_owned(),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let db = Database::connect(&format!("sqlite://{}/runs.db", dir.display())).await?;
+    db.migrate().await?;
+    let registry = Registry::builder()
+        .storage("arrays", FileStorage::new(dir.join("arrays"))?)
+        .storage("plots", FileStorage::new(dir.join("plots"))?)
+        .storage("logs", FileStorage::new(dir.join("logs"))?)
+        .storable::<TrainingRun>()
+        .build()?;
+
+    let log = metrics(5_000);
+    let run = TrainingRun {
+        description: "ridge baseline on the spring data".to_owned(),
+        learning_rate: 0.05,
+        weights: Array2::from_shape_fn((64, 32), |(i, j)| ((i * 32 + j) as f64).sin()),
+        loss_plot: plot(&log),
+        log: ContentStream::from_iter(log.clone()),
+        finished_at: chrono::Utc::now(),
+    };
+    let record = lakery::save_one(&run, &registry, &db)
+        .tags([("project", "spring"), ("model", "ridge")])
+        .await?;
+    println!("saved run {}", record.id);
+    for content in db.contents(record.id).await? {
+        println!(
+            "  {:<12} {:>8} bytes  {:<36} {:<6} {}",
+            content.key,
+            content.size,
+            content.content_type,
+            content.encoding.as_deref().unwrap_or("-"),
+            content.storage_name,
+        );
+    }
+
+    let loaded: TrainingRun = lakery::load_one(&record, &registry, &db).await?;
+    assert_eq!(loaded.weights, run.weights);
+    assert_eq!(loaded.loss_plot, run.loss_plot);
+    assert_eq!(loaded.finished_at, run.finished_at);
+    let back: Vec<Metrics> = futures::TryStreamExt::try_collect(loaded.log).await?;
+    assert_eq!(back, log);
+    println!(
+        "loaded it back: {}x{} weights, a {}x{} plot, {} log lines, finished {}",
+        loaded.weights.nrows(),
+        loaded.weights.ncols(),
+        loaded.loss_plot.width(),
+        loaded.loss_plot.height(),
+        back.len(),
+        loaded.finished_at.to_rfc3339(),
+    );
+
+    let weights = db
+        .contents(record.id)
+        .await?
+        .into_iter()
+        .find(|c| c.key == "weights")
+        .ok_or("no weights")?;
+    let relative = weights.storage_config["path"].as_str().unwrap_or_default();
+    println!(
+        "in Python: numpy.load({:?}){}",
+        dir.join("arrays").join(relative),
+        if dir == temporary.path() {
+            " (this folder goes when the example ends; give one as its argument to keep it)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
