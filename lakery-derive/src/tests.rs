@@ -68,6 +68,27 @@ fn assert_error(input: TokenStream, expected: &str) {
 // ---- expansion ----------------------------------------------------------------------
 
 #[test]
+fn an_encoding_names_its_variant() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        struct Run {
+            #[content(encoding = "gzip")]
+            log: Vec<String>,
+            #[content(storage = "files", encoding = "zstd")]
+            weights: Vec<f64>,
+        }
+    });
+    assert_contains(
+        &out,
+        "stream: false, encoding: ::core::option::Option::Some(::lakery::Encoding::Gzip), }",
+    );
+    assert_contains(
+        &out,
+        "stream: false, encoding: ::core::option::Option::Some(::lakery::Encoding::Zstd), }",
+    );
+}
+
+#[test]
 fn expands_the_example_of_the_design() {
     let out = expanded(quote! {
         #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11", version = 2, serializer = Json)]
@@ -92,12 +113,14 @@ fn expands_the_example_of_the_design() {
     assert_contains(&out, "const VERSION: u32 = 2u32;");
     assert_contains(
         &out,
-        r#"::lakery::ContentSpec { key: "body", storage: ::core::option::Option::None, tags: &[], serializer_type: "Json", stream: false, }"#,
+        r#"::lakery::ContentSpec { key: "body", storage: ::core::option::Option::None, tags: &[], serializer_type: "Json", stream: false,
+           encoding: ::core::option::Option::None, }"#,
     );
     assert_contains(
         &out,
         r#"::lakery::ContentSpec { key: "results", storage: ::core::option::Option::Some("archive"),
-           tags: &[("kind", "results"), ("stage", "final")], serializer_type: "Bincode", stream: false, }"#,
+           tags: &[("kind", "results"), ("stage", "final")], serializer_type: "Bincode", stream: false,
+           encoding: ::core::option::Option::None, }"#,
     );
     assert_contains(
         &out,
