@@ -1,15 +1,20 @@
 //! A data-science run, stored the way lakery stores what such users keep: a description
-//! in the database, a weight matrix as a NumPy `.npy` file, a loss curve plotted to PNG,
-//! the run's metrics over time as a compressed JSON log, and when it finished.
+//! in the database, the evaluation table as Parquet, a weight matrix as a NumPy `.npy`
+//! file, a loss curve plotted to PNG, the run's metrics over time as a compressed JSON
+//! log, and when it finished.
 //!
-//! Run it with `cargo run --example data_science --features lakery/ndarray,lakery/image`.
+//! Run it with
+//! `cargo run --example data_science --features lakery/ndarray,lakery/image,lakery/arrow`.
 //! It writes to a temporary folder (or to the folder given as its argument, which it
 //! keeps), prints where each piece went, loads the run back and checks it, and shows
 //! how Python opens the stored weights.
 
+use std::sync::Arc;
+
+use lakery::serializer::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use lakery::serializer::image::{Rgb, RgbImage};
 use lakery::serializer::ndarray::Array2;
-use lakery::serializer::{Iso8601, JsonLines, Npy, Png};
+use lakery::serializer::{Iso8601, JsonLines, Npy, Parquet, Png};
 use lakery::{ContentStream, Database, FileStorage, Registry, Storable};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +32,9 @@ struct TrainingRun {
     /// The body: a small JSON document in the database.
     description: String,
     learning_rate: f64,
+    /// A table per evaluation split, as Parquet: pandas and Polars read it.
+    #[content(serializer = Parquet, storage = "tables", tags(kind = "evaluation"))]
+    evaluation: RecordBatch,
     /// NumPy's own format, so `numpy.load` opens the stored file.
     #[content(serializer = Npy, storage = "arrays", tags(kind = "weights"))]
     weights: Array2<f64>,
@@ -82,6 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .storage("arrays", FileStorage::new(dir.join("arrays"))?)
         .storage("plots", FileStorage::new(dir.join("plots"))?)
         .storage("logs", FileStorage::new(dir.join("logs"))?)
+        .storage("tables", FileStorage::new(dir.join("tables"))?)
         .storable::<TrainingRun>()
         .build()?;
 
@@ -89,6 +98,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let run = TrainingRun {
         description: "ridge baseline on the spring data".to_owned(),
         learning_rate: 0.05,
+        evaluation: RecordBatch::try_from_iter([
+            (
+                "split",
+                Arc::new(StringArray::from(vec!["train", "validation", "test"])) as ArrayRef,
+            ),
+            (
+                "accuracy",
+                Arc::new(Float64Array::from(vec![0.97, 0.91, 0.90])) as ArrayRef,
+            ),
+            (
+                "loss",
+                Arc::new(Float64Array::from(vec![0.08, 0.27, 0.29])) as ArrayRef,
+            ),
+        ])?,
         weights: Array2::from_shape_fn((64, 32), |(i, j)| ((i * 32 + j) as f64).sin()),
         loss_plot: plot(&log),
         log: ContentStream::from_iter(log.clone()),
@@ -110,13 +133,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let loaded: TrainingRun = lakery::load_one(&record, &registry, &db).await?;
+    assert_eq!(loaded.evaluation, run.evaluation);
     assert_eq!(loaded.weights, run.weights);
     assert_eq!(loaded.loss_plot, run.loss_plot);
     assert_eq!(loaded.finished_at, run.finished_at);
     let back: Vec<Metrics> = futures::TryStreamExt::try_collect(loaded.log).await?;
     assert_eq!(back, log);
     println!(
-        "loaded it back: {}x{} weights, a {}x{} plot, {} log lines, finished {}",
+        "loaded it back: {} evaluation rows, {}x{} weights, a {}x{} plot, {} log lines, \
+         finished {}",
+        loaded.evaluation.num_rows(),
         loaded.weights.nrows(),
         loaded.weights.ncols(),
         loaded.loss_plot.width(),

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use lakery::serializer::{image, ndarray};
 use lakery::serializer::{
     Bincode, Csv, CsvOptions, Iso8601, Json, JsonLines, MessagePack, MsgPack, Npy, Png, RawBytes,
-    RawChunks, Text, TextLines,
+    RawChunks, Serializer, Text, TextLines,
 };
 use lakery::storage::{StorageError, WriteRequest};
 use lakery::testing::{check_serializer, check_storage, check_stream_serializer};
@@ -193,4 +193,25 @@ async fn the_kit_catches_a_storage_that_loses_bytes() {
     assert!(text.contains("large value round trip"), "{text}");
     assert!(text.contains("large stream round trip"), "{text}");
     assert!(!text.contains("small value round trip"), "{text}");
+}
+
+/// A PNG lakery wrote earlier: a change that cannot read it fails here.
+/// `LAKERY_WRITE_FIXTURES=1` writes it anew, when the format changes on purpose.
+#[test]
+fn a_fixed_earlier_png_still_reads() {
+    const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/plot.png");
+    let plot = image::RgbaImage::from_fn(6, 4, |x, y| {
+        image::Rgba([x as u8 * 40, y as u8 * 60, 255 - x as u8, 128 + y as u8])
+    });
+    if std::env::var("LAKERY_WRITE_FIXTURES").is_ok_and(|v| v == "1") {
+        std::fs::write(FIXTURE, Png.serialize(&plot).unwrap()).unwrap();
+    }
+    let stored = lakery::serializer::Stored {
+        serializer_name: "lakery.png@v1",
+        serializer_config: None,
+        content_type: "image/png",
+    };
+    let bytes = Bytes::from(std::fs::read(FIXTURE).unwrap());
+    let back: image::RgbaImage = Png.deserialize(bytes, &stored).unwrap();
+    assert_eq!(back, plot);
 }

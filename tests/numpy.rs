@@ -1,49 +1,14 @@
 //! `.npy` both ways with NumPy itself: NumPy loads the blob lakery stored for an
 //! `ndarray` field, and lakery loads what `numpy.save` wrote, in other dtypes, byte
-//! orders and memory orders. Needs Python with NumPy: `eval "$(.ci/numpy)"` sets
+//! orders and memory orders. Needs Python with NumPy: `eval "$(.ci/python)"` sets
 //! `LAKERY_TEST_PYTHON`; without it the test says it skipped (with `CI=true` it fails).
 
 mod common;
-
-use std::io::Write as _;
-use std::path::Path;
-use std::process::Command;
 
 use common::TestDb;
 use lakery::serializer::ndarray::{array, Array1, Array2, Array3, ArrayD};
 use lakery::serializer::{Npy, Serializer, Stored};
 use lakery::{FileStorage, Registry, Storable};
-
-fn python() -> Option<String> {
-    if let Ok(python) = std::env::var("LAKERY_TEST_PYTHON") {
-        return Some(python);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("CI=true but LAKERY_TEST_PYTHON is not set: run `eval \"$(.ci/numpy)\"`");
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED NumPy test: LAKERY_TEST_PYTHON is not set; run `eval \"$(.ci/numpy)\"` first \
-         (CI=true makes this a failure)"
-    );
-    None
-}
-
-/// Runs `script` with `args`, and returns what it printed.
-fn run(python: &str, script: &str, args: &[&Path]) -> String {
-    let output = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("the Python interpreter runs");
-    assert!(
-        output.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
 
 #[derive(Storable, Debug)]
 #[storable(class_id = "8f0b6f0e-6c31-4e5e-a7c9-2d4e9b1c7a55")]
@@ -59,7 +24,9 @@ struct Fit {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn numpy_loads_what_lakery_stored() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::python() else {
+        return;
+    };
     let t = TestDb::sqlite().await;
     let registry = Registry::builder()
         .storage("files", FileStorage::new(t.path("files")).unwrap())
@@ -84,7 +51,7 @@ async fn numpy_loads_what_lakery_stored() {
         assert_eq!(row.content_type, "application/x-npy");
         common::stored_file(&t.path("files"), &row.hash)
     };
-    let printed = run(
+    let printed = common::run_python(
         &python,
         "import sys, numpy as np\n\
          w, c, m = (np.load(p, allow_pickle=False) for p in sys.argv[1:4])\n\
@@ -109,9 +76,11 @@ async fn numpy_loads_what_lakery_stored() {
 
 #[test]
 fn lakery_reads_what_numpy_saved() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::python() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    run(
+    common::run_python(
         &python,
         "import sys, numpy as np, os\n\
          d = sys.argv[1]\n\

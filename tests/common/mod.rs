@@ -248,3 +248,36 @@ pub fn stored_file(root: &std::path::Path, hash: &str) -> std::path::PathBuf {
     }
     panic!("no stored file {hash} under {}", root.display());
 }
+
+/// The Python with NumPy and PyArrow that `.ci/python` installs, from
+/// `LAKERY_TEST_PYTHON`; `None` (with a notice) outside CI when it is not set.
+pub fn python() -> Option<String> {
+    if let Ok(python) = std::env::var("LAKERY_TEST_PYTHON") {
+        return Some(python);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("CI=true but LAKERY_TEST_PYTHON is not set: run `eval \"$(.ci/python)\"`");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED Python test: LAKERY_TEST_PYTHON is not set; run `eval \"$(.ci/python)\"` \
+         first (CI=true makes this a failure)"
+    );
+    None
+}
+
+/// Runs `script` with `python` and `args`, and returns what it printed.
+pub fn run_python(python: &str, script: &str, args: &[&std::path::Path]) -> String {
+    let output = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("the Python interpreter runs");
+    assert!(
+        output.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}

@@ -9,6 +9,8 @@
 //! stored with every content it writes, so that a later version of the serializer can
 //! still recognise, and read, what an earlier one wrote.
 
+#[cfg(feature = "arrow")]
+mod arrow;
 mod formats;
 #[cfg(feature = "ndarray")]
 mod npy;
@@ -20,9 +22,17 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+#[cfg(feature = "arrow")]
+pub use self::arrow::{ArrowIpc, Parquet};
 /// The `image` crate that [`Png`] and [`Jpeg`] handle.
 #[cfg(feature = "image")]
 pub use ::image;
+/// The `arrow-array` crate whose `RecordBatch` [`ArrowIpc`] and [`Parquet`] handle.
+#[cfg(feature = "arrow")]
+pub use arrow_array;
+/// The `arrow-schema` crate, for the schemas of record batches.
+#[cfg(feature = "arrow")]
+pub use arrow_schema;
 pub use formats::{Iso8601, MsgPack};
 /// The `ndarray` crate that [`Npy`] handles.
 #[cfg(feature = "ndarray")]

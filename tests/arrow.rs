@@ -1,0 +1,286 @@
+//! Arrow record batches through `ArrowIpc` (values and streams, read batch by batch)
+//! and `Parquet` (values), on every backend, with the conformance kit, fixed blobs
+//! written by an earlier lakery, and malformed bytes.
+
+mod common;
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use common::TestDb;
+use futures::TryStreamExt;
+use lakery::serializer::arrow_array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use lakery::serializer::arrow_schema::{DataType, Field, Schema};
+use lakery::serializer::{ArrowIpc, Parquet, Serializer, Stored, StreamSerializer};
+use lakery::testing::{check_serializer, check_stream_serializer};
+use lakery::{ContentStream, FileStorage, Registry, Storable};
+
+fn schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("score", DataType::Float64, true),
+        Field::new("label", DataType::Utf8, true),
+        Field::new("kept", DataType::Boolean, false),
+    ]))
+}
+
+/// `rows` rows starting at `from`, with a null in every seventh score and label.
+fn table(from: i64, rows: i64) -> RecordBatch {
+    let ids: Vec<i64> = (from..from + rows).collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(ids.clone())),
+        Arc::new(Float64Array::from(
+            ids.iter()
+                .map(|i| (i % 7 != 0).then_some(*i as f64 / 3.0))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            ids.iter()
+                .map(|i| (i % 7 != 3).then(|| format!("row {i} ünïcødé")))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(BooleanArray::from(
+            ids.iter().map(|i| i % 2 == 0).collect::<Vec<_>>(),
+        )),
+    ];
+    RecordBatch::try_new(schema(), columns).unwrap()
+}
+
+fn stored(name: &'static str) -> Stored<'static> {
+    Stored {
+        serializer_name: name,
+        serializer_config: None,
+        content_type: "",
+    }
+}
+
+#[test]
+fn arrow_and_parquet_pass_the_conformance_kit() {
+    check_serializer(&ArrowIpc, &[table(0, 100), table(5, 0)]).unwrap();
+    check_serializer(&ArrowIpc, &[vec![table(0, 10), table(10, 20)], Vec::new()]).unwrap();
+    check_stream_serializer(
+        &ArrowIpc,
+        &[table(0, 1000), table(1000, 1), table(1001, 500)],
+    )
+    .unwrap();
+    check_serializer(&Parquet, &[table(0, 100_000), table(3, 0)]).unwrap();
+    check_serializer(&Parquet, &[vec![table(0, 100)]]).unwrap();
+}
+
+#[test]
+fn an_ipc_stream_yields_its_first_batch_before_its_end() {
+    let bytes = Serializer::<Vec<RecordBatch>>::serialize(
+        &ArrowIpc,
+        &(0..10).map(|i| table(i * 1000, 1000)).collect(),
+    )
+    .unwrap();
+    let mut decoder =
+        StreamSerializer::<RecordBatch>::decoder(&ArrowIpc, &stored("lakery.arrow-stream@v1"))
+            .unwrap();
+    let mut out = Vec::new();
+    // Fed in small pieces: every batch comes out as soon as its bytes are in, long
+    // before the end.
+    let mut fed = 0;
+    for piece in bytes.chunks(4096) {
+        decoder
+            .decode(&mut BytesMut::from(piece), false, &mut out)
+            .unwrap();
+        fed += piece.len();
+        if !out.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(out.len(), 1);
+    assert!(
+        fed < bytes.len() / 5,
+        "first batch after {fed} of {} bytes",
+        bytes.len()
+    );
+    assert_eq!(out[0], table(0, 1000));
+}
+
+#[test]
+fn values_concatenate_and_parquet_compresses() {
+    let batches = vec![table(0, 3), table(3, 4)];
+    let bytes = Serializer::<Vec<RecordBatch>>::serialize(&ArrowIpc, &batches).unwrap();
+    let one: RecordBatch = ArrowIpc
+        .deserialize(bytes, &stored("lakery.arrow-stream@v1"))
+        .unwrap();
+    assert_eq!(one, table(0, 7));
+
+    let big = table(0, 200_000);
+    let parquet = Serializer::<RecordBatch>::serialize(&Parquet, &big).unwrap();
+    let ipc = Serializer::<RecordBatch>::serialize(&ArrowIpc, &big).unwrap();
+    assert!(parquet.starts_with(b"PAR1") && parquet.ends_with(b"PAR1"));
+    assert!(
+        parquet.len() * 3 < ipc.len(),
+        "{} vs {}",
+        parquet.len(),
+        ipc.len()
+    );
+    let row_groups: Vec<RecordBatch> = Parquet
+        .deserialize(parquet, &stored("lakery.parquet@v1"))
+        .unwrap();
+    assert_eq!(row_groups.len(), 4, "row groups of 64 Ki rows");
+    assert_eq!(
+        row_groups.iter().map(RecordBatch::num_rows).sum::<usize>(),
+        200_000
+    );
+}
+
+/// Blobs lakery wrote earlier: a change that cannot read them fails here.
+const FIXTURE_IPC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/table.arrows"
+);
+const FIXTURE_PARQUET: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/table.parquet"
+);
+
+#[test]
+fn fixed_earlier_blobs_still_read() {
+    // `LAKERY_WRITE_FIXTURES=1` writes them anew, when a format changes on purpose.
+    if std::env::var("LAKERY_WRITE_FIXTURES").is_ok_and(|v| v == "1") {
+        let batches = vec![table(0, 20), table(20, 15)];
+        let ipc = Serializer::<Vec<RecordBatch>>::serialize(&ArrowIpc, &batches).unwrap();
+        std::fs::write(FIXTURE_IPC, ipc).unwrap();
+        let parquet = Serializer::<RecordBatch>::serialize(&Parquet, &table(0, 35)).unwrap();
+        std::fs::write(FIXTURE_PARQUET, parquet).unwrap();
+    }
+    let ipc = Bytes::from(std::fs::read(FIXTURE_IPC).unwrap());
+    let batches: Vec<RecordBatch> = ArrowIpc
+        .deserialize(ipc, &stored("lakery.arrow-stream@v1"))
+        .unwrap();
+    assert_eq!(batches, vec![table(0, 20), table(20, 15)]);
+    let parquet = Bytes::from(std::fs::read(FIXTURE_PARQUET).unwrap());
+    let back: RecordBatch = Parquet
+        .deserialize(parquet, &stored("lakery.parquet@v1"))
+        .unwrap();
+    assert_eq!(back, table(0, 35));
+}
+
+#[test]
+fn malformed_bytes_are_errors_not_panics() {
+    let ipc = Serializer::<RecordBatch>::serialize(&ArrowIpc, &table(0, 50)).unwrap();
+    let parquet = Serializer::<RecordBatch>::serialize(&Parquet, &table(0, 50)).unwrap();
+    for cut in [1, 7, ipc.len() / 3, ipc.len() - 1] {
+        let result: Result<Vec<RecordBatch>, _> =
+            ArrowIpc.deserialize(ipc.slice(..cut), &stored("lakery.arrow-stream@v1"));
+        assert!(result.is_err(), "IPC cut at {cut}");
+    }
+    for cut in [0, 4, parquet.len() / 2, parquet.len() - 1] {
+        let result: Result<RecordBatch, _> =
+            Parquet.deserialize(parquet.slice(..cut), &stored("lakery.parquet@v1"));
+        assert!(result.is_err(), "Parquet cut at {cut}");
+    }
+    let garbage = Bytes::from_static(b"\xff\xff\xff\xff\x10\x00\x00\x00not flatbuffers!");
+    let result: Result<Vec<RecordBatch>, _> =
+        ArrowIpc.deserialize(garbage, &stored("lakery.arrow-stream@v1"));
+    assert!(result.is_err());
+}
+
+#[derive(Storable, Debug)]
+#[storable(class_id = "5a0c2d7e-4f61-4b8a-9c3d-1e2f3a4b5c6d")]
+struct Dataset {
+    name: String,
+    #[content(serializer = Parquet, storage = "files")]
+    summary: RecordBatch,
+    #[content(serializer = ArrowIpc, storage = "files", encoding = "zstd")]
+    rows: ContentStream<RecordBatch>,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tables_save_and_stream_back_on_every_backend() {
+    common::each_backend(tables_save_and_stream_back_on).await;
+}
+
+async fn tables_save_and_stream_back_on(t: TestDb) {
+    let registry = Registry::builder()
+        .storage("files", FileStorage::new(t.path("files")).unwrap())
+        .storable::<Dataset>()
+        .build()
+        .unwrap();
+    let value = Dataset {
+        name: "spring".into(),
+        summary: table(0, 10),
+        rows: ContentStream::from_iter((0..50).map(|i| table(i * 2000, 2000))),
+    };
+    let record = lakery::save_one(&value, &registry, &t.db).await.unwrap();
+    let loaded: Dataset = lakery::load_one(&record, &registry, &t.db).await.unwrap();
+    assert_eq!(loaded.summary, table(0, 10));
+    let rows: Vec<RecordBatch> = loaded.rows.try_collect().await.unwrap();
+    assert_eq!(rows.len(), 50);
+    assert_eq!(rows[49], table(98_000, 2000));
+    let contents = t.db.contents(record.id).await.unwrap();
+    let types: Vec<(&str, &str)> = contents
+        .iter()
+        .map(|c| (c.key.as_str(), c.content_type.as_str()))
+        .collect();
+    assert!(types.contains(&("summary", "application/vnd.apache.parquet")));
+    assert!(types.contains(&("rows", "application/vnd.apache.arrow.stream")));
+}
+
+#[test]
+fn pyarrow_reads_what_lakery_wrote_and_the_reverse() {
+    let Some(python) = common::python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ipc = dir.path().join("lakery.arrows");
+    let parquet = dir.path().join("lakery.parquet");
+    let batches = vec![table(0, 20), table(20, 15)];
+    std::fs::write(
+        &ipc,
+        Serializer::<Vec<RecordBatch>>::serialize(&ArrowIpc, &batches).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        &parquet,
+        Serializer::<RecordBatch>::serialize(&Parquet, &table(0, 35)).unwrap(),
+    )
+    .unwrap();
+    let printed = common::run_python(
+        &python,
+        "import sys, os, pyarrow as pa, pyarrow.ipc, pyarrow.parquet as pq\n\
+         s = pa.ipc.open_stream(sys.argv[1]).read_all()\n\
+         p = pq.read_table(sys.argv[2])\n\
+         print(s.num_rows, s.schema.names, s.column('score').null_count, s.column('label')[4])\n\
+         print(p.num_rows, p.equals(s), pq.ParquetFile(sys.argv[2]).metadata.row_group(0).column(0).compression)\n\
+         d = sys.argv[3]\n\
+         t = pa.table({'id': pa.array([1, 2, 3], pa.int64()), 'name': ['a', None, 'c']})\n\
+         pq.write_table(t, os.path.join(d, 'snappy.parquet'))\n\
+         with pa.ipc.new_stream(os.path.join(d, 'py.arrows'), t.schema) as w: w.write_table(t)",
+        &[&ipc, &parquet, dir.path()],
+    );
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(
+        lines[0],
+        "35 ['id', 'score', 'label', 'kept'] 5 row 4 ünïcødé"
+    );
+    assert_eq!(lines[1], "35 True ZSTD");
+
+    let read = |name: &str| Bytes::from(std::fs::read(dir.path().join(name)).unwrap());
+    // pyarrow's default Parquet compression is Snappy.
+    let from_parquet: RecordBatch = Parquet
+        .deserialize(read("snappy.parquet"), &stored("lakery.parquet@v1"))
+        .unwrap();
+    let from_ipc: RecordBatch = ArrowIpc
+        .deserialize(read("py.arrows"), &stored("lakery.arrow-stream@v1"))
+        .unwrap();
+    for batch in [&from_parquet, &from_ipc] {
+        assert_eq!(batch.num_rows(), 3);
+        let names = batch
+            .column_by_name("name")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(
+            names.iter().collect::<Vec<_>>(),
+            vec![Some("a"), None, Some("c")]
+        );
+    }
+}
