@@ -1,7 +1,7 @@
 //! A data-science run, stored the way lakery stores what such users keep: a description
 //! in the database, the evaluation table as Parquet, a weight matrix as a NumPy `.npy`
-//! file, a loss curve plotted to PNG, the run's metrics over time as a compressed JSON
-//! log, and when it finished.
+//! file, one confusion matrix per split (each its own `.npy`), a loss curve plotted to
+//! PNG, the run's metrics over time as a compressed JSON log, and when it finished.
 //!
 //! Run it with
 //! `cargo run --example data_science --features lakery/ndarray,lakery/image,lakery/arrow`.
@@ -9,6 +9,7 @@
 //! keeps), prints where each piece went, loads the run back and checks it, and shows
 //! how Python opens the stored weights.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use lakery::serializer::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
@@ -38,6 +39,9 @@ struct TrainingRun {
     /// NumPy's own format, so `numpy.load` opens the stored file.
     #[content(serializer = Npy, storage = "arrays", tags(kind = "weights"))]
     weights: Array2<f64>,
+    /// One content per split: `confusion.train`, `confusion.test`, ...
+    #[content(serializer = Npy, storage = "arrays", each, tags(kind = "confusion"))]
+    confusion: BTreeMap<String, Array2<f64>>,
     /// A plot of the loss, lossless.
     #[content(serializer = Png, storage = "plots", tags(kind = "plot"))]
     loss_plot: RgbImage,
@@ -95,35 +99,50 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
 
     let log = metrics(5_000);
-    let run = TrainingRun {
-        description: "ridge baseline on the spring data".to_owned(),
-        learning_rate: 0.05,
-        evaluation: RecordBatch::try_from_iter([
-            (
-                "split",
-                Arc::new(StringArray::from(vec!["train", "validation", "test"])) as ArrayRef,
-            ),
-            (
-                "accuracy",
-                Arc::new(Float64Array::from(vec![0.97, 0.91, 0.90])) as ArrayRef,
-            ),
-            (
-                "loss",
-                Arc::new(Float64Array::from(vec![0.08, 0.27, 0.29])) as ArrayRef,
-            ),
-        ])?,
-        weights: Array2::from_shape_fn((64, 32), |(i, j)| ((i * 32 + j) as f64).sin()),
-        loss_plot: plot(&log),
-        log: ContentStream::from_iter(log.clone()),
-        finished_at: chrono::Utc::now(),
-    };
+    let run =
+        TrainingRun {
+            description: "ridge baseline on the spring data".to_owned(),
+            learning_rate: 0.05,
+            evaluation: RecordBatch::try_from_iter([
+                (
+                    "split",
+                    Arc::new(StringArray::from(vec!["train", "validation", "test"])) as ArrayRef,
+                ),
+                (
+                    "accuracy",
+                    Arc::new(Float64Array::from(vec![0.97, 0.91, 0.90])) as ArrayRef,
+                ),
+                (
+                    "loss",
+                    Arc::new(Float64Array::from(vec![0.08, 0.27, 0.29])) as ArrayRef,
+                ),
+            ])?,
+            weights: Array2::from_shape_fn((64, 32), |(i, j)| ((i * 32 + j) as f64).sin()),
+            confusion: ["train", "validation", "test"]
+                .into_iter()
+                .enumerate()
+                .map(|(n, split)| {
+                    let matrix = Array2::from_shape_fn((3, 3), |(i, j)| {
+                        if i == j {
+                            90.0 - 5.0 * n as f64
+                        } else {
+                            5.0
+                        }
+                    });
+                    (split.to_owned(), matrix)
+                })
+                .collect(),
+            loss_plot: plot(&log),
+            log: ContentStream::from_iter(log.clone()),
+            finished_at: chrono::Utc::now(),
+        };
     let record = lakery::save_one(&run, &registry, &db)
         .tags([("project", "spring"), ("model", "ridge")])
         .await?;
     println!("saved run {}", record.id);
     for content in db.contents(record.id).await? {
         println!(
-            "  {:<12} {:>8} bytes  {:<36} {:<6} {}",
+            "  {:<20} {:>8} bytes  {:<32} {:<6} {}",
             content.key,
             content.size,
             content.content_type,
@@ -135,6 +154,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let loaded: TrainingRun = lakery::load_one(&record, &registry, &db).await?;
     assert_eq!(loaded.evaluation, run.evaluation);
     assert_eq!(loaded.weights, run.weights);
+    assert_eq!(loaded.confusion, run.confusion);
     assert_eq!(loaded.loss_plot, run.loss_plot);
     assert_eq!(loaded.finished_at, run.finished_at);
     let back: Vec<Metrics> = futures::TryStreamExt::try_collect(loaded.log).await?;

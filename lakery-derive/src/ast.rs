@@ -25,9 +25,11 @@ pub enum Role {
     /// Into the one `body` content, with the other fields that have no `#[content]`.
     Body,
     /// Into a content of its own, keyed by the field's name.
-    Content(attr::Content),
+    Content(Box<attr::Content>),
     /// Nowhere; restored with `Default::default()`.
     Skip,
+    /// Into its own type's contents, under `<field>.`.
+    Nested,
 }
 
 impl Field<'_> {
@@ -100,10 +102,11 @@ impl<'a> Container<'a> {
             .iter()
             .map(|field| {
                 let attrs = attr::Field::from_ast(cx, field);
-                let role = match (attrs.skip, attrs.content) {
-                    (_, Some(content)) => Role::Content(content),
-                    (Some(_), None) => Role::Skip,
-                    (None, None) => Role::Body,
+                let role = match (attrs.skip, attrs.nested, attrs.content) {
+                    (_, Some(_), _) => Role::Nested,
+                    (_, None, Some(content)) => Role::Content(Box::new(content)),
+                    (Some(_), None, None) => Role::Skip,
+                    (None, None, None) => Role::Body,
                 };
                 Field {
                     ident: field

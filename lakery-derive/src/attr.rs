@@ -244,6 +244,8 @@ impl Container {
 pub struct Field {
     /// The `skip` key of `#[storable(skip)]`.
     pub skip: Option<Path>,
+    /// The `nested` key of `#[storable(nested)]`.
+    pub nested: Option<Path>,
     pub content: Option<Content>,
 }
 
@@ -255,11 +257,14 @@ pub struct Content {
     pub tags: Vec<(String, String)>,
     /// `encoding = "zstd"`: the variant of `lakery::Encoding`.
     pub encoding: Option<Ident>,
+    /// `each`: every entry of the field's container is a content of its own.
+    pub each: Option<Path>,
 }
 
 impl Field {
     pub fn from_ast(cx: &Ctxt, field: &syn::Field) -> Self {
         let mut skip = Attr::none(cx, STORABLE, SKIP);
+        let mut nested = Attr::none(cx, STORABLE, NESTED);
         let mut content: Option<Content> = None;
         let name = field
             .ident
@@ -268,7 +273,7 @@ impl Field {
 
         for attr in &field.attrs {
             if attr.path() == &STORABLE {
-                parse_field_storable(cx, attr, &mut skip);
+                parse_field_storable(cx, attr, &mut skip, &mut nested);
             } else if attr.path() == &CONTENT {
                 let parsed = parse_content(cx, attr);
                 if content.is_some() {
@@ -303,15 +308,41 @@ impl Field {
                 ),
             );
         }
-        Field { skip, content }
+        let nested = nested.get();
+        if let Some(nested) = &nested {
+            let other = match (&skip, &content) {
+                (Some(_), _) => Some("`#[storable(skip)]`"),
+                (None, Some(_)) => Some("`#[content]`"),
+                (None, None) => None,
+            };
+            if let Some(other) = other {
+                cx.error_spanned_by(
+                    nested,
+                    format!(
+                        "field `{name}` cannot be both `#[storable(nested)]` and {other}: a \
+                         nested field's contents are its type's own; remove one of the two"
+                    ),
+                );
+            }
+        }
+        Field {
+            skip,
+            nested,
+            content,
+        }
     }
 }
 
-fn parse_field_storable(cx: &Ctxt, attr: &Attribute, skip: &mut Attr<Path>) {
+fn parse_field_storable(
+    cx: &Ctxt,
+    attr: &Attribute,
+    skip: &mut Attr<Path>,
+    nested: &mut Attr<Path>,
+) {
     let Meta::List(list) = &attr.meta else {
         cx.error_spanned_by(
             attr,
-            "expected `#[storable(skip)]`: on a field, `#[storable(...)]` only takes `skip`",
+            "expected `#[storable(skip)]`: on a field, `#[storable(...)]` takes `skip` or `nested`",
         );
         return;
     };
@@ -326,6 +357,17 @@ fn parse_field_storable(cx: &Ctxt, attr: &Attribute, skip: &mut Attr<Path>) {
                 skip_value(&meta)?;
             }
             skip.set_if(first, Some(meta.path.clone()));
+        } else if meta.path == NESTED {
+            let first = nested.first(&meta.path);
+            if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+                cx.error_spanned_by(
+                    &meta.path,
+                    "`nested` takes no value: the correct format looks like \
+                     `#[storable(nested)]`",
+                );
+                skip_value(&meta)?;
+            }
+            nested.set_if(first, Some(meta.path.clone()));
         } else {
             let key = path_text(&meta.path);
             let message = if meta.path == CLASS_ID
@@ -335,16 +377,16 @@ fn parse_field_storable(cx: &Ctxt, attr: &Attribute, skip: &mut Attr<Path>) {
             {
                 format!(
                     "`{key}` belongs in the struct's `#[storable(...)]`, not on a field; on a \
-                     field, `#[storable(...)]` only takes `skip`"
+                     field, `#[storable(...)]` takes `skip` or `nested`"
                 )
             } else if meta.path == SERIALIZER || meta.path == STORAGE || meta.path == TAGS {
                 format!(
-                    "unknown storable field attribute `{key}`; expected `skip`\n\
+                    "unknown storable field attribute `{key}`; expected `skip` or `nested`\n\
                      help: a field's `serializer`, `storage` and `tags` go in `#[content(...)]`, \
                      which makes the field a content of its own"
                 )
             } else {
-                format!("unknown storable field attribute `{key}`; expected `skip`")
+                format!("unknown storable field attribute `{key}`; expected `skip` or `nested`")
             };
             cx.error_spanned_by(&meta.path, message);
             skip_value(&meta)?;
@@ -372,6 +414,7 @@ fn parse_content(cx: &Ctxt, attr: &Attribute) -> Content {
     let mut storage = Attr::none(cx, CONTENT, STORAGE);
     let mut tags = Attr::none(cx, CONTENT, TAGS);
     let mut encoding = Attr::none(cx, CONTENT, ENCODING);
+    let mut each = Attr::none(cx, CONTENT, EACH);
     let result = list.parse_nested_meta(|meta| {
         if meta.path == SERIALIZER {
             let first = serializer.first(&meta.path);
@@ -392,11 +435,22 @@ fn parse_content(cx: &Ctxt, attr: &Attribute) -> Content {
             let first = encoding.first(&meta.path);
             let value = value_of(cx, &meta, ENCODING, ENCODING_FORMAT)?;
             encoding.set_if(first, value.and_then(|expr| parse_encoding(cx, &expr)));
+        } else if meta.path == EACH {
+            let first = each.first(&meta.path);
+            if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+                cx.error_spanned_by(
+                    &meta.path,
+                    "`each` takes no value: the correct format looks like \
+                     `#[content(serializer = Npy, each)]`",
+                );
+                skip_value(&meta)?;
+            }
+            each.set_if(first, Some(meta.path.clone()));
         } else {
             let key = path_text(&meta.path);
             let mut message = format!(
                 "unknown content attribute `{key}`; expected one of `{SERIALIZER}`, `{STORAGE}`, \
-                 `{TAGS}`, `{ENCODING}`"
+                 `{TAGS}`, `{ENCODING}`, `{EACH}`"
             );
             if meta.path == SKIP {
                 message.push_str(
@@ -425,6 +479,7 @@ fn parse_content(cx: &Ctxt, attr: &Attribute) -> Content {
         storage: storage.get(),
         tags: tags.get().unwrap_or_default(),
         encoding: encoding.get(),
+        each: each.get(),
     }
 }
 

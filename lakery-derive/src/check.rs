@@ -11,6 +11,26 @@ pub fn check(cx: &Ctxt, cont: &Container) {
     check_reserved_names(cx, cont);
     check_migrations_have_a_past(cx, cont);
     check_streams_are_contents(cx, cont);
+    check_each_is_not_a_stream(cx, cont);
+}
+
+/// `each` splits a container into contents read whole; a stream is read incrementally.
+fn check_each_is_not_a_stream(cx: &Ctxt, cont: &Container) {
+    for field in &cont.fields {
+        let Role::Content(content) = &field.role else {
+            continue;
+        };
+        if let (Some(each), Some(_)) = (&content.each, crate::ast::stream_item(field.ty)) {
+            cx.error_spanned_by(
+                each,
+                format!(
+                    "`{}` is a `ContentStream`, one content read incrementally; `each` stores \
+                     every entry of an `Option`, `Vec` or `BTreeMap` as a content of its own",
+                    field.key()
+                ),
+            );
+        }
+    }
 }
 
 /// A stream cannot be part of the body, which is one value serialized whole.
@@ -100,7 +120,7 @@ fn check_body_key(cx: &Ctxt, cont: &Container) {
         return;
     }
     for field in &cont.fields {
-        if matches!(field.role, Role::Content(_)) && field.key() == BODY_KEY {
+        if matches!(field.role, Role::Content(_) | Role::Nested) && field.key() == BODY_KEY {
             let body: Vec<String> = cont
                 .body_fields()
                 .map(|f| format!("`{}`", f.key()))

@@ -119,6 +119,30 @@ fn expand(cont: &Container) -> TokenStream {
                 let default = quote_spanned!(ty_span(field)=> ::core::default::Default::default());
                 repack_fields.push(quote!(#member: #default));
             }
+            Role::Nested => {
+                let key = field.key();
+                let span = ty_span(field);
+                specs.push(quote_spanned! {span=>
+                    ::lakery::ContentSpec {
+                        key: #key,
+                        storage: ::core::option::Option::Some(::lakery::DatabaseStorage::NAME),
+                        tags: &[],
+                        serializer_type: "Json",
+                        stream: false,
+                        encoding: ::core::option::Option::None,
+                        nested: ::core::option::Option::Some(<#ty as ::lakery::Storable>::CONTENTS),
+                    }
+                });
+                let value = local(&format!("__lakery_content_{index}"));
+                unpack.push(quote_spanned! {span=>
+                    #contents.push_nested::<#ty>(#index, &self.#member)?;
+                });
+                repack_lets.push(quote_spanned! {span=>
+                    let #value = #contents.take_nested::<#ty>(#key)?;
+                });
+                repack_fields.push(quote!(#member: #value));
+                index += 1;
+            }
             Role::Content(content) => {
                 let item = crate::ast::stream_item(ty);
                 let (span, serializer, serializer_type) = match &content.serializer {
@@ -148,6 +172,14 @@ fn expand(cont: &Container) -> TokenStream {
                         });
                         repack_lets.push(quote_spanned! {span=>
                             let #value = #contents.take_stream::<_, #item>(#key, &#serializer)?;
+                        });
+                    }
+                    None if content.each.is_some() => {
+                        unpack.push(quote_spanned! {span=>
+                            #contents.push_each::<_, #ty>(#index, &#serializer, &self.#member)?;
+                        });
+                        repack_lets.push(quote_spanned! {span=>
+                            let #value = #contents.take_each::<_, #ty>(#key, &#serializer)?;
                         });
                     }
                     None => {
@@ -346,6 +378,7 @@ fn content_spec(
             serializer_type: #serializer_type,
             stream: #stream,
             encoding: #encoding,
+            nested: ::core::option::Option::None,
         }
     }
 }

@@ -21,6 +21,8 @@ pub const SKIP: Symbol = Symbol("skip");
 pub const STORAGE: Symbol = Symbol("storage");
 pub const TAGS: Symbol = Symbol("tags");
 pub const ENCODING: Symbol = Symbol("encoding");
+pub const EACH: Symbol = Symbol("each");
+pub const NESTED: Symbol = Symbol("nested");
 
 /// The key of the content that holds every field without `#[content]`.
 pub const BODY_KEY: &str = "body";

@@ -68,6 +68,81 @@ fn assert_error(input: TokenStream, expected: &str) {
 // ---- expansion ----------------------------------------------------------------------
 
 #[test]
+fn a_nested_field_unpacks_into_its_own_type() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        struct Run {
+            name: String,
+            #[storable(nested)]
+            results: Results,
+        }
+    });
+    assert_contains(
+        &out,
+        "nested: ::core::option::Option::Some(<Results as ::lakery::Storable>::CONTENTS),",
+    );
+    assert_contains(
+        &out,
+        "__contents.push_nested::<Results>(1usize, &self.results)?;",
+    );
+    assert_contains(&out, "__contents.take_nested::<Results>(\"results\")?;");
+    assert_error(
+        quote! {
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+            struct Run {
+                #[storable(nested)]
+                #[content]
+                results: Results,
+            }
+        },
+        "cannot be both `#[storable(nested)]` and `#[content]`",
+    );
+}
+
+#[test]
+fn each_pushes_and_takes_the_entries() {
+    let out = expanded(quote! {
+        #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+        struct Run {
+            #[content(serializer = Npy, each)]
+            results: BTreeMap<String, Array2<f64>>,
+        }
+    });
+    assert_contains(
+        &out,
+        "__contents.push_each::<_, BTreeMap<String, Array2<f64>>>(0usize, &Npy, &self.results)?;",
+    );
+    assert_contains(
+        &out,
+        "__contents.take_each::<_, BTreeMap<String, Array2<f64>>>(\"results\", &Npy)?;",
+    );
+}
+
+#[test]
+fn each_takes_no_value_and_no_stream() {
+    assert_error(
+        quote! {
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+            struct Run {
+                #[content(each = true)]
+                results: Vec<f64>,
+            }
+        },
+        "`each` takes no value",
+    );
+    assert_error(
+        quote! {
+            #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+            struct Run {
+                #[content(serializer = JsonLines, each)]
+                rows: ContentStream<u32>,
+            }
+        },
+        "`rows` is a `ContentStream`, one content read incrementally",
+    );
+}
+
+#[test]
 fn an_encoding_names_its_variant() {
     let out = expanded(quote! {
         #[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
@@ -80,11 +155,11 @@ fn an_encoding_names_its_variant() {
     });
     assert_contains(
         &out,
-        "stream: false, encoding: ::core::option::Option::Some(::lakery::Encoding::Gzip), }",
+        "stream: false, encoding: ::core::option::Option::Some(::lakery::Encoding::Gzip),",
     );
     assert_contains(
         &out,
-        "stream: false, encoding: ::core::option::Option::Some(::lakery::Encoding::Zstd), }",
+        "stream: false, encoding: ::core::option::Option::Some(::lakery::Encoding::Zstd),",
     );
 }
 
@@ -114,13 +189,13 @@ fn expands_the_example_of_the_design() {
     assert_contains(
         &out,
         r#"::lakery::ContentSpec { key: "body", storage: ::core::option::Option::None, tags: &[], serializer_type: "Json", stream: false,
-           encoding: ::core::option::Option::None, }"#,
+           encoding: ::core::option::Option::None, nested: ::core::option::Option::None, }"#,
     );
     assert_contains(
         &out,
         r#"::lakery::ContentSpec { key: "results", storage: ::core::option::Option::Some("archive"),
            tags: &[("kind", "results"), ("stage", "final")], serializer_type: "Bincode", stream: false,
-           encoding: ::core::option::Option::None, }"#,
+           encoding: ::core::option::Option::None, nested: ::core::option::Option::None, }"#,
     );
     assert_contains(
         &out,

@@ -218,6 +218,19 @@ pub enum Error {
     #[error("manifest {0} does not exist")]
     ManifestNotFound(ManifestId),
 
+    /// A content's key is not one lakery can store: an entry of a `#[content(each)]`
+    /// field whose map key is empty, too long or holds control characters, or stored
+    /// entries that do not rebuild the field.
+    #[error("content `{key}` of manifest {manifest}: {reason}")]
+    InvalidContentKey {
+        /// The manifest being saved or loaded.
+        manifest: ManifestId,
+        /// The content's key, as far as it is known.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A manifest lacks a content its type needs.
     #[error("manifest {manifest} has no content `{key}`")]
     MissingContent {

@@ -270,10 +270,7 @@ impl Chunk<'_> {
             .unwrap_or_default();
             let mut contents = Vec::with_capacity(rows.len());
             for mut row in rows {
-                let stream = request
-                    .specs
-                    .iter()
-                    .any(|spec| spec.stream && spec.key == row.content_key);
+                let stream = ContentSpec::is_stream(request.specs, &row.content_key);
                 if stream {
                     let storage = self.registry.storage(&row.storage_name).cloned();
                     match lazy_content(request.id, row, storage) {

@@ -71,6 +71,9 @@ pub struct UnpackedContent {
     /// The position of `spec` in the type's `CONTENTS`.
     pub index: usize,
     pub spec: &'static ContentSpec,
+    /// The content's key: the spec's, or `<spec key>.<entry>` for an entry of a
+    /// `#[content(each)]` field.
+    pub key: String,
     /// The bytes; empty for a stream.
     pub data: Bytes,
     /// For a stream, its bytes as they are encoded.
@@ -85,7 +88,7 @@ pub struct UnpackedContent {
 impl std::fmt::Debug for UnpackedContent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UnpackedContent")
-            .field("key", &self.spec.key)
+            .field("key", &self.key)
             .field("size", &self.data.len())
             .field("stream", &self.stream.is_some())
             .field("serializer_name", &self.serializer_name)
@@ -104,6 +107,8 @@ pub(crate) struct PendingStream {
 pub struct Unpacker {
     manifest: ManifestId,
     specs: &'static [ContentSpec],
+    /// Before every key: `results.` for the contents of a nested field `results`.
+    prefix: String,
     pub(crate) contents: Vec<UnpackedContent>,
 }
 
@@ -112,8 +117,34 @@ impl Unpacker {
         Unpacker {
             manifest,
             specs,
+            prefix: String::new(),
             contents: Vec::with_capacity(specs.len()),
         }
+    }
+
+    /// The stored key of a content of this type.
+    fn full_key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// Unpacks `value`, of a `#[storable(nested)]` field, into contents keyed
+    /// `<key>.<its key>`, each with its own serializer and storage; the content `<key>`
+    /// records the nested type's class and version, for its migrations.
+    pub fn push_nested<N: Storable>(&mut self, index: usize, value: &N) -> Result<()> {
+        let marker = NestedMarker {
+            class_id: N::CLASS_ID.to_string(),
+            version: N::VERSION,
+        };
+        self.push(index, &crate::serializer::Json, &marker)?;
+        let mut nested = Unpacker {
+            manifest: self.manifest,
+            specs: N::CONTENTS,
+            prefix: format!("{}.", self.full_key(self.specs[index].key)),
+            contents: Vec::new(),
+        };
+        value.unpack(&mut nested)?;
+        self.contents.append(&mut nested.contents);
+        Ok(())
     }
 
     /// Serializes `value` as the content described by `specs[index]`.
@@ -123,12 +154,52 @@ impl Unpacker {
         serializer: &S,
         value: &V,
     ) -> Result<()> {
+        let key = self.full_key(self.specs[index].key);
+        self.push_keyed(index, key, serializer, value)
+    }
+
+    /// Serializes each entry of `container` as a content of its own, keyed
+    /// `<key>.<entry>` (`<key>` alone for an `Option`), for a `#[content(each)]` field.
+    pub fn push_each<S: Serializer<C::Item>, C: EachContent>(
+        &mut self,
+        index: usize,
+        serializer: &S,
+        container: &C,
+    ) -> Result<()> {
+        let prefix = self.full_key(self.specs[index].key);
+        for (entry, item) in container.entries() {
+            let key = match entry {
+                None => prefix.clone(),
+                Some(entry) => {
+                    let key = format!("{prefix}.{entry}");
+                    if let Err(reason) = check_entry(&entry) {
+                        return Err(Error::InvalidContentKey {
+                            manifest: self.manifest,
+                            key,
+                            reason,
+                        });
+                    }
+                    key
+                }
+            };
+            self.push_keyed(index, key, serializer, item)?;
+        }
+        Ok(())
+    }
+
+    fn push_keyed<S: Serializer<V>, V>(
+        &mut self,
+        index: usize,
+        key: String,
+        serializer: &S,
+        value: &V,
+    ) -> Result<()> {
         let spec = &self.specs[index];
         let data = serializer
             .serialize(value)
             .map_err(|source| Error::Serialize {
                 manifest: self.manifest,
-                key: spec.key.to_owned(),
+                key: key.clone(),
                 serializer: serializer.name().to_owned(),
                 source,
             })?;
@@ -136,7 +207,7 @@ impl Unpacker {
             Some(encoding) => encoding.encode(&data).map_err(|source| Error::Encoding {
                 action: "compress",
                 manifest: self.manifest,
-                key: spec.key.to_owned(),
+                key: key.clone(),
                 encoding: encoding.name().to_owned(),
                 source,
             })?,
@@ -145,6 +216,7 @@ impl Unpacker {
         self.contents.push(UnpackedContent {
             index,
             spec,
+            key,
             data,
             stream: None,
             content_type: serializer.content_type().to_owned(),
@@ -164,16 +236,17 @@ impl Unpacker {
         stream: &ContentStream<T>,
     ) -> Result<()> {
         let spec = &self.specs[index];
+        let key = self.full_key(spec.key);
         let items = stream
             .take_for_save()
             .ok_or_else(|| Error::StreamConsumed {
                 manifest: self.manifest,
-                key: spec.key.to_owned(),
+                key: key.clone(),
             })?;
         let failure = FailureSlot::default();
         let what = Described {
             manifest: self.manifest,
-            key: spec.key.to_owned(),
+            key: key.clone(),
             serializer: serializer.name().to_owned(),
         };
         let mut bytes =
@@ -184,6 +257,7 @@ impl Unpacker {
         self.contents.push(UnpackedContent {
             index,
             spec,
+            key: key.clone(),
             data: Bytes::new(),
             stream: Some(PendingStream {
                 bytes: std::sync::Mutex::new(Some(bytes)),
@@ -235,9 +309,18 @@ impl std::fmt::Debug for LazySource {
 /// Hands the contents of one manifest to `Storable::repack`.
 pub struct Repacker {
     manifest: ManifestId,
-    /// The version the manifest was saved at.
+    /// The version the manifest (or, for a nested value, its type) was saved at.
     version: u32,
+    /// Before every key: `results.` for the contents of a nested field `results`.
+    prefix: String,
     contents: Vec<LoadedContent>,
+}
+
+/// What the content of a `#[storable(nested)]` field records of the nested type.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct NestedMarker {
+    class_id: String,
+    version: u32,
 }
 
 impl Repacker {
@@ -245,13 +328,91 @@ impl Repacker {
         Repacker {
             manifest,
             version,
+            prefix: String::new(),
             contents,
         }
     }
 
+    /// The stored key of a content of this type.
+    fn full_key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
     /// Deserializes the content stored under `key`.
     pub fn take<S: Serializer<V>, V>(&mut self, key: &'static str, serializer: &S) -> Result<V> {
-        take_content(self.manifest, &mut self.contents, key, serializer)
+        let key = self.full_key(key);
+        take_content(self.manifest, &mut self.contents, &key, serializer)
+    }
+
+    /// Rebuilds the value of a `#[storable(nested)]` field from the contents under
+    /// `<key>.`, at the version its type was saved at, migrating it as a top-level value
+    /// would be.
+    pub fn take_nested<N: Storable>(&mut self, key: &'static str) -> Result<N> {
+        let marker: NestedMarker = self.take(key, &crate::serializer::Json)?;
+        let full_key = self.full_key(key);
+        if marker.class_id != N::CLASS_ID.to_string() {
+            return Err(Error::InvalidContentKey {
+                manifest: self.manifest,
+                key: full_key,
+                reason: format!(
+                    "holds a value of class {}, not `{}` (class {})",
+                    marker.class_id,
+                    N::type_name(),
+                    N::CLASS_ID
+                ),
+            });
+        }
+        let prefix = format!("{full_key}.");
+        let (nested, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.contents)
+            .into_iter()
+            .partition(|content| content.key.starts_with(&prefix));
+        self.contents = rest;
+        let mut nested = Repacker {
+            manifest: self.manifest,
+            version: marker.version,
+            prefix,
+            contents: nested,
+        };
+        N::repack_version(marker.version, &mut nested)
+    }
+
+    /// The entries of a `#[content(each)]` field: every content keyed `<key>.<entry>`
+    /// (or `<key>` alone, for an `Option`), each deserialized on its own.
+    pub fn take_each<S: Serializer<C::Item>, C: EachContent>(
+        &mut self,
+        key: &'static str,
+        serializer: &S,
+    ) -> Result<C> {
+        let manifest = self.manifest;
+        let key = self.full_key(key);
+        let prefix = format!("{key}.");
+        let mut entries = Vec::new();
+        let mut index = 0;
+        while index < self.contents.len() {
+            let content_key = &self.contents[index].key;
+            let entry = if *content_key == key {
+                None
+            } else if let Some(entry) = content_key.strip_prefix(&prefix) {
+                Some(entry.to_owned())
+            } else {
+                index += 1;
+                continue;
+            };
+            let content = self.contents.swap_remove(index);
+            if content.lazy.is_some() {
+                return Err(Error::StreamMismatch {
+                    manifest,
+                    key: content.key,
+                    reason: "is a stream, which a `#[content(each)]` field does not read",
+                });
+            }
+            entries.push((entry, decode(manifest, content, serializer)?));
+        }
+        C::from_entries(entries).map_err(|reason| Error::InvalidContentKey {
+            manifest,
+            key,
+            reason,
+        })
     }
 
     /// The content stored under `key` as a stream of items, read lazily.
@@ -261,13 +422,14 @@ impl Repacker {
         serializer: &S,
     ) -> Result<ContentStream<T>> {
         let manifest = self.manifest;
+        let key = self.full_key(key);
         let position = self
             .contents
             .iter()
             .position(|content| content.key == key)
             .ok_or_else(|| Error::MissingContent {
                 manifest,
-                key: key.to_owned(),
+                key: key.clone(),
             })?;
         let content = self.contents.swap_remove(position);
         if !serializer.can_read(&content.serializer_name) {
@@ -469,4 +631,136 @@ where
         to: T::VERSION,
         source: error.into(),
     })
+}
+
+/// A container whose entries a `#[content(each)]` field stores as contents of their
+/// own: `Option<T>` (one content or none), `Vec<T>` (keyed by index) and
+/// `BTreeMap<String, T>` (keyed by map key).
+#[diagnostic::on_unimplemented(
+    message = "`#[content(each)]` needs a container of contents, not `{Self}`",
+    label = "`{Self}` is not an `Option`, `Vec` or `BTreeMap<String, _>`",
+    note = "`each` stores every entry of an `Option<T>`, `Vec<T>` or `BTreeMap<String, T>` as a content of its own; leave it out to store the field as one content"
+)]
+pub trait EachContent: Sized {
+    /// What each entry holds.
+    type Item;
+
+    /// Every entry, with the key it is stored under after the field's (`None`: the
+    /// field's key itself).
+    fn entries(&self) -> Vec<(Option<String>, &Self::Item)>;
+
+    /// The container again from its stored entries, in any order.
+    fn from_entries(
+        entries: Vec<(Option<String>, Self::Item)>,
+    ) -> std::result::Result<Self, String>;
+}
+
+/// The longest entry key, in bytes: with the field's key it fits a content key.
+const MAX_ENTRY_LEN: usize = 200;
+
+fn check_entry(entry: &str) -> std::result::Result<(), String> {
+    if entry.is_empty() {
+        return Err("an entry's key must not be empty".to_owned());
+    }
+    if entry.len() > MAX_ENTRY_LEN {
+        return Err(format!("an entry's key is at most {MAX_ENTRY_LEN} bytes"));
+    }
+    if entry.chars().any(char::is_control) {
+        return Err("an entry's key must not contain control characters".to_owned());
+    }
+    Ok(())
+}
+
+impl<T> EachContent for Option<T> {
+    type Item = T;
+
+    fn entries(&self) -> Vec<(Option<String>, &T)> {
+        self.iter().map(|item| (None, item)).collect()
+    }
+
+    fn from_entries(mut entries: Vec<(Option<String>, T)>) -> std::result::Result<Self, String> {
+        match entries.len() {
+            0 => Ok(None),
+            1 if entries[0].0.is_none() => Ok(entries.pop().map(|(_, item)| item)),
+            _ => Err(format!(
+                "an `Option` field has one content at most, stored under its own key; found {}",
+                describe(&entries)
+            )),
+        }
+    }
+}
+
+impl<T> EachContent for Vec<T> {
+    type Item = T;
+
+    fn entries(&self) -> Vec<(Option<String>, &T)> {
+        self.iter()
+            .enumerate()
+            .map(|(i, item)| (Some(i.to_string()), item))
+            .collect()
+    }
+
+    fn from_entries(entries: Vec<(Option<String>, T)>) -> std::result::Result<Self, String> {
+        let found = describe(&entries);
+        let mut numbered = Vec::with_capacity(entries.len());
+        for (entry, item) in entries {
+            let index = entry
+                .as_deref()
+                .and_then(|e| e.parse::<usize>().ok().filter(|i| i.to_string() == e))
+                .ok_or_else(|| {
+                    format!("a `Vec` field's entries are numbered 0, 1, ...; found {found}")
+                })?;
+            numbered.push((index, item));
+        }
+        numbered.sort_by_key(|(index, _)| *index);
+        if numbered
+            .iter()
+            .enumerate()
+            .any(|(i, (index, _))| i != *index)
+        {
+            return Err(format!(
+                "a `Vec` field's entries are numbered 0 to {} without a gap; found {found}",
+                numbered.len().saturating_sub(1)
+            ));
+        }
+        Ok(numbered.into_iter().map(|(_, item)| item).collect())
+    }
+}
+
+impl<T> EachContent for std::collections::BTreeMap<String, T> {
+    type Item = T;
+
+    fn entries(&self) -> Vec<(Option<String>, &T)> {
+        self.iter()
+            .map(|(key, item)| (Some(key.clone()), item))
+            .collect()
+    }
+
+    fn from_entries(entries: Vec<(Option<String>, T)>) -> std::result::Result<Self, String> {
+        let found = describe(&entries);
+        entries
+            .into_iter()
+            .map(|(entry, item)| {
+                entry
+                    .map(|entry| (entry, item))
+                    .ok_or_else(|| format!("a map field's entries are keyed; found {found}"))
+            })
+            .collect()
+    }
+}
+
+/// The stored entry keys, for messages.
+fn describe<T>(entries: &[(Option<String>, T)]) -> String {
+    let keys: Vec<String> = entries
+        .iter()
+        .map(|(entry, _)| match entry {
+            Some(entry) => format!("`.{entry}`"),
+            None => "the field's own key".to_owned(),
+        })
+        .collect();
+    if keys.is_empty() {
+        "none".to_owned()
+    } else {
+        keys.join(", ")
+    }
 }

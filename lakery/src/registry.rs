@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::manifest::HashAlgorithm;
-use crate::storable::{ClassId, Storable};
+use crate::storable::{ClassId, ContentSpec, Storable};
 use crate::storage::{DatabaseStorage, IntoStorage, StorageEntry};
 use crate::{Error, Result};
 
@@ -18,9 +18,6 @@ pub(crate) struct StorableInfo {
     pub type_name: &'static str,
     pub class_id: ClassId,
     pub version: u32,
-    /// For each entry of `T::CONTENTS`, the name of the storage it goes to, the
-    /// default already resolved.
-    pub storages: Vec<&'static str>,
 }
 
 /// The storages and storable types a program knows, by name.
@@ -85,6 +82,11 @@ impl Registry {
     /// The names of its storages.
     pub fn storage_names(&self) -> impl Iterator<Item = &str> {
         self.storages.keys().map(String::as_str)
+    }
+
+    /// The storage a content of `spec` goes to.
+    pub(crate) fn storage_of(&self, spec: &ContentSpec) -> &'static str {
+        spec.storage.unwrap_or(self.default_storage)
     }
 
     /// The name of the storage that contents without `storage = "..."` go to.
@@ -230,6 +232,41 @@ impl RegistryBuilder {
     }
 }
 
+/// Reports every content of `specs`, nested ones included, whose storage is not
+/// configured.
+fn check_storages(
+    problems: &mut Vec<String>,
+    storages: &HashMap<String, StorageEntry>,
+    default_storage: &'static str,
+    specs: &[ContentSpec],
+    prefix: &str,
+    type_name: &str,
+) {
+    for spec in specs {
+        if let Some(nested) = spec.nested {
+            let prefix = format!("{prefix}{}.", spec.key);
+            check_storages(
+                problems,
+                storages,
+                default_storage,
+                nested,
+                &prefix,
+                type_name,
+            );
+        }
+        let name = spec.storage.unwrap_or(default_storage);
+        if !storages.contains_key(name) {
+            let mut known: Vec<_> = storages.keys().map(|k| format!("`{k}`")).collect();
+            known.sort();
+            problems.push(format!(
+                "content `{prefix}{}` of `{type_name}` names storage `{name}`, which is not configured (configured: {}); add `.storage(\"{name}\", ...)`",
+                spec.key,
+                known.join(", ")
+            ));
+        }
+    }
+}
+
 fn check_storable<T: Storable>(
     problems: &mut Vec<String>,
     storages: &HashMap<String, StorageEntry>,
@@ -244,25 +281,17 @@ fn check_storable<T: Storable>(
             i32::MAX
         ));
     }
-    let mut names = Vec::with_capacity(T::CONTENTS.len());
-    for spec in T::CONTENTS {
-        let name = spec.storage.unwrap_or(default_storage);
-        if !storages.contains_key(name) {
-            let mut known: Vec<_> = storages.keys().map(|k| format!("`{k}`")).collect();
-            known.sort();
-            problems.push(format!(
-                "content `{}` of `{}` names storage `{name}`, which is not configured (configured: {}); add `.storage(\"{name}\", ...)`",
-                spec.key,
-                T::type_name(),
-                known.join(", ")
-            ));
-        }
-        names.push(name);
-    }
+    check_storages(
+        problems,
+        storages,
+        default_storage,
+        T::CONTENTS,
+        "",
+        T::type_name(),
+    );
     (problems.len() == before).then(|| StorableInfo {
         type_name: T::type_name(),
         class_id: T::CLASS_ID,
         version: T::VERSION,
-        storages: names,
     })
 }

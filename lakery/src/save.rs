@@ -131,7 +131,6 @@ impl SaveHandle {
 struct Pending {
     record: ManifestRecord,
     contents: Vec<UnpackedContent>,
-    storages: Vec<&'static str>,
 }
 
 /// Saves many values, all or nothing.
@@ -242,7 +241,8 @@ impl<'r> Saver<'r> {
         value: &T,
         tags: impl IntoIterator<Item = (K, V)>,
     ) -> Result<Pending> {
-        let info = self.registry.storable::<T>()?;
+        // An unregistered type is refused here, before anything is serialized.
+        self.registry.storable::<T>()?;
         let mut all = Tags::new();
         extend_tags(&mut all, tags)?;
         let id = ManifestId::new();
@@ -258,7 +258,6 @@ impl<'r> Saver<'r> {
                 replaces: None,
             },
             contents: unpacker.contents,
-            storages: info.storages.clone(),
         })
     }
 
@@ -301,7 +300,7 @@ impl<'r> Saver<'r> {
             };
             written.push(vec![None; item.contents.len()]);
             for (slot, content) in item.contents.iter().enumerate() {
-                let storage_name = item.storages[content.index];
+                let storage_name = registry.storage_of(content.spec);
                 let storage = match registry.storage(storage_name) {
                     Some(StorageEntry::Database) => None,
                     Some(StorageEntry::External(storage)) => Some(storage.clone()),
@@ -310,7 +309,7 @@ impl<'r> Saver<'r> {
                             index,
                             error: Error::UnknownStorage {
                                 manifest: item.record.id,
-                                key: content.spec.key.to_owned(),
+                                key: content.key.clone(),
                                 storage: storage_name.to_owned(),
                             },
                         });
@@ -375,11 +374,11 @@ impl<'r> Saver<'r> {
                 else {
                     unreachable!("every content of a value without failures was written")
                 };
-                let storage_name = item.storages[content.index];
+                let storage_name = registry.storage_of(content.spec);
                 let inline = storage_config.is_null();
                 rows.contents.push(NewContent {
                     manifest_id,
-                    content_key: content.spec.key.to_owned(),
+                    content_key: content.key,
                     content_type: content.content_type,
                     encoding: content.encoding.map(|e| e.name().to_owned()),
                     hash: digest.hex(),
@@ -467,7 +466,7 @@ fn stream_job(
         algorithm,
     } = target;
     let manifest = item.record.id;
-    let key = content.spec.key;
+    let key = content.key.clone();
     let tags = merged_tags(item, content);
     let (bytes, failure) = match &content.stream {
         Some(stream) => (
@@ -623,7 +622,7 @@ fn write_job(
     } = target;
     let data: Bytes = content.data.clone();
     let manifest = item.record.id;
-    let key = content.spec.key;
+    let key = content.key.clone();
     let tags = merged_tags(item, content);
     async move {
         let hashed = data.clone();

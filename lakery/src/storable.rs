@@ -80,6 +80,29 @@ pub struct ContentSpec {
     pub stream: bool,
     /// The compression of `encoding = "..."`, applied after the serializer.
     pub encoding: Option<crate::Encoding>,
+    /// For a `#[storable(nested)]` field, the contents of its type, stored under
+    /// `<key>.<their key>`; the content `key` itself then records the nested type's
+    /// class and version.
+    pub nested: Option<&'static [ContentSpec]>,
+}
+
+impl ContentSpec {
+    /// Whether the stored content `key` of a type with `specs` is a stream, looking into
+    /// nested types.
+    pub(crate) fn is_stream(specs: &[ContentSpec], key: &str) -> bool {
+        let (first, rest) = match key.split_once('.') {
+            Some((first, rest)) => (first, Some(rest)),
+            None => (key, None),
+        };
+        specs.iter().any(|spec| {
+            spec.key == first
+                && match (spec.nested, rest) {
+                    (Some(nested), Some(rest)) => ContentSpec::is_stream(nested, rest),
+                    (None, None) => spec.stream,
+                    _ => false,
+                }
+        })
+    }
 }
 
 /// A type whose values lakery can save and load.

@@ -24,6 +24,7 @@ fn main() {
             serializer_type: "Json",
             stream: false,
             encoding: None,
+            nested: None,
         }]
     );
 }

@@ -26,6 +26,7 @@ fn main() {
                 serializer_type: "Json",
                 stream: false,
                 encoding: None,
+                nested: None,
             },
             ContentSpec {
                 key: "results",
@@ -34,6 +35,7 @@ fn main() {
                 serializer_type: "Bincode",
                 stream: false,
                 encoding: None,
+                nested: None,
             },
             ContentSpec {
                 key: "log",
@@ -42,6 +44,7 @@ fn main() {
                 serializer_type: "Json",
                 stream: false,
                 encoding: Some(Encoding::Zstd),
+                nested: None,
             },
         ]
     );

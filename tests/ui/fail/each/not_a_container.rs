@@ -1,0 +1,11 @@
+use lakery::Storable;
+
+#[derive(Storable)]
+#[storable(class_id = "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11")]
+struct Experiment {
+    description: String,
+    #[content(each)]
+    count: u32,
+}
+
+fn main() {}
