@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use common::TestDb;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use lakery::serializer::arrow_array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
 };
@@ -67,6 +67,11 @@ fn arrow_and_parquet_pass_the_conformance_kit() {
     .unwrap();
     check_serializer(&Parquet, &[table(0, 100_000), table(3, 0)]).unwrap();
     check_serializer(&Parquet, &[vec![table(0, 100)]]).unwrap();
+    check_stream_serializer(
+        &Parquet,
+        &[table(0, 1000), table(1000, 1), table(1001, 500)],
+    )
+    .unwrap();
 }
 
 #[test]
@@ -283,4 +288,161 @@ fn pyarrow_reads_what_lakery_wrote_and_the_reverse() {
             vec![Some("a"), None, Some("c")]
         );
     }
+}
+
+/// A memory storage that counts the bytes read through ranges.
+#[derive(Clone, Default)]
+struct Counting {
+    inner: lakery::MemoryStorage,
+    ranged: Arc<std::sync::atomic::AtomicU64>,
+}
+
+#[async_trait::async_trait]
+impl lakery::Storage for Counting {
+    async fn write(
+        &self,
+        request: lakery::storage::WriteRequest<'_>,
+    ) -> Result<serde_json::Value, lakery::storage::StorageError> {
+        self.inner.write(request).await
+    }
+    async fn read(
+        &self,
+        config: &serde_json::Value,
+    ) -> Result<Bytes, lakery::storage::StorageError> {
+        self.inner.read(config).await
+    }
+    async fn read_range(
+        &self,
+        config: &serde_json::Value,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, lakery::storage::StorageError> {
+        let bytes = self.inner.read_range(config, range).await?;
+        self.ranged
+            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::SeqCst);
+        Ok(bytes)
+    }
+    async fn delete(
+        &self,
+        config: &serde_json::Value,
+    ) -> Result<(), lakery::storage::StorageError> {
+        self.inner.delete(config).await
+    }
+    async fn exists(
+        &self,
+        config: &serde_json::Value,
+    ) -> Result<bool, lakery::storage::StorageError> {
+        self.inner.exists(config).await
+    }
+}
+
+#[derive(Storable, Debug)]
+#[storable(class_id = "6b1d3e8f-5a72-4c9b-8d0e-2f3a4b5c6d7e")]
+struct Table {
+    #[content(serializer = Parquet, storage = "counted")]
+    rows: ContentStream<RecordBatch>,
+    #[content(serializer = Parquet, storage = "files", encoding = "zstd")]
+    encoded: ContentStream<RecordBatch>,
+    #[content(serializer = Parquet)]
+    inline: ContentStream<RecordBatch>,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parquet_stream_reads_its_first_batch_through_ranges() {
+    let t = TestDb::sqlite().await;
+    let counted = Counting::default();
+    let registry = Registry::builder()
+        .storage("counted", counted.clone())
+        .storage("files", FileStorage::new(t.path("files")).unwrap())
+        .storable::<Table>()
+        .build()
+        .unwrap();
+    let batches = || (0..20).map(|i| table(i * 10_000, 10_000));
+    let value = Table {
+        rows: ContentStream::from_iter(batches()),
+        encoded: ContentStream::from_iter(batches().take(3)),
+        inline: ContentStream::from_iter([table(0, 100), table(100, 50)]),
+    };
+    let record = lakery::save_one(&value, &registry, &t.db).await.unwrap();
+    let contents = t.db.contents(record.id).await.unwrap();
+    let size = contents.iter().find(|c| c.key == "rows").unwrap().size;
+
+    // What was stored is a Parquet file as any reader opens it, in row groups.
+    let stored = lakery::Storage::read(
+        &counted,
+        &contents
+            .iter()
+            .find(|c| c.key == "rows")
+            .unwrap()
+            .storage_config,
+    )
+    .await
+    .unwrap();
+    let groups: Vec<RecordBatch> = Parquet
+        .deserialize(stored, &stored_as("lakery.parquet@v1"))
+        .unwrap();
+    assert_eq!(groups.len(), 4, "200,000 rows in row groups of 64 Ki");
+
+    let mut loaded: Table = lakery::load_one(&record, &registry, &t.db).await.unwrap();
+    let first = loaded.rows.try_next().await.unwrap().unwrap();
+    assert_eq!(first, table(0, 65_536));
+    let before_rest = counted.ranged.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        before_rest * 2 < size,
+        "the first batch after {before_rest} of {size} bytes"
+    );
+    let rest: Vec<RecordBatch> = loaded.rows.try_collect().await.unwrap();
+    assert_eq!(
+        1 + rest.len(),
+        4,
+        "one batch per row group, read one at a time"
+    );
+    assert_eq!(rest[2], table(196_608, 3_392));
+
+    let encoded: Vec<RecordBatch> = loaded.encoded.try_collect().await.unwrap();
+    assert_eq!(
+        encoded.iter().map(RecordBatch::num_rows).sum::<usize>(),
+        30_000
+    );
+    let inline: Vec<RecordBatch> = loaded.inline.try_collect().await.unwrap();
+    assert_eq!(inline, vec![table(0, 150)]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupt_parquet_stream_ends_in_the_hash_error() {
+    let t = TestDb::sqlite().await;
+    let registry = Registry::builder()
+        .storage("counted", Counting::default())
+        .storage("files", FileStorage::new(t.path("files")).unwrap())
+        .storable::<Table>()
+        .build()
+        .unwrap();
+    let value = Table {
+        rows: ContentStream::from_iter([table(0, 1000)]),
+        encoded: ContentStream::from_iter([table(0, 10)]),
+        inline: ContentStream::from_iter([table(0, 5)]),
+    };
+    let record = lakery::save_one(&value, &registry, &t.db).await.unwrap();
+    // One byte of a data page changed in the database's copy of the inline stream.
+    let contents = t.db.contents(record.id).await.unwrap();
+    let inline = contents.iter().find(|c| c.key == "inline").unwrap();
+    let mut bytes = Serializer::<RecordBatch>::serialize(&Parquet, &table(0, 5))
+        .unwrap()
+        .to_vec();
+    assert_eq!(bytes.len() as u64, inline.size, "the same file");
+    bytes[40] ^= 0x55;
+    t.execute(&format!(
+        "UPDATE lakery_contents SET data = {} WHERE content_key = 'inline'",
+        t.blob(&bytes)
+    ))
+    .await;
+    let loaded: Table = lakery::load_one(&record, &registry, &t.db).await.unwrap();
+    let items: Vec<Result<RecordBatch, lakery::Error>> = loaded.inline.collect().await;
+    assert!(
+        matches!(items.last(), Some(Err(lakery::Error::HashMismatch { key, .. })) if key == "inline"),
+        "{items:?}"
+    );
+}
+
+fn stored_as(name: &'static str) -> Stored<'static> {
+    stored(name)
 }

@@ -450,6 +450,13 @@ impl Repacker {
             serializer_config: content.serializer_config.as_ref(),
             content_type: &content.content_type,
         };
+        if let Some((source, bytes, expected)) = ranged_source(&content) {
+            if let Some(items) = serializer.read_ranged(source, &stored) {
+                return Ok(ContentStream::loaded(crate::stream::ranged(
+                    items, bytes, what, expected,
+                )));
+            }
+        }
         let decoder = serializer
             .decoder(&stored)
             .map_err(|source| Error::Deserialize {
@@ -488,6 +495,48 @@ impl Repacker {
             expected,
             content.encoding,
         )))
+    }
+}
+
+/// Byte ranges of a stream content read out of order, the whole of it in order for its
+/// hash, and the hash; `None` for a content stored with an encoding, whose ranges are
+/// not those of its format.
+fn ranged_source(
+    content: &LoadedContent,
+) -> Option<(crate::serializer::RangeSource, ByteStream, Expected)> {
+    if content.encoding.is_some() {
+        return None;
+    }
+    let lazy = content.lazy.as_ref()?;
+    let expected = lazy.expected.clone();
+    match &lazy.storage {
+        Some(storage) => {
+            let (ranges, whole) = (storage.clone(), storage.clone());
+            let (config, whole_config) = (lazy.config.clone(), lazy.config.clone());
+            let source = crate::serializer::RangeSource::new(expected.size, move |range| {
+                let storage = ranges.clone();
+                let config = config.clone();
+                Box::pin(async move { storage.read_range(&config, range).await })
+            });
+            // Opened when first polled, as the items are.
+            let bytes =
+                futures::stream::once(async move { whole.read_stream(&whole_config).await })
+                    .flat_map(|opened| match opened {
+                        Ok(bytes) => bytes,
+                        Err(error) => futures::stream::once(async move { Err(error) }).boxed(),
+                    })
+                    .boxed();
+            Some((source, bytes, expected))
+        }
+        None => {
+            let data = content.data.clone();
+            let bytes = futures::stream::iter([Ok(data.clone())]).boxed();
+            Some((
+                crate::serializer::RangeSource::from_bytes(data),
+                bytes,
+                expected,
+            ))
+        }
     }
 }
 

@@ -528,6 +528,11 @@ async fn mismatch(
         Ok(actual) => actual,
         Err(e) => return Some(Error::Task(e.to_string())),
     };
+    digest_mismatch(actual, expected, what)
+}
+
+/// The hash error, when `actual` is not what was recorded.
+fn digest_mismatch(actual: crate::Digest, expected: &Expected, what: &Described) -> Option<Error> {
     if actual.hex().eq_ignore_ascii_case(&expected.hash) && actual.size == expected.size {
         return None;
     }
@@ -543,4 +548,71 @@ async fn mismatch(
             actual_size: actual.size,
         }),
     })
+}
+
+/// The items a serializer read through byte ranges
+/// ([`StreamSerializer::read_ranged`](crate::serializer::StreamSerializer::read_ranged)),
+/// with the whole content hashed alongside, read in order once the first item is asked
+/// for: a mismatch (or a missing blob) is the stream's last item.
+pub(crate) fn ranged<T: Send + 'static>(
+    items: BoxStream<'static, Result<T, BoxError>>,
+    bytes: ByteStream,
+    what: Described,
+    expected: Expected,
+) -> BoxStream<'static, Result<T, Error>> {
+    type Check = tokio::task::JoinHandle<Result<crate::Digest, StorageError>>;
+    struct Ranged<T> {
+        items: BoxStream<'static, Result<T, BoxError>>,
+        bytes: Option<ByteStream>,
+        check: Option<Check>,
+        done: bool,
+    }
+    let algorithm = expected.algorithm;
+    let start = Ranged {
+        items,
+        bytes: Some(bytes),
+        check: None,
+        done: false,
+    };
+    stream::unfold(start, move |mut s| {
+        let what = what.clone();
+        let expected = expected.clone();
+        async move {
+            if s.done {
+                return None;
+            }
+            if let Some(mut bytes) = s.bytes.take() {
+                s.check = Some(tokio::spawn(async move {
+                    let mut hasher = HashPipe::new(Digester::with(algorithm));
+                    while let Some(chunk) = bytes.next().await {
+                        hasher.update(chunk?).await;
+                    }
+                    hasher
+                        .finish()
+                        .await
+                        .map_err(|e| StorageError::io("cannot hash the content", e))
+                }));
+            }
+            let next = s.items.next().await;
+            if let Some(Ok(item)) = next {
+                return Some((Ok(item), s));
+            }
+            // The end, or a failure: the whole content's hash decides what to report.
+            s.done = true;
+            let checked = match s.check.take() {
+                Some(check) => match check.await {
+                    Ok(Ok(actual)) => digest_mismatch(actual, &expected, &what),
+                    Ok(Err(source)) => Some(what.read_error(&Some(expected.clone()), source)),
+                    Err(e) => Some(Error::Task(e.to_string())),
+                },
+                None => None,
+            };
+            match (checked, next) {
+                (Some(error), _) => Some((Err(error), s)),
+                (None, Some(Err(source))) => Some((Err(what.deserialize_error(source)), s)),
+                (None, _) => None,
+            }
+        }
+    })
+    .boxed()
 }

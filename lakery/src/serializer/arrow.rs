@@ -7,12 +7,20 @@ use arrow_buffer::Buffer;
 use arrow_ipc::reader::StreamDecoder as IpcDecoder;
 use arrow_ipc::writer::StreamWriter;
 use bytes::{Bytes, BytesMut};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
+use futures::future::BoxFuture;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::arrow::{ArrowWriter, ParquetRecordBatchStreamBuilder};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
 
-use super::{Serializer, SerializerError, Stored, StreamDecoder, StreamEncoder, StreamSerializer};
+use super::{
+    RangeSource, Serializer, SerializerError, Stored, StreamDecoder, StreamEncoder,
+    StreamSerializer,
+};
 
 /// Record batches as an Arrow IPC stream (`application/vnd.apache.arrow.stream`), named
 /// `lakery.arrow-stream@v1`: Arrow's own columnar layout, written and read without
@@ -167,27 +175,35 @@ impl Serializer<Vec<RecordBatch>> for ArrowIpc {
 /// `lakery.parquet@v1`, compressed with zstd: what pandas, Polars, DuckDB and Spark
 /// read. Behind the `arrow` feature.
 ///
-/// For `RecordBatch` (the file's row groups concatenated on load) and
-/// `Vec<RecordBatch>` (one batch per row group, up to 64 Ki rows each, as read).
-/// Parquet keeps its schema in a footer at the end of the file, so a Parquet content is
-/// read whole; for a table larger than memory, use [`ArrowIpc`] on a
-/// `ContentStream<RecordBatch>`.
+/// For `RecordBatch` (the file's row groups concatenated on load), `Vec<RecordBatch>`
+/// (one batch per row group, up to 64 Ki rows each, as read) and
+/// `ContentStream<RecordBatch>`. A stream is written row group by row group as its
+/// batches come, and read through byte ranges: the footer at the end of the file first
+/// (Parquet keeps its schema there), then one row group at a time, so the first batch
+/// comes before the rest of the file is read and memory holds one row group. (A stream
+/// stored with an `encoding` is read whole, as its ranges are not Parquet's.)
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Parquet;
 
 /// Rows per row group, and per batch read back.
 const PARQUET_ROWS: usize = 64 * 1024;
 
+fn parquet_writer(
+    schema: arrow_schema::SchemaRef,
+) -> Result<ArrowWriter<Vec<u8>>, SerializerError> {
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(PARQUET_ROWS))
+        .build();
+    Ok(ArrowWriter::try_new(Vec::new(), schema, Some(properties))?)
+}
+
 fn parquet_bytes<'a>(
     schema: Option<arrow_schema::SchemaRef>,
     batches: impl IntoIterator<Item = &'a RecordBatch>,
 ) -> Result<Bytes, SerializerError> {
     let schema = schema.unwrap_or_else(|| Arc::new(arrow_schema::Schema::empty()));
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(PARQUET_ROWS))
-        .build();
-    let mut writer = ArrowWriter::try_new(Vec::new(), schema, Some(properties))?;
+    let mut writer = parquet_writer(schema)?;
     for batch in batches {
         writer.write(batch)?;
     }
@@ -239,5 +255,121 @@ impl Serializer<Vec<RecordBatch>> for Parquet {
         _: &Stored<'_>,
     ) -> Result<Vec<RecordBatch>, SerializerError> {
         parquet_batches(bytes)
+    }
+}
+
+/// Writes the file once the first batch gives its schema, handing out each row group's
+/// bytes as it is flushed.
+#[derive(Default)]
+struct ParquetEncoder {
+    writer: Option<ArrowWriter<Vec<u8>>>,
+}
+
+impl StreamEncoder<RecordBatch> for ParquetEncoder {
+    fn encode(&mut self, batch: &RecordBatch, out: &mut Vec<u8>) -> Result<(), SerializerError> {
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => self.writer.insert(parquet_writer(batch.schema())?),
+        };
+        writer.write(batch)?;
+        out.append(writer.inner_mut());
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), SerializerError> {
+        if let Some(writer) = self.writer.take() {
+            out.append(&mut writer.into_inner()?);
+        }
+        Ok(())
+    }
+}
+
+/// Reads in order only when it must (an encoded content): the whole file, then its
+/// batches.
+#[derive(Default)]
+struct ParquetWholeDecoder {
+    bytes: BytesMut,
+}
+
+impl StreamDecoder<RecordBatch> for ParquetWholeDecoder {
+    fn decode(
+        &mut self,
+        input: &mut BytesMut,
+        end: bool,
+        out: &mut Vec<RecordBatch>,
+    ) -> Result<(), SerializerError> {
+        self.bytes.unsplit(input.split());
+        if end && !self.bytes.is_empty() {
+            out.extend(parquet_batches(self.bytes.split().freeze())?);
+        }
+        Ok(())
+    }
+}
+
+/// A stored content's byte ranges, as `parquet` asks for them.
+struct Ranges(RangeSource);
+
+impl AsyncFileReader for Ranges {
+    fn get_bytes(
+        &mut self,
+        range: std::ops::Range<u64>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        let source = self.0.clone();
+        Box::pin(async move {
+            source
+                .read(range)
+                .await
+                .map_err(|e| ParquetError::External(Box::new(e)))
+        })
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        _: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        let size = self.0.size();
+        Box::pin(async move {
+            let metadata = ParquetMetaDataReader::new()
+                .with_prefetch_hint(Some(64 * 1024))
+                .load_and_finish(self, size)
+                .await?;
+            Ok(Arc::new(metadata))
+        })
+    }
+}
+
+impl StreamSerializer<RecordBatch> for Parquet {
+    fn name(&self) -> &str {
+        Serializer::<RecordBatch>::name(self)
+    }
+    fn content_type(&self) -> &str {
+        Serializer::<RecordBatch>::content_type(self)
+    }
+    fn encoder(&self) -> Box<dyn StreamEncoder<RecordBatch>> {
+        Box::new(ParquetEncoder::default())
+    }
+    fn decoder(
+        &self,
+        _: &Stored<'_>,
+    ) -> Result<Box<dyn StreamDecoder<RecordBatch>>, SerializerError> {
+        Ok(Box::new(ParquetWholeDecoder::default()))
+    }
+    fn read_ranged(
+        &self,
+        source: RangeSource,
+        _: &Stored<'_>,
+    ) -> Option<BoxStream<'static, Result<RecordBatch, SerializerError>>> {
+        if source.size() == 0 {
+            // A stream of no batches wrote no file.
+            return Some(futures::stream::empty().boxed());
+        }
+        let batches = futures::stream::once(async move {
+            let builder = ParquetRecordBatchStreamBuilder::new(Ranges(source)).await?;
+            builder.with_batch_size(PARQUET_ROWS).build()
+        })
+        .map_ok(|batches| batches.map_err(SerializerError::from))
+        .map_err(SerializerError::from)
+        .try_flatten();
+        Some(batches.boxed())
     }
 }

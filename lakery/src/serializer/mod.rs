@@ -42,7 +42,7 @@ pub use npy::Npy;
 #[cfg(feature = "image")]
 pub use picture::{Jpeg, Png};
 pub use stream::{
-    Csv, CsvOptions, JsonLines, MessagePack, RawChunks, StreamDecoder, StreamEncoder,
+    Csv, CsvOptions, JsonLines, MessagePack, RangeSource, RawChunks, StreamDecoder, StreamEncoder,
     StreamSerializer, TextLines,
 };
 

@@ -2,12 +2,18 @@
 //! chunk, so that a content larger than memory is never held whole.
 
 use std::marker::PhantomData;
+use std::ops::Range;
+use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+
 use super::{Serializer, SerializerError, Stored};
+use crate::storage::StorageError;
 
 /// Turns items into bytes, one at a time, for a [`StreamSerializer`].
 pub trait StreamEncoder<T>: Send {
@@ -50,6 +56,65 @@ pub trait StreamDecoder<T>: Send {
     }
 }
 
+/// Reads byte ranges of one stored content, for a format read out of order
+/// ([`StreamSerializer::read_ranged`]).
+#[derive(Clone)]
+pub struct RangeSource {
+    size: u64,
+    read: Arc<RangeFn>,
+}
+
+type RangeFn = dyn Fn(Range<u64>) -> BoxFuture<'static, Result<Bytes, StorageError>> + Send + Sync;
+
+impl RangeSource {
+    /// A source of `size` bytes whose ranges `read` fetches.
+    pub fn new(
+        size: u64,
+        read: impl Fn(Range<u64>) -> BoxFuture<'static, Result<Bytes, StorageError>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        RangeSource {
+            size,
+            read: Arc::new(read),
+        }
+    }
+
+    /// Bytes held in memory, as a source.
+    pub fn from_bytes(data: Bytes) -> Self {
+        RangeSource::new(data.len() as u64, move |range| {
+            let end = usize::try_from(range.end)
+                .unwrap_or(usize::MAX)
+                .min(data.len());
+            let start = usize::try_from(range.start).unwrap_or(usize::MAX).min(end);
+            let kept = data.slice(start..end);
+            Box::pin(async move {
+                crate::storage::check_range(&range, kept.len())?;
+                Ok(kept)
+            })
+        })
+    }
+
+    /// The content's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The bytes of `range`.
+    pub async fn read(&self, range: Range<u64>) -> Result<Bytes, StorageError> {
+        (self.read)(range).await
+    }
+}
+
+impl std::fmt::Debug for RangeSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RangeSource")
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
 /// Serializes a stream of `T` incrementally, for a
 /// [`ContentStream<T>`](crate::ContentStream) field.
 ///
@@ -82,6 +147,21 @@ pub trait StreamSerializer<T>: Send + Sync {
 
     /// A new decoder, for one stream written as `stored` says.
     fn decoder(&self, stored: &Stored<'_>) -> Result<Box<dyn StreamDecoder<T>>, SerializerError>;
+
+    /// For a format that must be read out of order (Parquet keeps its schema in a
+    /// footer at its end): the items of a stored content, fetching byte ranges of it as
+    /// they are needed, so the first item comes before the whole content is read. lakery
+    /// hashes the whole content alongside and ends the stream in an error if it does not
+    /// match. `None` (the default) reads the content in order through
+    /// [`decoder`](Self::decoder), as it does for contents stored with an encoding.
+    fn read_ranged(
+        &self,
+        source: RangeSource,
+        stored: &Stored<'_>,
+    ) -> Option<BoxStream<'static, Result<T, SerializerError>>> {
+        let _ = (source, stored);
+        None
+    }
 }
 
 /// Encodes `items` into one buffer with `serializer`'s encoder.

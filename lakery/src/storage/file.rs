@@ -390,6 +390,31 @@ impl Storage for FileStorage {
         Ok((config, digest))
     }
 
+    async fn read_range(
+        &self,
+        config: &Value,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, StorageError> {
+        let wanted = range.clone();
+        let data = self
+            .blocking(config, move |path| {
+                let mut file = File::open(path)
+                    .map_err(|e| StorageError::io(format!("cannot open {}", path.display()), e))?;
+                let mut data = Vec::new();
+                std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(wanted.start))
+                    .and_then(|_| {
+                        (&mut file)
+                            .take(wanted.end.saturating_sub(wanted.start))
+                            .read_to_end(&mut data)
+                    })
+                    .map_err(|e| StorageError::io(format!("cannot read {}", path.display()), e))?;
+                Ok(data)
+            })
+            .await?;
+        super::check_range(&range, data.len())?;
+        Ok(data.into())
+    }
+
     async fn read_stream(&self, config: &Value) -> Result<ByteStream, StorageError> {
         let file = self
             .blocking(config, |path| {

@@ -90,6 +90,21 @@ impl Storage for MemoryStorage {
         Ok(json!({ "key": key }))
     }
 
+    async fn read_range(
+        &self,
+        config: &Value,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, StorageError> {
+        let data = self.read(config).await?;
+        let end = usize::try_from(range.end)
+            .unwrap_or(usize::MAX)
+            .min(data.len());
+        let start = usize::try_from(range.start).unwrap_or(usize::MAX).min(end);
+        let kept = data.slice(start..end);
+        super::check_range(&range, kept.len())?;
+        Ok(kept)
+    }
+
     async fn read(&self, config: &Value) -> Result<Bytes, StorageError> {
         let key = Self::key(config)?;
         self.blobs()

@@ -289,6 +289,36 @@ pub trait Storage: Send + Sync + 'static {
         Ok(futures::stream::once(async move { Ok(data) }).boxed())
     }
 
+    /// Reads `range` of the bytes a config names, for formats read out of order (a
+    /// Parquet stream reads its footer first). A range past the end is an error.
+    ///
+    /// The default reads the stream up to the range's end and keeps the range;
+    /// storages that can seek override it.
+    async fn read_range(
+        &self,
+        config: &serde_json::Value,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, StorageError> {
+        let mut chunks = self.read_stream(config).await?;
+        let mut kept = bytes::BytesMut::new();
+        let mut at = 0u64;
+        while at < range.end {
+            let Some(chunk) = chunks.next().await else {
+                break;
+            };
+            let chunk = chunk?;
+            let end = at + chunk.len() as u64;
+            if end > range.start {
+                let from = range.start.saturating_sub(at) as usize;
+                let to = (range.end.min(end) - at) as usize;
+                kept.extend_from_slice(&chunk[from..to]);
+            }
+            at = end;
+        }
+        check_range(&range, kept.len())?;
+        Ok(kept.freeze())
+    }
+
     /// Deletes the bytes a config names. Deleting what is not there is not an error.
     async fn delete(&self, config: &serde_json::Value) -> Result<(), StorageError>;
 
@@ -362,4 +392,18 @@ impl IntoStorage for DatabaseStorage {
     fn into_entry(self) -> StorageEntryHandle {
         StorageEntryHandle(StorageEntry::Database)
     }
+}
+
+/// The error for a range read that came back short.
+pub(crate) fn check_range(range: &std::ops::Range<u64>, read: usize) -> Result<(), StorageError> {
+    if read as u64 == range.end.saturating_sub(range.start) {
+        return Ok(());
+    }
+    Err(StorageError::new(
+        StorageErrorKind::Io,
+        format!(
+            "bytes {}..{} asked for, {read} read: the content is shorter",
+            range.start, range.end
+        ),
+    ))
 }

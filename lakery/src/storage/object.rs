@@ -613,6 +613,21 @@ impl Storage for ObjectStorage {
         read.await.map_err(|e| self.error("read", &path, e))
     }
 
+    async fn read_range(
+        &self,
+        config: &Value,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, StorageError> {
+        let path = self.resolve(config)?;
+        let data = self
+            .store
+            .get_range(&path, range.clone())
+            .await
+            .map_err(|e| self.error("read a range of", &path, e))?;
+        super::check_range(&range, data.len())?;
+        Ok(data)
+    }
+
     async fn read_stream(&self, config: &Value) -> Result<ByteStream, StorageError> {
         let path = self.resolve(config)?;
         let got = self
