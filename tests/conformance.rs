@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use lakery::serializer::{image, ndarray};
 use lakery::serializer::{
-    Bincode, Csv, CsvOptions, Iso8601, Json, JsonLines, MessagePack, MsgPack, Npy, Png, RawBytes,
-    RawChunks, Serializer, Text, TextLines,
+    Bincode, Csv, CsvOptions, Iso8601, Jpeg, Json, JsonLines, MessagePack, MsgPack, Npy, Png,
+    RawBytes, RawChunks, Serializer, Text, TextLines,
 };
 use lakery::storage::{StorageError, WriteRequest};
 use lakery::testing::{check_serializer, check_storage, check_stream_serializer};
@@ -214,4 +214,31 @@ fn a_fixed_earlier_png_still_reads() {
     let bytes = Bytes::from(std::fs::read(FIXTURE).unwrap());
     let back: image::RgbaImage = Png.deserialize(bytes, &stored).unwrap();
     assert_eq!(back, plot);
+}
+
+/// A JPEG lakery wrote earlier: it still decodes, to about its pixels.
+#[test]
+fn a_fixed_earlier_jpeg_still_reads() {
+    const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/photo.jpg");
+    let photo =
+        image::RgbImage::from_fn(32, 16, |x, y| image::Rgb([x as u8 * 8, y as u8 * 16, 128]));
+    if std::env::var("LAKERY_WRITE_FIXTURES").is_ok_and(|v| v == "1") {
+        std::fs::write(FIXTURE, Jpeg::default().serialize(&photo).unwrap()).unwrap();
+    }
+    let stored = lakery::serializer::Stored {
+        serializer_name: "lakery.jpeg@v1",
+        serializer_config: None,
+        content_type: "image/jpeg",
+    };
+    let bytes = Bytes::from(std::fs::read(FIXTURE).unwrap());
+    let back: image::RgbImage = Jpeg::default().deserialize(bytes, &stored).unwrap();
+    assert_eq!(back.dimensions(), (32, 16));
+    let error: u32 = back
+        .as_raw()
+        .iter()
+        .zip(photo.as_raw())
+        .map(|(a, b)| u32::from(a.abs_diff(*b)))
+        .max()
+        .unwrap();
+    assert!(error < 24, "largest difference {error}");
 }

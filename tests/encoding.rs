@@ -225,3 +225,26 @@ async fn a_failing_stream_fails_its_compressed_save() {
         0
     );
 }
+
+/// Compressed blobs lakery wrote earlier: a change that cannot undo them fails here.
+/// `LAKERY_WRITE_FIXTURES=1` writes them anew, when a format changes on purpose.
+#[test]
+fn fixed_earlier_blobs_still_decode() {
+    let text = serde_json::to_vec(&steps(50)).unwrap();
+    for (encoding, name) in [
+        (lakery::Encoding::Zstd, "steps.json.zst"),
+        (lakery::Encoding::Gzip, "steps.json.gz"),
+    ] {
+        let path = format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        if std::env::var("LAKERY_WRITE_FIXTURES").is_ok_and(|v| v == "1") {
+            std::fs::write(&path, encoding.encode(&text).unwrap()).unwrap();
+        }
+        let fixture = std::fs::read(&path).unwrap();
+        assert_eq!(encoding.decode(&fixture).unwrap(), text, "{name}");
+        // Cut short, it is an error rather than less data.
+        assert!(
+            encoding.decode(&fixture[..fixture.len() - 3]).is_err(),
+            "{name}"
+        );
+    }
+}

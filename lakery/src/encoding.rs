@@ -47,16 +47,17 @@ impl Encoding {
         Encoding::ALL.iter().copied().find(|e| e.name() == name)
     }
 
-    /// `data`, compressed.
-    pub(crate) fn encode(self, data: &[u8]) -> std::io::Result<Bytes> {
+    /// `data`, compressed, as a save stores it.
+    pub fn encode(self, data: &[u8]) -> std::io::Result<Bytes> {
         let mut coder = self.encoder()?;
         let mut out = coder.push(data)?.to_vec();
         out.extend_from_slice(&coder.finish()?);
         Ok(out.into())
     }
 
-    /// `data`, decompressed; an error if it is not whole and well-formed.
-    pub(crate) fn decode(self, data: &[u8]) -> std::io::Result<Bytes> {
+    /// `data`, decompressed, as a load undoes it; an error if it is not whole and
+    /// well-formed.
+    pub fn decode(self, data: &[u8]) -> std::io::Result<Bytes> {
         let mut coder = self.decoder()?;
         let mut out = coder.push(data)?.to_vec();
         out.extend_from_slice(&coder.finish()?);
