@@ -374,6 +374,38 @@ impl Request {
     }
 }
 
+/// The stored bytes of one content, whatever type wrote it, checked against their hash:
+/// for tools that look at stored data without its Rust type (the `lakery` command line).
+/// The bytes are as stored: undo the content's [`encoding`](crate::ContentRecord::encoding)
+/// with [`Encoding::decode`](crate::Encoding::decode) to get what its serializer wrote.
+///
+/// A missing manifest is [`Error::ManifestNotFound`], a missing key
+/// [`Error::MissingContent`], bytes that do not match [`Error::HashMismatch`].
+pub async fn read_content(
+    registry: &Registry,
+    db: &Database,
+    manifest: ManifestId,
+    key: &str,
+) -> Result<Bytes> {
+    let id = *manifest.as_uuid();
+    let (manifests, mut contents) = db.fetch(vec![id]).await?;
+    if !manifests.contains_key(&id) {
+        return Err(Error::ManifestNotFound(manifest));
+    }
+    let row = contents
+        .remove(&id)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|row| row.content_key == key)
+        .ok_or_else(|| Error::MissingContent {
+            manifest,
+            key: key.to_owned(),
+        })?;
+    let storage = registry.storage(&row.storage_name).cloned();
+    let (_, content) = read_job(0, manifest, row, storage).await;
+    Ok(content?.data)
+}
+
 type ReadJob = Pin<Box<dyn Future<Output = (usize, Result<LoadedContent>)> + Send>>;
 
 /// Fetches one content's bytes from its storage (or a large one from its row) and

@@ -551,6 +551,7 @@ async fn hashed(hasher: HashPipe) -> Result<Digest, StorageError> {
 /// Whether an error is a failed connection, a timeout or an interrupted transfer: what
 /// may go away if tried again later (the store's client has already retried a few
 /// times, with backoff, before giving up).
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 fn is_transient(error: &object_store::Error) -> bool {
     use object_store::client::HttpErrorKind as K;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
@@ -560,6 +561,13 @@ fn is_transient(error: &object_store::Error) -> bool {
         }
         source = error.source();
     }
+    false
+}
+
+/// Without a cloud client there is no HTTP to fail: a local folder's or memory's errors
+/// are not worth retrying.
+#[cfg(not(any(feature = "s3", feature = "gcs", feature = "azure")))]
+fn is_transient(_: &object_store::Error) -> bool {
     false
 }
 
