@@ -560,7 +560,13 @@ pub(crate) fn ranged<T: Send + 'static>(
     what: Described,
     expected: Expected,
 ) -> BoxStream<'static, Result<T, Error>> {
-    type Check = tokio::task::JoinHandle<Result<crate::Digest, StorageError>>;
+    /// The hashing task, stopped when the stream is dropped before its end.
+    struct Check(tokio::task::JoinHandle<Result<crate::Digest, StorageError>>);
+    impl Drop for Check {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
     struct Ranged<T> {
         items: BoxStream<'static, Result<T, BoxError>>,
         bytes: Option<ByteStream>,
@@ -582,7 +588,7 @@ pub(crate) fn ranged<T: Send + 'static>(
                 return None;
             }
             if let Some(mut bytes) = s.bytes.take() {
-                s.check = Some(tokio::spawn(async move {
+                s.check = Some(Check(tokio::spawn(async move {
                     let mut hasher = HashPipe::new(Digester::with(algorithm));
                     while let Some(chunk) = bytes.next().await {
                         hasher.update(chunk?).await;
@@ -591,7 +597,7 @@ pub(crate) fn ranged<T: Send + 'static>(
                         .finish()
                         .await
                         .map_err(|e| StorageError::io("cannot hash the content", e))
-                }));
+                })));
             }
             let next = s.items.next().await;
             if let Some(Ok(item)) = next {
@@ -599,8 +605,8 @@ pub(crate) fn ranged<T: Send + 'static>(
             }
             // The end, or a failure: the whole content's hash decides what to report.
             s.done = true;
-            let checked = match s.check.take() {
-                Some(check) => match check.await {
+            let checked = match s.check.as_mut() {
+                Some(check) => match (&mut check.0).await {
                     Ok(Ok(actual)) => digest_mismatch(actual, &expected, &what),
                     Ok(Err(source)) => Some(what.read_error(&Some(expected.clone()), source)),
                     Err(e) => Some(Error::Task(e.to_string())),
