@@ -73,7 +73,7 @@ pub use crate::content_type::{ContentType, ContentTypeError, Format};
 pub use crate::db::{Backend, Cursor, Database, Order, Page, Query};
 pub use crate::encoding::Encoding;
 pub use crate::error::{BatchFailure, Error, Mismatch, Result};
-pub use crate::load::{load_one, read_content, LoadHandle, LoadedBatch, Loader};
+pub use crate::load::{load_one, read_content, LoadHandle, LoadedBatch, Loader, StoredBytes};
 pub use crate::maintenance::{
     collect_garbage, verify, CollectedBlob, GcOptions, GcReport, Problem, ProblemKind, VerifyReport,
 };

@@ -336,7 +336,18 @@ impl Chunk<'_> {
                 values.push(None);
                 continue;
             };
-            match (request.repack)(request.id, version, contents) {
+            // Decompressing and deserializing large contents is CPU work that would
+            // hold an async worker: it goes to the blocking pool, as hashing does.
+            let size: usize = contents.iter().map(|c| c.data.len()).sum();
+            let (repack, id) = (request.repack, request.id);
+            let repacked = if size > INLINE_HASH_LIMIT {
+                tokio::task::spawn_blocking(move || repack(id, version, contents))
+                    .await
+                    .unwrap_or_else(|e| Err(Error::Task(e.to_string())))
+            } else {
+                repack(id, version, contents)
+            };
+            match repacked {
                 Ok(value) => values.push(Some(value)),
                 Err(error) => {
                     failures.push(BatchFailure {
@@ -374,10 +385,45 @@ impl Request {
     }
 }
 
+/// One content's bytes as stored, checked against their hash, with what is needed to
+/// read them: returned by [`read_content`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredBytes {
+    /// The manifest it belongs to.
+    pub manifest: ManifestId,
+    /// The content's key.
+    pub key: String,
+    /// The MIME type its serializer gave.
+    pub content_type: String,
+    /// The encoding applied after the serializer, if any.
+    pub encoding: Option<crate::Encoding>,
+    /// The bytes exactly as stored.
+    pub data: Bytes,
+}
+
+impl StoredBytes {
+    /// The bytes its serializer wrote: [`data`](StoredBytes::data) with the encoding
+    /// undone; [`Error::Encoding`] if they do not decompress.
+    pub fn decoded(&self) -> Result<Bytes> {
+        let Some(encoding) = self.encoding else {
+            return Ok(self.data.clone());
+        };
+        encoding
+            .decode(&self.data)
+            .map_err(|source| Error::Encoding {
+                action: "decompress",
+                manifest: self.manifest,
+                key: self.key.clone(),
+                encoding: encoding.name().to_owned(),
+                source,
+            })
+    }
+}
+
 /// The stored bytes of one content, whatever type wrote it, checked against their hash:
-/// for tools that look at stored data without its Rust type (the `lakery` command line).
-/// The bytes are as stored: undo the content's [`encoding`](crate::ContentRecord::encoding)
-/// with [`Encoding::decode`](crate::Encoding::decode) to get what its serializer wrote.
+/// for tools that look at stored data without its Rust type (the `lakery` command line
+/// and viewer). [`StoredBytes::decoded`] undoes the content's encoding.
 ///
 /// A missing manifest is [`Error::ManifestNotFound`], a missing key
 /// [`Error::MissingContent`], bytes that do not match [`Error::HashMismatch`].
@@ -386,7 +432,7 @@ pub async fn read_content(
     db: &Database,
     manifest: ManifestId,
     key: &str,
-) -> Result<Bytes> {
+) -> Result<StoredBytes> {
     let id = *manifest.as_uuid();
     let (manifests, mut contents) = db.fetch(vec![id]).await?;
     if !manifests.contains_key(&id) {
@@ -403,7 +449,14 @@ pub async fn read_content(
         })?;
     let storage = registry.storage(&row.storage_name).cloned();
     let (_, content) = read_job(0, manifest, row, storage).await;
-    Ok(content?.data)
+    let content = content?;
+    Ok(StoredBytes {
+        manifest,
+        key: content.key,
+        content_type: content.content_type,
+        encoding: content.encoding,
+        data: content.data,
+    })
 }
 
 type ReadJob = Pin<Box<dyn Future<Output = (usize, Result<LoadedContent>)> + Send>>;

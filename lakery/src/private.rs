@@ -68,8 +68,6 @@ pub fn assert_body_field<T: BodyField>() {}
 
 /// One serialized content, before it is written.
 pub struct UnpackedContent {
-    /// The position of `spec` in the type's `CONTENTS`.
-    pub index: usize,
     pub spec: &'static ContentSpec,
     /// The content's key: the spec's, or `<spec key>.<entry>` for an entry of a
     /// `#[content(each)]` field.
@@ -214,7 +212,6 @@ impl Unpacker {
             None => data,
         };
         self.contents.push(UnpackedContent {
-            index,
             spec,
             key,
             data,
@@ -255,7 +252,6 @@ impl Unpacker {
             bytes = crate::stream::compress(bytes, encoding, what, failure.clone());
         }
         self.contents.push(UnpackedContent {
-            index,
             spec,
             key: key.clone(),
             data: Bytes::new(),

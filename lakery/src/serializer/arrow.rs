@@ -210,11 +210,14 @@ fn parquet_bytes<'a>(
     Ok(writer.into_inner()?.into())
 }
 
-fn parquet_batches(bytes: Bytes) -> Result<Vec<RecordBatch>, SerializerError> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?
-        .with_batch_size(PARQUET_ROWS)
-        .build()?;
-    Ok(reader.collect::<Result<Vec<_>, _>>()?)
+/// The file's schema and its batches, the footer parsed once.
+fn parquet_batches(
+    bytes: Bytes,
+) -> Result<(arrow_schema::SchemaRef, Vec<RecordBatch>), SerializerError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
+    let schema = builder.schema().clone();
+    let reader = builder.with_batch_size(PARQUET_ROWS).build()?;
+    Ok((schema, reader.collect::<Result<Vec<_>, _>>()?))
 }
 
 impl Serializer<RecordBatch> for Parquet {
@@ -228,10 +231,7 @@ impl Serializer<RecordBatch> for Parquet {
         parquet_bytes(Some(value.schema()), [value])
     }
     fn deserialize(&self, bytes: Bytes, _: &Stored<'_>) -> Result<RecordBatch, SerializerError> {
-        let schema = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?
-            .schema()
-            .clone();
-        let batches = parquet_batches(bytes)?;
+        let (schema, batches) = parquet_batches(bytes)?;
         if batches.is_empty() {
             return Ok(RecordBatch::new_empty(schema));
         }
@@ -254,7 +254,7 @@ impl Serializer<Vec<RecordBatch>> for Parquet {
         bytes: Bytes,
         _: &Stored<'_>,
     ) -> Result<Vec<RecordBatch>, SerializerError> {
-        parquet_batches(bytes)
+        Ok(parquet_batches(bytes)?.1)
     }
 }
 
@@ -300,7 +300,7 @@ impl StreamDecoder<RecordBatch> for ParquetWholeDecoder {
     ) -> Result<(), SerializerError> {
         self.bytes.unsplit(input.split());
         if end && !self.bytes.is_empty() {
-            out.extend(parquet_batches(self.bytes.split().freeze())?);
+            out.extend(parquet_batches(self.bytes.split().freeze())?.1);
         }
         Ok(())
     }

@@ -403,16 +403,7 @@ impl ObjectStorage {
             hasher.update(chunk.clone()).await;
             writer.put(chunk);
         };
-        if let Some(error) = failed {
-            // Nothing of an aborted upload is visible; an abort that fails leaves only
-            // parts, which the store's lifecycle rules expire.
-            let _ = writer.abort().await;
-            return Err(error);
-        }
-        writer
-            .finish()
-            .await
-            .map_err(|e| self.error("complete the upload to", &temp, e))?;
+        self.complete_upload(writer, &temp, failed).await?;
         let digest = hashed(hasher).await?;
         let relative = Self::relative(&digest);
         let path = self.path(&relative);
@@ -529,15 +520,28 @@ impl ObjectStorage {
                 }
             }
         };
+        self.complete_upload(writer, &path, failed).await?;
+        Ok((config, digest))
+    }
+
+    /// Completes a multipart upload to `path`, or aborts it if feeding it `failed`.
+    async fn complete_upload(
+        &self,
+        writer: WriteMultipart,
+        path: &Path,
+        failed: Option<StorageError>,
+    ) -> Result<(), StorageError> {
         if let Some(error) = failed {
+            // Nothing of an aborted upload is visible; an abort that fails leaves only
+            // parts, which the store's lifecycle rules expire.
             let _ = writer.abort().await;
             return Err(error);
         }
         writer
             .finish()
             .await
-            .map_err(|e| self.error("complete the upload to", &path, e))?;
-        Ok((config, digest))
+            .map_err(|e| self.error("complete the upload to", path, e))?;
+        Ok(())
     }
 }
 

@@ -366,22 +366,8 @@ async fn cat(
     raw: bool,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let mut bytes = lakery::read_content(registry, db, id, key).await?;
-    if !raw {
-        let content = db.contents(id).await?.into_iter().find(|c| c.key == key);
-        if let Some(name) = content.and_then(|c| c.encoding) {
-            let encoding = lakery::Encoding::from_name(&name).ok_or_else(|| Failure {
-                code: 4,
-                message: format!(
-                    "content `{key}` has encoding `{name}`, which this build cannot undo"
-                ),
-            })?;
-            bytes = encoding.decode(&bytes).map_err(|e| Failure {
-                code: 4,
-                message: format!("content `{key}` cannot be decompressed with {name}: {e}"),
-            })?;
-        }
-    }
+    let stored = lakery::read_content(registry, db, id, key).await?;
+    let bytes = if raw { stored.data } else { stored.decoded()? };
     match output {
         None => out.write_all(&bytes)?,
         Some(path) => {
