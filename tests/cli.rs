@@ -147,6 +147,11 @@ async fn the_command_line_lists_shows_reads_and_verifies_on(t: TestDb) {
         "{}",
         stdout(&clean)
     );
+    assert!(
+        stderr(&clean).contains("verify: 6 contents"),
+        "a progress log line: {}",
+        stderr(&clean)
+    );
     let stored = t.db.contents(first.id).await.unwrap();
     let hash = &stored.iter().find(|c| c.key == "blob").unwrap().hash;
     let path = common::stored_file(&t.path("files"), hash);
@@ -182,6 +187,134 @@ async fn the_command_line_lists_shows_reads_and_verifies_on(t: TestDb) {
         vec![2u8; 1002],
         "left as it was"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rm_deletes_only_when_confirmed_and_gc_removes_what_it_left() {
+    common::each_backend(rm_deletes_only_when_confirmed_and_gc_removes_what_it_left_on).await;
+}
+
+async fn rm_deletes_only_when_confirmed_and_gc_removes_what_it_left_on(t: TestDb) {
+    let (first, second) = saved(&t).await;
+    let blob_of = |record: &ManifestRecord| {
+        let t = &t;
+        let id = record.id;
+        async move {
+            let contents = t.db.contents(id).await.unwrap();
+            let hash = contents
+                .iter()
+                .find(|c| c.key == "blob")
+                .unwrap()
+                .hash
+                .clone();
+            common::stored_file(&t.path("files"), &hash)
+        }
+    };
+    let (first_blob, second_blob) = (blob_of(&first).await, blob_of(&second).await);
+
+    // Nothing to collect while both manifests refer to their blobs.
+    let gc = lakery(&t, &["gc", "--grace", "0s", "--yes"]);
+    assert!(gc.status.success(), "{}", stderr(&gc));
+    assert!(
+        stdout(&gc).contains("removed 0 unreferenced blobs"),
+        "{}",
+        stdout(&gc)
+    );
+    assert!(
+        stdout(&gc).contains("kept 2 referenced blobs"),
+        "{}",
+        stdout(&gc)
+    );
+
+    // rm: never without confirmation; stdin here is not a terminal.
+    let unconfirmed = lakery(&t, &["rm", "--tag", "project=apollo"]);
+    assert_eq!(
+        unconfirmed.status.code(),
+        Some(2),
+        "{}",
+        stderr(&unconfirmed)
+    );
+    assert!(
+        stdout(&unconfirmed).contains(&first.id.to_string()),
+        "lists what it would delete"
+    );
+    assert!(
+        stderr(&unconfirmed).contains("--yes"),
+        "{}",
+        stderr(&unconfirmed)
+    );
+    assert_eq!(t.db.manifest(first.id).await.unwrap(), first, "still there");
+    let nothing = lakery(&t, &["rm"]);
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(
+        stderr(&nothing).contains("a filter"),
+        "{}",
+        stderr(&nothing)
+    );
+    let unknown = lakery(&t, &["rm", "--yes", "01a2277c-1c33-72e0-bddc-13ad4ccae34b"]);
+    assert_eq!(unknown.status.code(), Some(3), "{}", stderr(&unknown));
+    let none = lakery(&t, &["rm", "--yes", "--tag", "project=mercury"]);
+    assert!(
+        stdout(&none).contains("nothing deleted"),
+        "{}",
+        stdout(&none)
+    );
+
+    let deleted = lakery(&t, &["rm", "--yes", "--tag", "project=apollo"]);
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    assert!(
+        stdout(&deleted).contains("deleted 1 manifests"),
+        "{}",
+        stdout(&deleted)
+    );
+    assert!(
+        stderr(&deleted).contains("rm: 1 of 1 manifests deleted"),
+        "a log line: {}",
+        stderr(&deleted)
+    );
+    assert!(matches!(
+        t.db.manifest(first.id).await,
+        Err(lakery::Error::ManifestNotFound(_))
+    ));
+    assert_eq!(t.db.manifest(second.id).await.unwrap(), second);
+    assert!(first_blob.exists(), "rm leaves the blob for gc");
+
+    // gc lists the orphan, removes it only with --yes, and keeps recent ones.
+    let recent = lakery(&t, &["gc", "--yes"]);
+    assert!(
+        stdout(&recent).contains("removed 0 unreferenced blobs"),
+        "{}",
+        stdout(&recent)
+    );
+    assert!(
+        stdout(&recent).contains("1 unreferenced blobs younger than 1day"),
+        "{}",
+        stdout(&recent)
+    );
+    let listed = lakery(&t, &["gc", "--grace", "0s"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let text = stdout(&listed);
+    assert!(text.contains("files") && text.contains("1001"), "{text}");
+    assert!(
+        text.contains("1 unreferenced blobs") && text.contains("nothing removed"),
+        "{text}"
+    );
+    assert!(first_blob.exists());
+    let removed = lakery(&t, &["gc", "--grace", "0s", "--yes"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert!(
+        stdout(&removed).contains("removed 1 unreferenced blobs, 1001 B"),
+        "{}",
+        stdout(&removed)
+    );
+    assert!(
+        stderr(&removed).contains("gc: 1 of 1 blobs removed"),
+        "a log line: {}",
+        stderr(&removed)
+    );
+    assert!(!first_blob.exists() && second_blob.exists());
+    let clean = lakery(&t, &["verify"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -226,7 +359,9 @@ async fn bad_input_gets_a_clear_message_and_its_exit_code() {
     );
 
     // Every command has help with an example.
-    for command in ["migrate", "ls", "show", "cat", "verify"] {
+    for command in [
+        "migrate", "ls", "show", "cat", "verify", "gc", "rm", "serve",
+    ] {
         let help = Command::new(env!("CARGO_BIN_EXE_lakery"))
             .args([command, "--help"])
             .output()

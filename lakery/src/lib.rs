@@ -75,7 +75,8 @@ pub use crate::encoding::Encoding;
 pub use crate::error::{BatchFailure, Error, Mismatch, Result};
 pub use crate::load::{load_one, read_content, LoadHandle, LoadedBatch, Loader, StoredBytes};
 pub use crate::maintenance::{
-    collect_garbage, verify, CollectedBlob, GcOptions, GcReport, Problem, ProblemKind, VerifyReport,
+    collect_garbage, collect_garbage_with_progress, verify, verify_with_progress, CollectedBlob,
+    GcOptions, GcReport, Problem, ProblemKind, Progress, VerifyReport,
 };
 pub use crate::manifest::{
     ContentRecord, Digest, Digester, HashAlgorithm, ManifestId, ManifestRecord, ManifestRef, Tags,

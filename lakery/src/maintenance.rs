@@ -142,6 +142,30 @@ pub async fn collect_garbage(
     db: &Database,
     options: GcOptions,
 ) -> Result<GcReport> {
+    collect_garbage_with_progress(registry, db, options, |_| {}).await
+}
+
+/// How far [`verify_with_progress`] or [`collect_garbage_with_progress`] has come.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Contents checked, or blobs removed.
+    pub done: u64,
+    /// How many there are in all, once known: blobs to remove are known after the
+    /// listing; contents to check are read page by page and never known ahead.
+    pub total: Option<u64>,
+    /// Bytes checked, or removed.
+    pub bytes: u64,
+}
+
+/// [`collect_garbage`], telling `progress` after the listing (with the number of blobs
+/// to remove) and after each blob removed: for a progress bar.
+pub async fn collect_garbage_with_progress(
+    registry: &Registry,
+    db: &Database,
+    options: GcOptions,
+    mut progress: impl FnMut(Progress) + Send,
+) -> Result<GcReport> {
     let started = SystemTime::now();
     let cutoff = started
         .checked_sub(options.grace)
@@ -191,6 +215,15 @@ pub async fn collect_garbage(
     .map_err(|e| Error::Task(e.to_string()))?;
     report.referenced = referenced_count;
     report.recent = recent;
+    let mut done = Progress {
+        total: Some(if options.dry_run {
+            0
+        } else {
+            candidates.len() as u64
+        }),
+        ..Progress::default()
+    };
+    progress(done);
     if options.dry_run {
         for (name, _, blob) in candidates {
             report.add_removed(name, blob);
@@ -208,6 +241,9 @@ pub async fn collect_garbage(
         .buffer_unordered(CONCURRENCY);
     while let Some((name, blob, deleted)) = deletions.try_next().await? {
         if deleted {
+            done.done += 1;
+            done.bytes += blob.size;
+            progress(done);
             report.add_removed(name, blob);
         } else {
             // Written again (or removed) since it was listed.
@@ -308,6 +344,16 @@ pub enum ProblemKind {
 /// # Ok(()) }
 /// ```
 pub async fn verify(registry: &Registry, db: &Database, query: &Query) -> Result<VerifyReport> {
+    verify_with_progress(registry, db, query, |_| {}).await
+}
+
+/// [`verify`], telling `progress` after each content checked: for a progress bar.
+pub async fn verify_with_progress(
+    registry: &Registry,
+    db: &Database,
+    query: &Query,
+    mut progress: impl FnMut(Progress) + Send,
+) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
     let mut remaining = query.limit_value();
     let mut query = query.clone();
@@ -346,6 +392,11 @@ pub async fn verify(registry: &Registry, db: &Database, query: &Query) -> Result
                     error,
                 }),
             }
+            progress(Progress {
+                done: report.contents as u64,
+                total: None,
+                bytes: report.bytes,
+            });
         }
         drop(results);
         if let Some(remaining) = remaining.as_mut() {

@@ -3,18 +3,25 @@
 //! Every command takes the database (`--database URL` or `LAKERY_DATABASE_URL`) and the
 //! storage configuration (`--storages FILE`, default `lakery.toml`), since storages are
 //! not in the database. Exit codes: 0 done, 1 `verify` found problems, 2 bad usage or
-//! configuration, 3 no such manifest or content, 4 the database or a storage failed.
+//! configuration (or a deletion not confirmed), 3 no such manifest or content, 4 the
+//! database or a storage failed.
 
 mod config;
+mod preview;
+mod progress;
+mod serve;
 
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use lakery::{ClassId, Database, ManifestId, Order, Query};
 
 use crate::config::Config;
+use crate::progress::Reporter;
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +41,9 @@ struct Cli {
         default_value = "lakery.toml"
     )]
     storages: PathBuf,
+    /// More log lines on stderr: -v for debug, -vv for everything (RUST_LOG overrides).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -86,10 +96,48 @@ enum Command {
         #[command(flatten)]
         filter: Filter,
     },
+    /// Lists the blobs of the configured storages that no manifest refers to, and removes
+    /// them with --yes. Blobs written within the grace period are kept: they may belong
+    /// to a save that has not committed yet.
+    ///
+    /// Example: lakery gc --grace 2h --yes
+    Gc {
+        /// Keep unreferenced blobs younger than this (`30m`, `2h`, `7days`).
+        #[arg(long, default_value = "1day", value_parser = humantime::parse_duration)]
+        grace: Duration,
+        /// Remove them; without it, only list them.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Deletes manifests, by id or by filter, once confirmed (at the prompt, or by
+    /// --yes). Their blobs stay until `lakery gc` removes them.
+    ///
+    /// Example: lakery rm --tag stage=draft --until 2026-01-01 --yes
+    Rm {
+        /// The manifests to delete; or give a filter instead.
+        ids: Vec<ManifestId>,
+        #[command(flatten)]
+        filter: Filter,
+        /// Delete without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Serves a read-only web viewer and JSON API of what is stored.
+    ///
+    /// Example: lakery serve --bind 127.0.0.1:8080 --token "$(openssl rand -hex 16)"
+    Serve {
+        /// Where to listen; port 0 picks a free one (printed on the first line).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        /// Require this token on every request (`Authorization: Bearer TOKEN`, or open
+        /// /?token=TOKEN in a browser).
+        #[arg(long, env = "LAKERY_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
 }
 
 /// Which manifests a command applies to.
-#[derive(clap::Args)]
+#[derive(clap::Args, Default)]
 struct Filter {
     /// Only this class id.
     #[arg(long)]
@@ -109,6 +157,11 @@ struct Filter {
 }
 
 impl Filter {
+    /// Whether it selects by anything but the limit.
+    fn is_empty(&self) -> bool {
+        self.class.is_none() && self.tags.is_empty() && self.since.is_none() && self.until.is_none()
+    }
+
     fn query(&self) -> Query {
         let mut query = Query::new().order(Order::NewestFirst);
         if let Some(class) = self.class {
@@ -194,6 +247,7 @@ impl From<std::io::Error> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -215,12 +269,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// Log lines go to stderr: progress and notices by default, more with -v.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "lakery=info,warn",
+        1 => "lakery=debug,info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(verbose > 0)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time()
+        .init();
+}
+
 async fn run(cli: Cli) -> Result<u8, Failure> {
     let Some(url) = &cli.database else {
         return Err(Failure::usage(
             "no database: give --database URL or set LAKERY_DATABASE_URL",
         ));
     };
+    tracing::debug!("connecting to {}", redacted(url));
     let db = Database::connect(url).await?;
     let named = std::env::var_os("LAKERY_STORAGES").is_some()
         || std::env::args().any(|arg| arg == "--storages" || arg.starts_with("--storages="));
@@ -246,8 +319,29 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let registry = config.registry()?;
             return verify(&registry, &db, &filter, &mut out).await;
         }
+        Command::Gc { grace, yes } => {
+            let registry = config.registry()?;
+            gc(&registry, &db, grace, yes, &mut out).await?;
+        }
+        Command::Rm { ids, filter, yes } => rm(&db, ids, &filter, yes, &mut out).await?,
+        Command::Serve { bind, token } => {
+            let registry = config.registry()?;
+            drop(out);
+            serve::serve(db, registry, bind, token).await?;
+        }
     }
     Ok(0)
+}
+
+/// A database URL without its password, for logs.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 async fn list(
@@ -390,7 +484,11 @@ async fn verify(
     filter: &Filter,
     out: &mut impl Write,
 ) -> Result<u8, Failure> {
-    let report = lakery::verify(registry, db, &filter.query()).await?;
+    let mut reporter = Reporter::new("verify", "contents");
+    let report =
+        lakery::verify_with_progress(registry, db, &filter.query(), |p| reporter.update(p)).await;
+    reporter.finish();
+    let report = report?;
     for problem in &report.problems {
         writeln!(
             out,
@@ -407,4 +505,145 @@ async fn verify(
         report.problems.len()
     )?;
     Ok(if report.problems.is_empty() { 0 } else { 1 })
+}
+
+async fn gc(
+    registry: &lakery::Registry,
+    db: &Database,
+    grace: Duration,
+    yes: bool,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let options = lakery::GcOptions::new().grace(grace).dry_run(!yes);
+    let mut reporter = Reporter::new("gc", "blobs removed");
+    let report =
+        lakery::collect_garbage_with_progress(registry, db, options, |p| reporter.update(p)).await;
+    reporter.finish();
+    let report = report?;
+    for blob in &report.removed {
+        writeln!(
+            out,
+            "{:<12}  {:>10}  {}",
+            blob.storage, blob.size, blob.config
+        )?;
+    }
+    let size = progress::size(report.removed_bytes);
+    let count = report.removed.len();
+    if yes {
+        writeln!(out, "removed {count} unreferenced blobs, {size}")?;
+    } else {
+        writeln!(
+            out,
+            "{count} unreferenced blobs, {size}: nothing removed; run again with --yes to remove them"
+        )?;
+    }
+    writeln!(
+        out,
+        "kept {} referenced blobs and {} unreferenced blobs younger than {}",
+        report.referenced,
+        report.recent,
+        humantime::format_duration(grace)
+    )?;
+    for name in &report.skipped_storages {
+        writeln!(out, "skipped storage `{name}`: it cannot list its blobs")?;
+    }
+    Ok(())
+}
+
+/// How many manifests `rm` deletes in one statement.
+const DELETE_CHUNK: usize = 200;
+
+async fn rm(
+    db: &Database,
+    ids: Vec<ManifestId>,
+    filter: &Filter,
+    yes: bool,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let records = match (ids.is_empty(), filter.is_empty()) {
+        (false, true) => {
+            let mut records = Vec::with_capacity(ids.len());
+            for id in ids {
+                records.push(db.manifest(id).await?);
+            }
+            records
+        }
+        (true, false) => {
+            let mut records = Vec::new();
+            let mut query = filter.query();
+            loop {
+                let page = db.find(&query).await?;
+                let done = page.records.is_empty();
+                records.extend(page.records);
+                if filter.limit.is_some_and(|limit| records.len() >= limit) {
+                    records.truncate(filter.limit.unwrap_or(usize::MAX));
+                    break;
+                }
+                match page.next {
+                    Some(cursor) if !done => query = query.after(cursor),
+                    _ => break,
+                }
+            }
+            records
+        }
+        (false, false) => return Err(Failure::usage("give manifest ids or a filter, not both")),
+        (true, true) => {
+            return Err(Failure::usage(
+                "give manifest ids, or a filter (--class, --tag, --since, --until); \
+                 to delete everything, say --until with a time in the future",
+            ))
+        }
+    };
+    if records.is_empty() {
+        writeln!(out, "no manifests match: nothing deleted")?;
+        return Ok(());
+    }
+    for record in &records {
+        writeln!(
+            out,
+            "{}  {}  {}",
+            record.id,
+            record.class_id,
+            record.created_at.format("%Y-%m-%d %H:%M:%S")
+        )?;
+    }
+    out.flush()?;
+    let count = records.len();
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure::usage(format!(
+                "not deleting {count} manifests without confirmation: stdin is not a terminal, \
+                 so give --yes"
+            )));
+        }
+        eprint!("delete these {count} manifests? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Err(Failure::usage("not confirmed: nothing deleted"));
+        }
+    }
+    let mut reporter = Reporter::new("rm", "manifests deleted");
+    let mut deleted = 0;
+    let ids: Vec<ManifestId> = records.iter().map(|r| r.id).collect();
+    for chunk in ids.chunks(DELETE_CHUNK) {
+        match db.delete(chunk).await {
+            Ok(n) => deleted += n,
+            Err(e) => {
+                reporter.finish();
+                writeln!(
+                    out,
+                    "deleted {deleted} of {count} manifests before the failure"
+                )?;
+                return Err(e.into());
+            }
+        }
+        reporter.show(deleted as u64, Some(count as u64), None);
+    }
+    reporter.finish();
+    writeln!(
+        out,
+        "deleted {deleted} manifests; their blobs stay until `lakery gc` removes them"
+    )?;
+    Ok(())
 }

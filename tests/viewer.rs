@@ -1,0 +1,637 @@
+//! `lakery serve`, the real binary: its JSON API on every backend, the headers that keep
+//! stored content from running, the token; and the HTML viewer in real headless
+//! Chromium (Debian's `chromium` and `chromium-driver`): the list, a tag filter, a
+//! manifest with JSON, CSV, Parquet, image, text and hex previews, a stored `<script>`
+//! that must not run, and a token the browser must give. Screenshots of the pages are
+//! kept under `target/tmp/viewer-screenshots/`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_array::{Float64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use bytes::Bytes;
+use common::TestDb;
+use image::RgbImage;
+use lakery::serializer::{Csv, Json, Parquet, Png, RawBytes, Serializer, SerializerError, Stored};
+use lakery::{FileStorage, ManifestRecord, Registry, Storable};
+use serde::{Deserialize, Serialize};
+
+/// HTML, stored as `text/html`: what the viewer must show as text and never run.
+struct Html;
+
+impl Serializer<String> for Html {
+    fn name(&self) -> &str {
+        "test.html@v1"
+    }
+    fn content_type(&self) -> &str {
+        "text/html; charset=utf-8"
+    }
+    fn serialize(&self, value: &String) -> Result<Bytes, SerializerError> {
+        Ok(Bytes::from(value.clone()))
+    }
+    fn deserialize(&self, bytes: Bytes, _: &Stored<'_>) -> Result<String, SerializerError> {
+        Ok(String::from_utf8(bytes.to_vec())?)
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Row {
+    step: u32,
+    loss: f64,
+}
+
+#[derive(Storable)]
+#[storable(class_id = "3c1e9a44-0f4b-4d7e-9b6a-2f5d8c7e1a90")]
+struct Experiment {
+    name: String,
+    #[content(serializer = Json)]
+    params: serde_json::Value,
+    #[content(serializer = Csv, storage = "files")]
+    rows: Vec<Row>,
+    #[content(serializer = Png, storage = "files")]
+    plot: RgbImage,
+    #[content(serializer = Html)]
+    page: String,
+    #[content(serializer = Parquet, storage = "files", encoding = "zstd")]
+    table: RecordBatch,
+    #[content(serializer = RawBytes)]
+    raw: Vec<u8>,
+}
+
+const SCRIPT: &str = "<h1>results</h1><script>document.title = 'pwned'; window.pwned = 1;</script>\
+                      <img src=x onerror=\"window.pwned = 2\">";
+
+fn experiment(n: u32) -> Experiment {
+    let table = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("city", DataType::Utf8, false),
+            Field::new("rain_mm", DataType::Float64, true),
+        ])),
+        vec![
+            Arc::new(StringArray::from(vec!["Oslo", "Lima", "Perth"])),
+            Arc::new(Float64Array::from(vec![
+                Some(763.0),
+                None,
+                Some(f64::from(n)),
+            ])),
+        ],
+    )
+    .unwrap();
+    Experiment {
+        name: format!("run {n}"),
+        params: serde_json::json!({ "learning_rate": 0.01, "layers": [64, 32], "run": n }),
+        rows: (0..30)
+            .map(|step| Row {
+                step,
+                loss: 1.0 / f64::from(step + n),
+            })
+            .collect(),
+        plot: RgbImage::from_fn(8, 6, |x, y| image::Rgb([x as u8 * 30, y as u8 * 40, 200])),
+        page: SCRIPT.to_owned(),
+        table,
+        raw: vec![0, 1, 2, 0xff, b'l', b'a', b'k', b'e', b'r', b'y'],
+    }
+}
+
+/// Two experiments, tagged apart, and the storage configuration naming their folder.
+async fn saved(t: &TestDb) -> (ManifestRecord, ManifestRecord) {
+    std::fs::write(
+        t.path("lakery.toml"),
+        "[storages.files]\ntype = \"file\"\npath = \"files\"\n",
+    )
+    .unwrap();
+    let registry = Registry::builder()
+        .storage("files", FileStorage::new(t.path("files")).unwrap())
+        .storable::<Experiment>()
+        .build()
+        .unwrap();
+    let first = lakery::save_one(&experiment(1), &registry, &t.db)
+        .tags([("project", "apollo"), ("note", "<b>bold</b>")])
+        .await
+        .unwrap();
+    let second = lakery::save_one(&experiment(2), &registry, &t.db)
+        .tags([("project", "gemini")])
+        .await
+        .unwrap();
+    (first, second)
+}
+
+/// A running `lakery serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(t: &TestDb, token: Option<&str>) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lakery"));
+    command
+        .arg("--database")
+        .arg(t.db.url())
+        .arg("--storages")
+        .arg(t.path("lakery.toml"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env_remove("LAKERY_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(token) = token {
+        command.args(["--token", token]);
+    }
+    let mut child = command.spawn().expect("lakery serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("serving on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    Server { child, base }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn get(url: &str) -> reqwest::Response {
+    http().get(url).send().await.unwrap()
+}
+
+async fn json(url: &str) -> serde_json::Value {
+    let response = get(url).await;
+    assert_eq!(response.status(), 200, "{url}");
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+}
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .to_str()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_lists_shows_and_serves_contents_safely() {
+    common::each_backend(the_api_lists_shows_and_serves_contents_safely_on).await;
+}
+
+async fn the_api_lists_shows_and_serves_contents_safely_on(t: TestDb) {
+    let (first, second) = saved(&t).await;
+    let server = serve(&t, None);
+    let base = &server.base;
+
+    // The list, newest first; filters; paging by cursor.
+    let all = json(&format!("{base}/api/manifests")).await;
+    let ids: Vec<&str> = all["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [second.id.to_string(), first.id.to_string()]);
+    let apollo = json(&format!("{base}/api/manifests?tag=project%3Dapollo")).await;
+    let listed: Vec<ManifestRecord> = serde_json::from_value(apollo["manifests"].clone()).unwrap();
+    assert_eq!(listed, std::slice::from_ref(&first));
+    let one = json(&format!("{base}/api/manifests?limit=1")).await;
+    assert_eq!(one["manifests"][0]["id"], second.id.to_string());
+    let cursor = one["next"].as_str().expect("a next cursor");
+    let next = json(&format!("{base}/api/manifests?limit=1&after={cursor}")).await;
+    assert_eq!(next["manifests"][0]["id"], first.id.to_string());
+    let class = json(&format!(
+        "{base}/api/manifests?class=00000000-0000-0000-0000-000000000000"
+    ))
+    .await;
+    assert_eq!(class["manifests"], serde_json::json!([]));
+
+    // A manifest with its contents.
+    let shown = json(&format!("{base}/api/manifests/{}", first.id)).await;
+    let manifest: ManifestRecord = serde_json::from_value(shown["manifest"].clone()).unwrap();
+    assert_eq!(manifest, first);
+    let mut keys: Vec<&str> = shown["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["body", "page", "params", "plot", "raw", "rows", "table"]
+    );
+
+    // Bytes under their stored type, the encoding undone; nothing sniffed or run.
+    let content = |key: &str| format!("{base}/api/manifests/{}/contents/{key}", first.id);
+    let rows = get(&content("rows")).await;
+    assert_eq!(rows.status(), 200);
+    assert!(header(&rows, "content-type").starts_with("text/csv"));
+    assert_eq!(header(&rows, "x-content-type-options"), "nosniff");
+    assert!(header(&rows, "content-security-policy").contains("sandbox"));
+    let text = rows.text().await.unwrap();
+    assert!(
+        text.starts_with("step,loss\n0,1") && text.lines().count() == 31,
+        "{text}"
+    );
+    let table = get(&content("table")).await;
+    assert_eq!(
+        header(&table, "content-type"),
+        "application/vnd.apache.parquet"
+    );
+    let parquet = table.bytes().await.unwrap();
+    assert_eq!(
+        &parquet[..4],
+        b"PAR1",
+        "zstd undone: the Parquet file itself"
+    );
+    let page = get(&content("page")).await;
+    assert_eq!(header(&page, "content-type"), "text/plain; charset=utf-8");
+    assert!(header(&page, "content-security-policy").contains("sandbox"));
+    assert_eq!(page.text().await.unwrap(), SCRIPT);
+    let plot = get(&format!("{}?download", content("plot"))).await;
+    assert_eq!(header(&plot, "content-type"), "image/png");
+    assert_eq!(
+        header(&plot, "content-disposition"),
+        "attachment; filename=\"plot.png\""
+    );
+
+    // Pages carry a policy without scripts, and escape what they show.
+    let list = get(&format!("{base}/")).await;
+    let policy = header(&list, "content-security-policy").to_owned();
+    assert!(policy.contains("default-src 'none'") && !policy.contains("script-src"));
+    let html = list.text().await.unwrap();
+    assert!(html.contains("note=&lt;b&gt;bold&lt;/b&gt;") && !html.contains("<b>bold"));
+    let manifest_page = get(&format!("{base}/manifests/{}", first.id)).await;
+    assert_eq!(manifest_page.status(), 200);
+    let html = manifest_page.text().await.unwrap();
+    assert!(html.contains("&lt;script&gt;document.title") && !html.contains("<script>"));
+
+    // Errors: a clear status and message.
+    let bad = get(&format!("{base}/api/manifests/not-an-id")).await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("not a manifest id"));
+    let missing = get(&format!("{base}/api/manifests/{}", uuid::Uuid::now_v7())).await;
+    assert_eq!(missing.status(), 404);
+    let no_key = get(&content("nothing")).await;
+    assert_eq!(no_key.status(), 404);
+    let bad_tag = get(&format!("{base}/api/manifests?tag=no-equals")).await;
+    assert_eq!(bad_tag.status(), 400);
+    assert!(bad_tag.text().await.unwrap().contains("KEY=VALUE"));
+    let post = http()
+        .post(format!("{base}/api/manifests"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 405, "read-only");
+
+    // A corrupted blob: the bytes are refused, the page says why.
+    let rows_record = lakery::Database::contents(&t.db, first.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.key == "rows")
+        .unwrap();
+    let file = common::stored_file(&t.path("files"), &rows_record.hash);
+    std::fs::write(&file, b"step,loss\n0,999\n").unwrap();
+    let corrupt = get(&content("rows")).await;
+    assert_eq!(corrupt.status(), 500);
+    assert!(corrupt.text().await.unwrap().contains("hash"));
+    let html = get(&format!("{base}/manifests/{}", first.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Cannot preview it"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_is_required_on_every_request_when_set() {
+    let t = TestDb::sqlite().await;
+    let (first, _) = saved(&t).await;
+    let server = serve(&t, Some("s3cr3t-token"));
+    let base = &server.base;
+    for path in [
+        "/".to_owned(),
+        "/style.css".to_owned(),
+        "/api/manifests".to_owned(),
+        format!("/manifests/{}", first.id),
+        format!("/api/manifests/{}/contents/rows", first.id),
+    ] {
+        let refused = get(&format!("{base}{path}")).await;
+        assert_eq!(refused.status(), 401, "{path}");
+        assert_eq!(header(&refused, "www-authenticate"), "Bearer");
+        assert_eq!(header(&refused, "x-content-type-options"), "nosniff");
+        let wrong = http()
+            .get(format!("{base}{path}"))
+            .bearer_auth("s3cr3t-tokeN")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401, "{path}");
+        let right = http()
+            .get(format!("{base}{path}"))
+            .bearer_auth("s3cr3t-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(right.status(), 200, "{path}");
+    }
+    // A browser opens /?token=...: a cookie, and the token out of the address.
+    let login = get(&format!("{base}/?tag=project%3Dapollo&token=s3cr3t-token")).await;
+    assert_eq!(login.status(), 303);
+    assert_eq!(header(&login, "location"), "/?tag=project%3Dapollo");
+    let cookie = header(&login, "set-cookie").to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let with_cookie = http()
+        .get(format!("{base}/api/manifests"))
+        .header("cookie", cookie.split(';').next().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_cookie.status(), 200);
+    let wrong_query = get(&format!("{base}/?token=nope")).await;
+    assert_eq!(wrong_query.status(), 401);
+}
+
+// --- In a real browser ----------------------------------------------------------------
+
+/// A `chromedriver` on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver() -> Option<Driver> {
+    let program = std::env::var("LAKERY_TEST_CHROMEDRIVER")
+        .unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned());
+    if !std::path::Path::new(&program).exists() {
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            panic!("CI=true but {program} is missing: .ci/run installs chromium-driver");
+        }
+        eprintln!(
+            "SKIPPED browser tests: {program} is missing (apt-get install chromium \
+             chromium-driver; CI=true makes this a failure)"
+        );
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(&program)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} does not start: {e}"));
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    })
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> fantoccini::Client {
+    let chromium =
+        std::env::var("LAKERY_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    fantoccini::ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+/// Saves a screenshot of the page under `target/tmp/viewer-screenshots/`.
+async fn screenshot(client: &fantoccini::Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("viewer-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 2000,
+        "{name}: not a picture"
+    );
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn texts(client: &fantoccini::Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for element in client
+        .find_all(fantoccini::Locator::Css(css))
+        .await
+        .unwrap()
+    {
+        out.push(element.text().await.unwrap());
+    }
+    out
+}
+
+async fn script(client: &fantoccini::Client, code: &str) -> serde_json::Value {
+    client.execute(code, vec![]).await.unwrap()
+}
+
+async fn wait_for_path(client: &fantoccini::Client, part: &str) {
+    let started = Instant::now();
+    loop {
+        let url = client.current_url().await.unwrap();
+        if url.as_str().contains(part) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never reached {part}: at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_viewer_works_in_chromium_and_runs_no_stored_script() {
+    let Some(driver) = chromedriver() else {
+        return;
+    };
+    let t = TestDb::sqlite().await;
+    let (first, second) = saved(&t).await;
+    let server = serve(&t, None);
+    let base = &server.base;
+    let client = browser(&driver, &t.path("chromium-profile")).await;
+    let outcome = async {
+        // The list: both manifests, newest first.
+        client.goto(&format!("{base}/")).await.unwrap();
+        let listed = texts(&client, "tr.manifest a.manifest-link").await;
+        assert_eq!(listed, [second.id.to_string(), first.id.to_string()]);
+        screenshot(&client, "list").await;
+
+        // Filter by a tag through the form.
+        let input = client
+            .find(fantoccini::Locator::Id("new-tag"))
+            .await
+            .unwrap();
+        input.send_keys("project=apollo").await.unwrap();
+        client
+            .find(fantoccini::Locator::Id("apply"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for_path(&client, "tag=project%3Dapollo").await;
+        let listed = texts(&client, "tr.manifest a.manifest-link").await;
+        assert_eq!(listed, [first.id.to_string()]);
+        screenshot(&client, "list-filtered").await;
+
+        // Open the manifest.
+        client
+            .find(fantoccini::Locator::Css("a.manifest-link"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for_path(&client, &format!("/manifests/{}", first.id)).await;
+        let json = texts(&client, "section[data-key=params] pre.json").await;
+        assert!(
+            json[0].contains("\"learning_rate\": 0.01") && json[0].contains("\n  \"layers\": ["),
+            "pretty JSON: {json:?}"
+        );
+        let headers = texts(&client, "section[data-key=rows] table.data th").await;
+        assert_eq!(headers, ["step", "loss"]);
+        let cells = texts(
+            &client,
+            "section[data-key=rows] table.data tbody tr:nth-child(3) td",
+        )
+        .await;
+        assert_eq!(cells, ["2", "0.3333333333333333"]);
+        let note = texts(&client, "section[data-key=rows] p.note").await;
+        assert_eq!(note, ["First 20 of 30 rows."]);
+        let cities = texts(&client, "section[data-key=table] table.data td:first-child").await;
+        assert_eq!(cities, ["Oslo", "Lima", "Perth"]);
+        let rain = texts(
+            &client,
+            "section[data-key=table] table.data td:nth-child(2)",
+        )
+        .await;
+        assert_eq!(rain, ["763.0", "null", "1.0"]);
+        let width = script(
+            &client,
+            "const img = document.querySelector('section[data-key=plot] img.preview'); \
+             return img.complete ? img.naturalWidth : -1;",
+        )
+        .await;
+        assert_eq!(width, 8, "the PNG is shown");
+        let hex = texts(&client, "section[data-key=raw] pre.hex").await;
+        assert!(hex[0].starts_with("00000000  00 01 02 ff 6c 61"), "{hex:?}");
+        // The stored HTML is shown as text and its script never ran.
+        let shown = texts(&client, "section[data-key=page] pre.text").await;
+        assert_eq!(shown, [SCRIPT]);
+        let ran = script(&client, "return [document.title, typeof window.pwned];").await;
+        assert_eq!(
+            ran,
+            serde_json::json!([format!("Manifest {} · lakery", first.id), "undefined"])
+        );
+        screenshot(&client, "manifest").await;
+
+        // Opened on its own, the stored HTML is still text in a sandbox.
+        client
+            .goto(&format!("{base}/api/manifests/{}/contents/page", first.id))
+            .await
+            .unwrap();
+        let ran = script(
+            &client,
+            "return [document.title, typeof window.pwned, document.body.innerText];",
+        )
+        .await;
+        assert_eq!(ran[0], "");
+        assert_eq!(ran[1], "undefined");
+        assert_eq!(ran[2], SCRIPT);
+        screenshot(&client, "content-as-text").await;
+    }
+    .await;
+    client.close().await.unwrap();
+    outcome
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_browser_needs_the_token_when_one_is_set() {
+    let Some(driver) = chromedriver() else {
+        return;
+    };
+    let t = TestDb::sqlite().await;
+    let (first, _) = saved(&t).await;
+    let server = serve(&t, Some("browser-token"));
+    let base = &server.base;
+    let client = browser(&driver, &t.path("chromium-profile")).await;
+    let outcome = async {
+        client.goto(&format!("{base}/")).await.unwrap();
+        let body = script(&client, "return document.body.innerText;").await;
+        assert!(body.as_str().unwrap().contains("needs its token"), "{body}");
+        assert!(texts(&client, "tr.manifest").await.is_empty());
+        screenshot(&client, "token-refused").await;
+        client
+            .goto(&format!("{base}/?token=browser-token"))
+            .await
+            .unwrap();
+        let listed = texts(&client, "tr.manifest a.manifest-link").await;
+        assert_eq!(listed.len(), 2);
+        assert!(!client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("token"));
+        // The cookie carries it from page to page.
+        client
+            .goto(&format!("{base}/manifests/{}", first.id))
+            .await
+            .unwrap();
+        assert_eq!(texts(&client, "section.content").await.len(), 7);
+    }
+    .await;
+    client.close().await.unwrap();
+    outcome
+}
