@@ -507,6 +507,22 @@ async fn the_viewer_works_in_chromium_and_runs_no_stored_script() {
         assert_eq!(listed, [second.id.to_string(), first.id.to_string()]);
         screenshot(&client, "list").await;
 
+        // Paging: one a page, and a link to the next.
+        client.goto(&format!("{base}/?limit=1")).await.unwrap();
+        let listed = texts(&client, "tr.manifest a.manifest-link").await;
+        assert_eq!(listed, [second.id.to_string()]);
+        client
+            .find(fantoccini::Locator::Id("next"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for_path(&client, "after=").await;
+        let listed = texts(&client, "tr.manifest a.manifest-link").await;
+        assert_eq!(listed, [first.id.to_string()]);
+        client.goto(&format!("{base}/")).await.unwrap();
+
         // Filter by a tag through the form.
         let input = client
             .find(fantoccini::Locator::Id("new-tag"))

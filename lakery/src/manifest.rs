@@ -287,6 +287,14 @@ impl Digester {
         Digester { hasher, size: 0 }
     }
 
+    /// The algorithm it hashes with.
+    pub fn algorithm(&self) -> HashAlgorithm {
+        match self.hasher {
+            Hasher::Sha256(_) => HashAlgorithm::Sha256,
+            Hasher::Blake3(_) => HashAlgorithm::Blake3,
+        }
+    }
+
     /// Hashes the next piece.
     pub fn update(&mut self, piece: &[u8]) {
         match &mut self.hasher {

@@ -15,6 +15,10 @@
 //! Each function runs every check and returns them all: [`Conformance`] lists the ones
 //! that failed, each with what was expected.
 
+mod faults;
+
+pub use faults::{FaultCounter, FaultCounts, Faults, FaultyStorage};
+
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

@@ -176,7 +176,7 @@ impl<'a> WriteRequest<'a> {
 
     /// The merged tags of the content: its own and its manifest's, the manifest's winning
     /// where keys collide.
-    pub fn tags(&self) -> &Tags {
+    pub fn tags(&self) -> &'a Tags {
         self.tags
     }
 
@@ -229,7 +229,7 @@ impl<'a> StreamWriteRequest<'a> {
     }
 
     /// The merged tags of the content, as for [`WriteRequest::tags`].
-    pub fn tags(&self) -> &Tags {
+    pub fn tags(&self) -> &'a Tags {
         self.tags
     }
 
