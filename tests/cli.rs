@@ -97,8 +97,9 @@ async fn the_command_line_lists_shows_reads_and_verifies_on(t: TestDb) {
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     assert_eq!(lines, vec![second.clone()]);
-    let none = stdout(&lakery(&t, &["ls", "--json", "--since", "2999-01-01"]));
-    assert!(none.is_empty(), "{none}");
+    let none = lakery(&t, &["ls", "--json", "--since", "2999-01-01"]);
+    assert!(none.status.success(), "{}", stderr(&none));
+    assert!(stdout(&none).is_empty(), "{}", stdout(&none));
 
     // show: the manifest and each content.
     let shown = stdout(&lakery(&t, &["show", &first.id.to_string()]));
@@ -253,7 +254,26 @@ async fn rm_deletes_only_when_confirmed_and_gc_removes_what_it_left_on(t: TestDb
     );
     let unknown = lakery(&t, &["rm", "--yes", "01a2277c-1c33-72e0-bddc-13ad4ccae34b"]);
     assert_eq!(unknown.status.code(), Some(3), "{}", stderr(&unknown));
+    let id = first.id.to_string();
+    for (args, expected) in [
+        (vec!["rm", &id], "--yes"),
+        (
+            vec!["rm", "--yes", &id, "--tag", "project=apollo"],
+            "not both",
+        ),
+        (vec!["rm", "--yes", &id, "--limit", "1"], "--limit"),
+    ] {
+        let refused = lakery(&t, &args);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&refused).contains(expected),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+    }
+    assert_eq!(t.db.manifest(first.id).await.unwrap(), first, "still there");
     let none = lakery(&t, &["rm", "--yes", "--tag", "project=mercury"]);
+    assert!(none.status.success(), "{}", stderr(&none));
     assert!(
         stdout(&none).contains("nothing deleted"),
         "{}",

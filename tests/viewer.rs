@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -18,7 +19,9 @@ use arrow_schema::{DataType, Field, Schema};
 use bytes::Bytes;
 use common::TestDb;
 use image::RgbImage;
-use lakery::serializer::{Csv, Json, Parquet, Png, RawBytes, Serializer, SerializerError, Stored};
+use lakery::serializer::{
+    Csv, Json, Parquet, Png, RawBytes, Serializer, SerializerError, Stored, Text,
+};
 use lakery::{FileStorage, ManifestRecord, Registry, Storable};
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +65,15 @@ struct Experiment {
     table: RecordBatch,
     #[content(serializer = RawBytes)]
     raw: Vec<u8>,
+    #[content(serializer = Text, each)]
+    notes: BTreeMap<String, String>,
+    /// A few kilobytes stored, 24 MiB decompressed: previews must not trust the size.
+    #[content(serializer = RawBytes, storage = "files", encoding = "zstd")]
+    zeros: Vec<u8>,
 }
+
+/// A content key with a space and a letter outside ASCII, as a map entry gives.
+const NOTE_KEY: &str = "notes.first run é";
 
 const SCRIPT: &str = "<h1>results</h1><script>document.title = 'pwned'; window.pwned = 1;</script>\
                       <img src=x onerror=\"window.pwned = 2\">";
@@ -96,6 +107,8 @@ fn experiment(n: u32) -> Experiment {
         page: SCRIPT.to_owned(),
         table,
         raw: vec![0, 1, 2, 0xff, b'l', b'a', b'k', b'e', b'r', b'y'],
+        notes: BTreeMap::from([("first run é".to_owned(), format!("note of run {n}"))]),
+        zeros: vec![0; 24 << 20],
     }
 }
 
@@ -235,7 +248,7 @@ async fn the_api_lists_shows_and_serves_contents_safely_on(t: TestDb) {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["body", "page", "params", "plot", "raw", "rows", "table"]
+        ["body", NOTE_KEY, "page", "params", "plot", "raw", "rows", "table", "zeros"]
     );
 
     // Bytes under their stored type, the encoding undone; nothing sniffed or run.
@@ -265,6 +278,15 @@ async fn the_api_lists_shows_and_serves_contents_safely_on(t: TestDb) {
     assert_eq!(header(&page, "content-type"), "text/plain; charset=utf-8");
     assert!(header(&page, "content-security-policy").contains("sandbox"));
     assert_eq!(page.text().await.unwrap(), SCRIPT);
+    let note = get(&content("notes.first%20run%20%C3%A9")).await;
+    assert_eq!(
+        note.status(),
+        200,
+        "a key with a space and é, escaped in the path"
+    );
+    assert_eq!(note.text().await.unwrap(), "note of run 1");
+    let zeros = get(&content("zeros")).await;
+    assert_eq!(zeros.bytes().await.unwrap().len(), 24 << 20);
     let plot = get(&format!("{}?download", content("plot"))).await;
     assert_eq!(header(&plot, "content-type"), "image/png");
     assert_eq!(
@@ -282,6 +304,14 @@ async fn the_api_lists_shows_and_serves_contents_safely_on(t: TestDb) {
     assert_eq!(manifest_page.status(), 200);
     let html = manifest_page.text().await.unwrap();
     assert!(html.contains("&lt;script&gt;document.title") && !html.contains("<script>"));
+    assert!(
+        html.contains("/contents/notes.first%20run%20%C3%A9?download"),
+        "links escape keys"
+    );
+    assert!(
+        html.contains("More than 16.00 MiB"),
+        "a decompression bomb is read only in part"
+    );
 
     // Errors: a clear status and message.
     let bad = get(&format!("{base}/api/manifests/not-an-id")).await;
@@ -353,6 +383,28 @@ async fn a_token_is_required_on_every_request_when_set() {
             .unwrap();
         assert_eq!(right.status(), 200, "{path}");
     }
+    // Every method and path, known or not, needs it.
+    for method in [
+        reqwest::Method::HEAD,
+        reqwest::Method::POST,
+        reqwest::Method::DELETE,
+    ] {
+        let refused = http()
+            .request(method.clone(), format!("{base}/api/manifests"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401, "{method}");
+    }
+    assert_eq!(get(&format!("{base}/no/such/page")).await.status(), 401);
+    let lower = http()
+        .get(format!("{base}/api/manifests"))
+        .header("authorization", "bearer s3cr3t-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), 200, "the scheme is case-insensitive");
+
     // A browser opens /?token=...: a cookie, and the token out of the address.
     let login = get(&format!("{base}/?tag=project%3Dapollo&token=s3cr3t-token")).await;
     assert_eq!(login.status(), 303);
@@ -366,8 +418,49 @@ async fn a_token_is_required_on_every_request_when_set() {
         .await
         .unwrap();
     assert_eq!(with_cookie.status(), 200);
+    assert_eq!(header(&login, "x-content-type-options"), "nosniff");
     let wrong_query = get(&format!("{base}/?token=nope")).await;
     assert_eq!(wrong_query.status(), 401);
+    let wrong_cookie = http()
+        .get(format!("{base}/api/manifests"))
+        .header(
+            "cookie",
+            cookie.split(';').next().unwrap().replace('=', "=x"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_cookie.status(), 401);
+    // The redirect stays on this server.
+    let elsewhere = get(&format!("{base}//evil.example/path?token=s3cr3t-token")).await;
+    assert_eq!(elsewhere.status(), 303);
+    assert_eq!(header(&elsewhere, "location"), "/evil.example/path");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn weak_tokens_and_open_binds_without_one_are_refused() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    for (args, expected) in [
+        (vec!["--bind", "0.0.0.0:0"], "not a loopback address"),
+        (vec!["--token", ""], "shorter than 8"),
+        (vec!["--token", "short"], "shorter than 8"),
+        (vec!["--token", "has;semicolons"], "only letters"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_lakery"))
+            .arg("--database")
+            .arg(t.db.url())
+            .arg("--storages")
+            .arg(t.path("lakery.toml"))
+            .arg("serve")
+            .args(&args)
+            .env_remove("LAKERY_TOKEN")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
 }
 
 // --- In a real browser ----------------------------------------------------------------
@@ -590,7 +683,22 @@ async fn the_viewer_works_in_chromium_and_runs_no_stored_script() {
             ran,
             serde_json::json!([format!("Manifest {} · lakery", first.id), "undefined"])
         );
+        let note = texts(&client, &format!("section[data-key='{NOTE_KEY}'] pre.text")).await;
+        assert_eq!(note, ["note of run 1"]);
         screenshot(&client, "manifest").await;
+        let link = client
+            .find(fantoccini::Locator::Css(&format!(
+                "section[data-key='{NOTE_KEY}'] a.download"
+            )))
+            .await
+            .unwrap()
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+        let downloaded = get(&format!("{base}{link}")).await;
+        assert_eq!(downloaded.status(), 200, "{link}");
+        assert_eq!(downloaded.text().await.unwrap(), "note of run 1");
 
         // Opened on its own, the stored HTML is still text in a sandbox.
         client
@@ -645,7 +753,7 @@ async fn the_browser_needs_the_token_when_one_is_set() {
             .goto(&format!("{base}/manifests/{}", first.id))
             .await
             .unwrap();
-        assert_eq!(texts(&client, "section.content").await.len(), 7);
+        assert_eq!(texts(&client, "section.content").await.len(), 9);
     }
     .await;
     client.close().await.unwrap();

@@ -64,6 +64,26 @@ impl Encoding {
         Ok(out.into())
     }
 
+    /// At most `limit` bytes of `data` decompressed, and whether there was more: for
+    /// looking at the start of a content without trusting its size (a few kilobytes of
+    /// zstd can claim gigabytes). An error if the part read is not valid.
+    // Without either feature there is no encoding, and so nothing after the match.
+    #[cfg_attr(not(any(feature = "zstd", feature = "gzip")), allow(unreachable_code))]
+    pub fn decode_up_to(self, data: &[u8], limit: usize) -> std::io::Result<(Bytes, bool)> {
+        use std::io::Read;
+        let reader: Box<dyn Read + '_> = match self {
+            #[cfg(feature = "zstd")]
+            Encoding::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(data)?),
+            #[cfg(feature = "gzip")]
+            Encoding::Gzip => Box::new(flate2::read::GzDecoder::new(data)),
+        };
+        let mut out = Vec::new();
+        reader.take(limit as u64 + 1).read_to_end(&mut out)?;
+        let more = out.len() > limit;
+        out.truncate(limit);
+        Ok((out.into(), more))
+    }
+
     /// A compressor of a stream's chunks.
     // Without either feature there is no encoding, and so nothing after the match.
     #[cfg_attr(not(any(feature = "zstd", feature = "gzip")), allow(unreachable_code))]
@@ -164,5 +184,26 @@ impl Coder for flate2::write::GzDecoder<Vec<u8>> {
     }
     fn end(self: Box<Self>) -> std::io::Result<Vec<u8>> {
         self.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small compressed content claiming much more is read only up to the limit.
+    #[test]
+    fn decode_up_to_stops_at_the_limit() {
+        let data = vec![7u8; 8 << 20];
+        for encoding in Encoding::ALL {
+            let packed = encoding.encode(&data).unwrap();
+            assert!(packed.len() < 64 << 10, "{encoding:?} compresses zeros");
+            let (head, more) = encoding.decode_up_to(&packed, 1000).unwrap();
+            assert_eq!((head.len(), more), (1000, true), "{encoding:?}");
+            assert!(head.iter().all(|&b| b == 7));
+            let (all, more) = encoding.decode_up_to(&packed, data.len()).unwrap();
+            assert_eq!((all.len(), more), (data.len(), false), "{encoding:?}");
+            assert!(encoding.decode_up_to(b"not compressed", 10).is_err());
+        }
     }
 }

@@ -403,6 +403,24 @@ pub struct StoredBytes {
 }
 
 impl StoredBytes {
+    /// At most `limit` bytes of what its serializer wrote, and whether there was more:
+    /// for a look at a content whose decompressed size is not to be trusted.
+    pub fn decoded_up_to(&self, limit: usize) -> Result<(Bytes, bool)> {
+        let Some(encoding) = self.encoding else {
+            let more = self.data.len() > limit;
+            return Ok((self.data.slice(..self.data.len().min(limit)), more));
+        };
+        encoding
+            .decode_up_to(&self.data, limit)
+            .map_err(|source| Error::Encoding {
+                action: "decompress",
+                manifest: self.manifest,
+                key: self.key.clone(),
+                encoding: encoding.name().to_owned(),
+                source,
+            })
+    }
+
     /// The bytes its serializer wrote: [`data`](StoredBytes::data) with the encoding
     /// undone; [`Error::Encoding`] if they do not decompress.
     pub fn decoded(&self) -> Result<Bytes> {

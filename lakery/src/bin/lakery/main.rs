@@ -124,13 +124,15 @@ enum Command {
     },
     /// Serves a read-only web viewer and JSON API of what is stored.
     ///
-    /// Example: lakery serve --bind 127.0.0.1:8080 --token "$(openssl rand -hex 16)"
+    /// Example: lakery serve --bind 127.0.0.1:8080
+    /// (after `export LAKERY_TOKEN=$(openssl rand -hex 16)` to require a token)
     Serve {
         /// Where to listen; port 0 picks a free one (printed on the first line).
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
         /// Require this token on every request (`Authorization: Bearer TOKEN`, or open
-        /// /?token=TOKEN in a browser).
+        /// /?token=TOKEN in a browser); needed to bind to other than loopback. Prefer
+        /// LAKERY_TOKEN: arguments show in `ps`.
         #[arg(long, env = "LAKERY_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
@@ -561,7 +563,13 @@ async fn rm(
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let records = match (ids.is_empty(), filter.is_empty()) {
+        (false, true) if filter.limit.is_some() => {
+            return Err(Failure::usage("--limit applies to a filter, not to ids"))
+        }
         (false, true) => {
+            let mut ids = ids;
+            ids.sort_unstable();
+            ids.dedup();
             let mut records = Vec::with_capacity(ids.len());
             for id in ids {
                 records.push(db.manifest(id).await?);

@@ -10,6 +10,9 @@ const TEXT_LIMIT: usize = 64 << 10;
 const ROWS: usize = 20;
 /// At most this many bytes in a hex view.
 const HEX_BYTES: usize = 512;
+/// At most this many columns of a table, and characters of a cell.
+const COLUMNS: usize = 50;
+const CELL: usize = 200;
 
 /// A preview, ready to render (the page escapes every string in it).
 pub enum Preview {
@@ -25,16 +28,19 @@ pub enum Preview {
         rows: Vec<Vec<String>>,
         total_rows: Option<u64>,
     },
-    /// The first bytes in hex, for anything else.
-    Hex { dump: String, size: u64 },
+    /// The first bytes in hex, for anything else, and how many bytes there are
+    /// decompressed (`more`: at least that many).
+    Hex { dump: String, size: u64, more: bool },
     /// Not read: too large.
     TooLarge { size: u64 },
+    /// Not read: the page already shows as many previews as it may.
+    Skipped,
     /// It could not be read or parsed: the message says why.
     Failed(String),
 }
 
-/// Types that would be active if served as they are; they are served as text.
-const ACTIVE: &[&str] = &[
+/// Text types that would be active if served as they are; they are served as text.
+const ACTIVE_TEXT: &[&str] = &[
     "text/html",
     "application/xhtml+xml",
     "image/svg+xml",
@@ -44,7 +50,6 @@ const ACTIVE: &[&str] = &[
     "application/javascript",
     "application/ecmascript",
     "text/xsl",
-    "application/pdf",
 ];
 
 /// Raster images an `<img>` shows.
@@ -56,18 +61,59 @@ const IMAGES: &[&str] = &[
     "image/avif",
 ];
 
+/// Text types served as they are (with UTF-8 as their charset).
+const PASSIVE_TEXT: &[&str] = &[
+    "text/plain",
+    "text/csv",
+    "text/tab-separated-values",
+    "text/markdown",
+];
+
+/// Other types served as they are: data no browser runs.
+const PASSIVE_DATA: &[&str] = &[
+    "application/json",
+    "application/jsonl",
+    "application/x-ndjson",
+    "application/jsonlines",
+    "application/octet-stream",
+    "application/vnd.apache.parquet",
+    "application/vnd.apache.arrow.stream",
+    "application/vnd.apache.arrow.file",
+    "application/x-npy",
+    "application/vnd.msgpack",
+    "application/msgpack",
+    "application/x-msgpack",
+    "application/x-bincode",
+    "application/zstd",
+    "application/gzip",
+];
+
 const PARQUET: &str = "application/vnd.apache.parquet";
 const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
-/// The content type a content's bytes are served with: the stored one, unless it is
-/// active (then plain text) or not a valid type (then bytes).
+/// The content type a content's bytes are served with, rebuilt from the stored one
+/// rather than copied, from a list of types no browser runs: raster images and data
+/// as they are, text as UTF-8 text, active text (HTML, SVG, XML, JavaScript) as plain
+/// text, and anything else, or anything unparsable, as bytes.
 pub fn served_type(stored: &str) -> String {
-    match ContentType::parse(stored) {
-        Ok(parsed) if ACTIVE.contains(&parsed.essence()) || parsed.suffix() == Some("xml") => {
-            "text/plain; charset=utf-8".to_owned()
-        }
-        Ok(_) => stored.to_owned(),
-        Err(_) => "application/octet-stream".to_owned(),
+    let Ok(parsed) = ContentType::parse(stored) else {
+        return "application/octet-stream".to_owned();
+    };
+    let essence = parsed.essence();
+    if IMAGES.contains(&essence)
+        || PASSIVE_DATA.contains(&essence)
+        || parsed.suffix() == Some("json")
+    {
+        essence.to_owned()
+    } else if PASSIVE_TEXT.contains(&essence) {
+        format!("{essence}; charset=utf-8")
+    } else if ACTIVE_TEXT.contains(&essence)
+        || parsed.suffix() == Some("xml")
+        || parsed.type_() == "text"
+    {
+        "text/plain; charset=utf-8".to_owned()
+    } else {
+        "application/octet-stream".to_owned()
     }
 }
 
@@ -93,7 +139,8 @@ pub fn extension(stored: &str) -> &'static str {
     }
 }
 
-/// Reads `content` (hash-checked) and prepares its preview.
+/// Reads `content` (hash-checked) and prepares its preview, decompressing at most
+/// [`PREVIEW_LIMIT`] bytes of it.
 pub async fn of(registry: &Registry, db: &Database, content: &ContentRecord) -> Preview {
     let parsed = ContentType::parse(&content.content_type).ok();
     let essence = parsed.as_ref().map(|p| p.essence().to_owned());
@@ -103,30 +150,38 @@ pub async fn of(registry: &Registry, db: &Database, content: &ContentRecord) -> 
     if content.size > PREVIEW_LIMIT {
         return Preview::TooLarge { size: content.size };
     }
-    let bytes = match lakery::read_content(registry, db, content.manifest_id, &content.key).await {
-        Ok(stored) => match stored.decoded() {
-            Ok(bytes) => bytes,
-            Err(e) => return Preview::Failed(e.to_string()),
-        },
+    let stored = match lakery::read_content(registry, db, content.manifest_id, &content.key).await {
+        Ok(stored) => stored,
         Err(e) => return Preview::Failed(e.to_string()),
     };
     let format = parsed.as_ref().and_then(|p| p.format());
-    // Parsing a table is CPU work: off the async threads.
-    tokio::task::spawn_blocking(move || match (essence.as_deref(), format) {
-        (Some(PARQUET), _) => parquet(bytes).unwrap_or_else(Preview::Failed),
-        (Some(ARROW_STREAM), _) => arrow_stream(bytes).unwrap_or_else(Preview::Failed),
-        (_, Some(Format::Json)) => json(&bytes),
-        (_, Some(Format::Csv)) => csv(&bytes).unwrap_or_else(Preview::Failed),
-        (_, Some(Format::Text | Format::JsonLines)) => text(&bytes),
-        _ if essence.as_deref().is_some_and(|e| ACTIVE.contains(&e)) => text(&bytes),
-        _ => hex(&bytes),
+    // Decompressing and parsing are CPU work: off the async threads.
+    tokio::task::spawn_blocking(move || {
+        let (bytes, more) = match stored.decoded_up_to(PREVIEW_LIMIT as usize) {
+            Ok(decoded) => decoded,
+            Err(e) => return Preview::Failed(e.to_string()),
+        };
+        match (essence.as_deref(), format) {
+            // Parquet keeps its schema at the end: only a whole file can be read.
+            (Some(PARQUET), _) if more => Preview::TooLarge {
+                size: PREVIEW_LIMIT + 1,
+            },
+            (Some(PARQUET), _) => parquet(bytes).unwrap_or_else(Preview::Failed),
+            (Some(ARROW_STREAM), _) => arrow_stream(bytes).unwrap_or_else(Preview::Failed),
+            (_, Some(Format::Json)) if !more => json(&bytes),
+            (_, Some(Format::Csv)) => csv(&bytes, more).unwrap_or_else(Preview::Failed),
+            (_, Some(Format::Json | Format::Text | Format::JsonLines)) => text(&bytes, more),
+            _ if essence.as_deref().is_some_and(|e| ACTIVE_TEXT.contains(&e)) => text(&bytes, more),
+            _ => hex(&bytes, more),
+        }
     })
     .await
     .unwrap_or_else(|e| Preview::Failed(format!("the preview failed: {e}")))
 }
 
-fn text(bytes: &[u8]) -> Preview {
-    let truncated = bytes.len() > TEXT_LIMIT;
+/// The start of `bytes` as text; `more` if they are themselves only a start.
+fn text(bytes: &[u8], more: bool) -> Preview {
+    let truncated = more || bytes.len() > TEXT_LIMIT;
     let mut end = bytes.len().min(TEXT_LIMIT);
     // Not in the middle of a character.
     while end > 0 && end < bytes.len() && (bytes[end] & 0xC0) == 0x80 {
@@ -142,38 +197,55 @@ fn json(bytes: &[u8]) -> Preview {
     match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(value) => {
             let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
-            match text(pretty.as_bytes()) {
+            match text(pretty.as_bytes(), false) {
                 Preview::Text { text, truncated } => Preview::Json { text, truncated },
                 other => other,
             }
         }
         // Not valid JSON after all: shown as it is.
-        Err(_) => text(bytes),
+        Err(_) => text(bytes, false),
     }
 }
 
-fn csv(bytes: &[u8]) -> Result<Preview, String> {
+/// The first rows of a CSV; `more` if `bytes` are only its start, whose last row may
+/// be cut.
+fn csv(bytes: &[u8], more: bool) -> Result<Preview, String> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let columns = reader
-        .headers()
-        .map_err(|e| format!("not CSV: {e}"))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let columns = cells(
+        reader
+            .headers()
+            .map_err(|e| format!("not CSV: {e}"))?
+            .iter()
+            .map(str::to_owned),
+    );
     let mut rows = Vec::new();
     let mut total = 0u64;
     for record in reader.records() {
-        let record = record.map_err(|e| format!("not CSV: {e}"))?;
+        let record = match record {
+            Ok(record) => record,
+            Err(_) if more => break,
+            Err(e) => return Err(format!("not CSV: {e}")),
+        };
         if rows.len() < ROWS {
-            rows.push(record.iter().map(str::to_owned).collect());
+            rows.push(cells(record.iter().map(str::to_owned)));
         }
         total += 1;
     }
     Ok(Preview::Table {
         columns,
         rows,
-        total_rows: Some(total),
+        total_rows: (!more).then_some(total),
     })
+}
+
+/// A row as shown: at most [`COLUMNS`] cells of at most [`CELL`] characters.
+fn cells(row: impl Iterator<Item = String>) -> Vec<String> {
+    row.take(COLUMNS)
+        .map(|cell| match cell.char_indices().nth(CELL) {
+            Some((end, _)) => format!("{}…", &cell[..end]),
+            None => cell,
+        })
+        .collect()
 }
 
 fn parquet(bytes: bytes::Bytes) -> Result<Preview, String> {
@@ -209,23 +281,19 @@ fn table(
     batch: Option<arrow_array::RecordBatch>,
     total_rows: Option<u64>,
 ) -> Result<Preview, String> {
-    let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let columns = cells(schema.fields().iter().map(|f| f.name().clone()));
     let mut rows = Vec::new();
     if let Some(batch) = batch {
         let options = arrow_cast::display::FormatOptions::default().with_null("null");
         let formatters = batch
             .columns()
             .iter()
+            .take(COLUMNS)
             .map(|column| arrow_cast::display::ArrayFormatter::try_new(column, &options))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("cannot show the table: {e}"))?;
         for row in 0..batch.num_rows().min(ROWS) {
-            rows.push(
-                formatters
-                    .iter()
-                    .map(|f| f.value(row).to_string())
-                    .collect(),
-            );
+            rows.push(cells(formatters.iter().map(|f| f.value(row).to_string())));
         }
     }
     Ok(Preview::Table {
@@ -236,7 +304,7 @@ fn table(
 }
 
 /// `00000000  7f 45 4c 46 ...  |.ELF...|`, 16 bytes a line.
-fn hex(bytes: &[u8]) -> Preview {
+fn hex(bytes: &[u8], more: bool) -> Preview {
     let mut dump = String::new();
     for (line, chunk) in bytes[..bytes.len().min(HEX_BYTES)].chunks(16).enumerate() {
         let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
@@ -259,6 +327,7 @@ fn hex(bytes: &[u8]) -> Preview {
     Preview::Hex {
         dump,
         size: bytes.len() as u64,
+        more,
     }
 }
 
@@ -284,14 +353,29 @@ mod tests {
             "text/csv; charset=utf-8"
         );
         assert_eq!(served_type("not a type"), "application/octet-stream");
+        // Rebuilt, never copied: parameters a browser might read otherwise are dropped.
+        assert_eq!(
+            served_type(r#"text/plain; a="x\"; b=", text/html; c=""#),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(served_type("image/png; x=\"<script>\""), "image/png");
+        for other in [
+            "multipart/x-mixed-replace; boundary=x",
+            "application/pdf",
+            "application/x-shockwave-flash",
+            "video/mp4",
+        ] {
+            assert_eq!(served_type(other), "application/octet-stream", "{other}");
+        }
+        assert_eq!(served_type("application/ld+json"), "application/ld+json");
     }
 
     #[test]
     fn hex_shows_offsets_bytes_and_text() {
-        let Preview::Hex { dump, size } = hex(b"\x00\x01lakery\xff") else {
+        let Preview::Hex { dump, size, more } = hex(b"\x00\x01lakery\xff", false) else {
             panic!("not hex");
         };
-        assert_eq!(size, 9);
+        assert_eq!((size, more), (9, false));
         assert_eq!(
             dump,
             "00000000  00 01 6c 61 6b 65 72 79 ff                       |..lakery.|\n"
@@ -301,7 +385,7 @@ mod tests {
     #[test]
     fn text_is_cut_on_a_character_boundary() {
         let long = "é".repeat(TEXT_LIMIT);
-        let Preview::Text { text, truncated } = super::text(long.as_bytes()) else {
+        let Preview::Text { text, truncated } = super::text(long.as_bytes(), false) else {
             panic!("not text");
         };
         assert!(truncated);
@@ -317,7 +401,7 @@ mod tests {
             columns,
             rows,
             total_rows,
-        }) = csv(data.as_bytes())
+        }) = csv(data.as_bytes(), false)
         else {
             panic!("not a table");
         };

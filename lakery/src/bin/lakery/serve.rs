@@ -43,12 +43,22 @@ const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self';
 const CONTENT_POLICY: &str = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; \
                               sandbox; frame-ancestors 'none'";
 
-const TOKEN_COOKIE: &str = "lakery_token";
+/// At most this many contents are previewed on one manifest's page.
+const MAX_PREVIEWS: usize = 40;
+/// Contents larger than this, stored or decompressed, are not served whole from
+/// memory: `lakery cat` streams them to a file.
+const MAX_SERVED: u64 = 256 << 20;
+/// Reads of content (previews and bytes) at once; the rest wait their turn.
+const READS_AT_ONCE: usize = 4;
 
 struct App {
     db: Database,
     registry: Registry,
     token: Option<String>,
+    /// The cookie that carries the token: named by port, since browsers share cookies
+    /// between the ports of a host.
+    cookie: String,
+    reads: tokio::sync::Semaphore,
 }
 
 type Shared = State<Arc<App>>;
@@ -60,17 +70,27 @@ pub async fn serve(
     bind: SocketAddr,
     token: Option<String>,
 ) -> Result<(), Failure> {
-    let token = token.filter(|t| !t.is_empty());
-    if token.is_none() && !bind.ip().is_loopback() {
-        tracing::warn!(
-            "serving on {bind}, which is not a loopback address, without --token: \
-             anyone who can reach it can read what is stored"
-        );
+    if let Some(token) = &token {
+        check_token(token)?;
+    } else if !bind.ip().is_loopback() {
+        return Err(Failure::usage(format!(
+            "{bind} is not a loopback address: give --token (or LAKERY_TOKEN) so that \
+             not everyone who can reach it can read what is stored"
+        )));
     }
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| Failure {
+            code: 2,
+            message: format!("cannot listen on {bind}: {e}"),
+        })?;
+    let address = listener.local_addr()?;
     let app = Arc::new(App {
         db,
         registry,
         token,
+        cookie: format!("lakery_token_{}", address.port()),
+        reads: tokio::sync::Semaphore::new(READS_AT_ONCE),
     });
     let router = Router::new()
         .route("/", get(list_page))
@@ -122,6 +142,26 @@ async fn shutdown() {
 
 // --- Security -------------------------------------------------------------------------
 
+/// A token must be long enough to guess at no better than chance, and made of what a
+/// header and a cookie carry as they are.
+fn check_token(token: &str) -> Result<(), Failure> {
+    if token.len() < 8 {
+        return Err(Failure::usage(
+            "the token is empty or shorter than 8 characters; give a longer one \
+             (`openssl rand -hex 16` makes one)",
+        ));
+    }
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+    {
+        return Err(Failure::usage(
+            "the token may hold only letters, digits and - . _ ~ + / =",
+        ));
+    }
+    Ok(())
+}
+
 /// Requires the token, when one is set, on every request; `?token=` on a page sets
 /// the cookie that a browser then sends, and redirects to the same page without it.
 async fn authorize(State(app): Shared, request: Request, next: Next) -> Response {
@@ -136,15 +176,18 @@ async fn authorize(State(app): Shared, request: Request, next: Next) -> Response
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let cookie = headers
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, given)| given.trim());
+    let mut cookies = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().strip_prefix(TOKEN_COOKIE)?.strip_prefix('='))
-        .next();
-    if bearer.is_some_and(matches) || cookie.is_some_and(matches) {
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == app.cookie)
+        .map(|(_, value)| value);
+    if bearer.is_some_and(matches) || cookies.any(matches) {
         return next.run(request).await;
     }
     let query = request.uri().query().unwrap_or("");
@@ -157,13 +200,14 @@ async fn authorize(State(app): Shared, request: Request, next: Next) -> Response
                 url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != "token"),
             )
             .finish();
-        let path = request.uri().path();
+        // A path of this server, never `//elsewhere`: no redirect leaves it.
+        let path = format!("/{}", request.uri().path().trim_start_matches(['/', '\\']));
         let target = if rest.is_empty() {
-            path.to_owned()
+            path
         } else {
             format!("{path}?{rest}")
         };
-        let cookie = format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+        let cookie = format!("{}={token}; Path=/; HttpOnly; SameSite=Strict", app.cookie);
         let mut response = Redirect::to(&target).into_response();
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().insert(header::SET_COOKIE, value);
@@ -479,7 +523,12 @@ async fn manifest_page(State(app): Shared, Path(id): Path<String>) -> Result<Mar
     let (manifest, contents) = manifest_and_contents(&app, &id, false).await?;
     let id = manifest.id;
     let mut previews = Vec::with_capacity(contents.len());
-    for content in &contents {
+    for (n, content) in contents.iter().enumerate() {
+        if n >= MAX_PREVIEWS {
+            previews.push(Preview::Skipped);
+            continue;
+        }
+        let _turn = app.reads.acquire().await;
         previews.push(preview::of(&app.registry, &app.db, content).await);
     }
     Ok(layout(
@@ -528,9 +577,16 @@ async fn manifest_page(State(app): Shared, Path(id): Path<String>) -> Result<Mar
     ))
 }
 
+/// What a path segment must escape: all but unreserved characters.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// The URL of a content's bytes.
 fn content_url(content: &ContentRecord) -> String {
-    let key: String = url::form_urlencoded::byte_serialize(content.key.as_bytes()).collect();
+    let key = percent_encoding::utf8_percent_encode(&content.key, PATH_SEGMENT);
     format!("/api/manifests/{}/contents/{key}", content.manifest_id)
 }
 
@@ -567,9 +623,16 @@ fn render_preview(content: &ContentRecord, preview: &Preview) -> Markup {
                 }
             }
         },
-        Preview::Hex { dump, size } => html! {
+        Preview::Hex { dump, size, more } => html! {
             pre.preview.hex { (dump) }
-            p.note { (crate::progress::size(*size)) " (" (size) " bytes); the first " (dump.lines().count() * 16) " shown." }
+            p.note {
+                @if *more { "More than " }
+                (crate::progress::size(*size)) " (" (size) " bytes) decompressed; the first "
+                ((*size).min(512)) " bytes shown."
+            }
+        },
+        Preview::Skipped => html! {
+            p.note { "Not previewed: this page previews the first " (MAX_PREVIEWS) " contents." }
         },
         Preview::TooLarge { size } => html! {
             p.note { "Too large to preview here (" (crate::progress::size(*size)) "): download it." }
@@ -588,20 +651,62 @@ async fn content_bytes(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
     let id = manifest_id(&id, true)?;
+    let failed = |e| Problem::from_error(e, true);
+    let too_large = || Problem {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: format!(
+            "content `{key}` is larger than the viewer serves ({}); \
+             `lakery cat {id} {key} -o FILE` writes it",
+            crate::progress::size(MAX_SERVED)
+        ),
+        json: true,
+    };
+    let record = app
+        .db
+        .contents(id)
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .find(|c| c.key == key)
+        .ok_or_else(|| {
+            failed(lakery::Error::MissingContent {
+                manifest: id,
+                key: key.clone(),
+            })
+        })?;
+    if record.size > MAX_SERVED {
+        return Err(too_large());
+    }
+    let _turn = app.reads.acquire().await;
     let stored = lakery::read_content(&app.registry, &app.db, id, &key)
         .await
-        .map_err(|e| Problem::from_error(e, true))?;
-    let bytes = stored.decoded().map_err(|e| Problem::from_error(e, true))?;
+        .map_err(failed)?;
+    let (bytes, more) = tokio::task::spawn_blocking(move || {
+        let decoded = stored.decoded_up_to(MAX_SERVED as usize);
+        (decoded, stored.content_type)
+    })
+    .await
+    .map_err(|e| failed(lakery::Error::Task(e.to_string())))
+    .and_then(|(decoded, content_type)| {
+        decoded
+            .map(|(b, more)| ((b, content_type), more))
+            .map_err(failed)
+    })?;
+    if more {
+        return Err(too_large());
+    }
+    let (bytes, content_type) = bytes;
     let mut headers = HeaderMap::new();
-    let content_type = preview::served_type(&stored.content_type);
+    let content_type = preview::served_type(&content_type);
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_str(&content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    let download = query
-        .as_deref()
-        .is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "download"));
+    let download = query.as_deref().is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .any(|(k, v)| k == "download" && !matches!(&*v, "0" | "false" | "no"))
+    });
     if download {
         let name: String = key
             .chars()
@@ -613,7 +718,7 @@ async fn content_bytes(
                 }
             })
             .collect();
-        let extension = preview::extension(&stored.content_type);
+        let extension = preview::extension(&record.content_type);
         let disposition = format!("attachment; filename=\"{name}{extension}\"");
         if let Ok(value) = HeaderValue::from_str(&disposition) {
             headers.insert(header::CONTENT_DISPOSITION, value);
