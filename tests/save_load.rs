@@ -286,12 +286,23 @@ async fn a_storage_config_reaching_outside_the_root_is_refused_on(t: TestDb) {
     };
     let record = lakery::save_one(&report, &registry, &t.db).await.unwrap();
     std::fs::write(t.path("secret"), b"outside").unwrap();
+    // A symlink planted where a content would be, pointing out of the root.
+    let planted = format!("ab/ab{}", "0".repeat(62));
+    std::fs::create_dir_all(t.path("files/ab")).unwrap();
+    std::os::unix::fs::symlink(t.path("secret"), t.path("files").join(&planted)).unwrap();
+    let symlink = format!(r#"{{"path":"{planted}"}}"#);
 
     for config in [
         r#"{"path":"../secret"}"#,
         r#"{"path":"/etc/passwd"}"#,
         r#"{"path":"..%2fsecret"}"#,
+        r#"{"path":"ab/..%2F..%2Fsecret"}"#,
+        r#"{"path":"ab/./../../secret"}"#,
+        r#"{"path":"\u0001ab/secret"}"#,
+        r#"{"path":""}"#,
+        r#"{"path":17}"#,
         r#"{}"#,
+        &symlink,
     ] {
         t.execute(&format!(
             "UPDATE lakery_contents SET storage_config = '{config}' WHERE content_key = 'text'"
@@ -318,6 +329,42 @@ async fn a_storage_config_reaching_outside_the_root_is_refused_on(t: TestDb) {
             other => panic!("expected a refused storage config for {config}, got {other:?}"),
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_row_naming_an_unconfigured_storage_is_a_clear_error() {
+    common::each_backend(a_row_naming_an_unconfigured_storage_is_a_clear_error_on).await;
+}
+
+async fn a_row_naming_an_unconfigured_storage_is_a_clear_error_on(t: TestDb) {
+    let registry = Registry::builder()
+        .storage("files", FileStorage::new(t.path("files")).unwrap())
+        .storable::<Report>()
+        .build()
+        .unwrap();
+    let report = Report {
+        title: "t".into(),
+        text: "x".into(),
+        attachment: vec![1],
+        cached_len: 0,
+    };
+    let record = lakery::save_one(&report, &registry, &t.db).await.unwrap();
+    t.execute("UPDATE lakery_contents SET storage_name = 'nowhere' WHERE content_key = 'text'")
+        .await;
+    let error = lakery::load_one::<Report>(&record, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::UnknownStorage { manifest, key, storage }
+            if *manifest == record.id && key == "text" && storage == "nowhere"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("`nowhere`"), "{error}");
+    let report = lakery::verify(&registry, &t.db, &lakery::Query::new())
+        .await
+        .unwrap();
+    assert_eq!(report.problems.len(), 1);
+    assert_eq!(report.problems[0].kind, lakery::ProblemKind::Unreadable);
 }
 
 #[tokio::test(flavor = "multi_thread")]
