@@ -71,16 +71,19 @@ impl StreamDecoder<RecordBatch> for IpcStreamDecoder {
         end: bool,
         out: &mut Vec<RecordBatch>,
     ) -> Result<(), SerializerError> {
-        let mut buffer = Buffer::from(input.split().freeze());
-        while !buffer.is_empty() {
-            if let Some(batch) = self.0.decode(&mut buffer)? {
-                out.push(batch);
+        let decoder = &mut self.0;
+        guarded("Arrow IPC", || {
+            let mut buffer = Buffer::from(input.split().freeze());
+            while !buffer.is_empty() {
+                if let Some(batch) = decoder.decode(&mut buffer)? {
+                    out.push(batch);
+                }
             }
-        }
-        if end {
-            self.0.finish()?;
-        }
-        Ok(())
+            if end {
+                decoder.finish()?;
+            }
+            Ok(())
+        })
     }
 }
 
@@ -100,6 +103,25 @@ impl StreamSerializer<RecordBatch> for ArrowIpc {
     ) -> Result<Box<dyn StreamDecoder<RecordBatch>>, SerializerError> {
         Ok(Box::new(IpcStreamDecoder(IpcDecoder::new())))
     }
+}
+
+/// Runs a parser of `format` that may panic on malformed bytes (arrow's readers
+/// slice buffers at offsets the bytes give), turning a panic into an error.
+fn guarded<T>(
+    format: &str,
+    parse: impl FnOnce() -> Result<T, SerializerError>,
+) -> Result<T, SerializerError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
+        .unwrap_or_else(|panic| Err(panicked(format, &panic)))
+}
+
+fn panicked(format: &str, panic: &(dyn std::any::Any + Send)) -> SerializerError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    format!("malformed {format} data: the reader failed ({message})").into()
 }
 
 /// All of `bytes` through `serializer`'s stream decoder.
@@ -214,10 +236,12 @@ fn parquet_bytes<'a>(
 fn parquet_batches(
     bytes: Bytes,
 ) -> Result<(arrow_schema::SchemaRef, Vec<RecordBatch>), SerializerError> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
-    let schema = builder.schema().clone();
-    let reader = builder.with_batch_size(PARQUET_ROWS).build()?;
-    Ok((schema, reader.collect::<Result<Vec<_>, _>>()?))
+    guarded("Parquet", || {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
+        let schema = builder.schema().clone();
+        let reader = builder.with_batch_size(PARQUET_ROWS).build()?;
+        Ok((schema, reader.collect::<Result<Vec<_>, _>>()?))
+    })
 }
 
 impl Serializer<RecordBatch> for Parquet {
@@ -370,6 +394,10 @@ impl StreamSerializer<RecordBatch> for Parquet {
         .map_ok(|batches| batches.map_err(SerializerError::from))
         .map_err(SerializerError::from)
         .try_flatten();
-        Some(batches.boxed())
+        // A panic of the reader on malformed bytes ends the stream with an error.
+        let guarded = std::panic::AssertUnwindSafe(batches)
+            .catch_unwind()
+            .map(|item| item.unwrap_or_else(|panic| Err(panicked("Parquet", &panic))));
+        Some(guarded.boxed())
     }
 }

@@ -160,7 +160,14 @@ impl<T: Serialize + DeserializeOwned> Serializer<T> for Bincode {
         Ok(bincode::serde::encode_to_vec(value, bincode::config::standard())?.into())
     }
     fn deserialize(&self, bytes: Bytes, _: &Stored<'_>) -> Result<T, SerializerError> {
-        let (value, read) = bincode::serde::decode_from_slice(&bytes, bincode::config::standard())?;
+        let (value, read) = bincode_bounded(&bytes).map_err(|e| match e {
+            bincode::error::DecodeError::LimitExceeded => SerializerError::from(format!(
+                "the bincode value claims more memory than 1024 times its {} bytes \
+                 (a length prefix from corrupt or hostile bytes?)",
+                bytes.len()
+            )),
+            other => other.into(),
+        })?;
         if read != bytes.len() {
             return Err(format!(
                 "{} trailing bytes after the bincode value ({} bytes in all)",
@@ -170,6 +177,24 @@ impl<T: Serialize + DeserializeOwned> Serializer<T> for Bincode {
             .into());
         }
         Ok(value)
+    }
+}
+
+/// Decodes with a limit on what the value may claim to hold: bincode allocates a
+/// container as its length prefix says before reading it, so ten hostile bytes could
+/// ask for exabytes. A value may claim up to 1024 times its encoded size (values whose
+/// in-memory form is larger than that, such as long runs of `None` in large
+/// `Option<[u8; N]>`s, need another serializer); inputs over a MiB are not limited.
+fn bincode_bounded<T: DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<(T, usize), bincode::error::DecodeError> {
+    use bincode::config::standard;
+    use bincode::serde::decode_from_slice;
+    match bytes.len() {
+        n if n <= 1 << 10 => decode_from_slice(bytes, standard().with_limit::<{ 1 << 20 }>()),
+        n if n <= 1 << 14 => decode_from_slice(bytes, standard().with_limit::<{ 1 << 24 }>()),
+        n if n <= 1 << 20 => decode_from_slice(bytes, standard().with_limit::<{ 1 << 30 }>()),
+        _ => decode_from_slice(bytes, standard()),
     }
 }
 
