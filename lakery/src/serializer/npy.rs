@@ -52,6 +52,16 @@ where
 /// times the file's size. (Whether the data is exactly as long as the element type
 /// needs is `ndarray-npy`'s check.)
 fn check_length(bytes: &[u8]) -> Result<(), SerializerError> {
+    // `ndarray-npy` allocates the header's claimed length (up to 4 GiB) before reading.
+    if let Some((_, end)) = header_span(bytes) {
+        if end > bytes.len() {
+            return Err(format!(
+                "the .npy header claims to end at byte {end}, and the file holds {} bytes",
+                bytes.len()
+            )
+            .into());
+        }
+    }
     let Some((header, data)) = split_header(bytes) else {
         // Not an .npy header: `ndarray-npy` says what is wrong with it.
         return Ok(());
@@ -73,8 +83,9 @@ fn check_length(bytes: &[u8]) -> Result<(), SerializerError> {
     Ok(())
 }
 
-/// The header's text and the length of the data after it.
-fn split_header(bytes: &[u8]) -> Option<(&str, usize)> {
+/// Where the header's text starts and ends, as its length field says (the end may lie
+/// past the file's).
+fn header_span(bytes: &[u8]) -> Option<(usize, usize)> {
     let rest = bytes.strip_prefix(b"\x93NUMPY")?;
     let (length, start): (usize, usize) = match rest.first()? {
         1 => (
@@ -87,7 +98,12 @@ fn split_header(bytes: &[u8]) -> Option<(&str, usize)> {
         }
         _ => return None,
     };
-    let end = start.checked_add(length)?;
+    Some((start, start.checked_add(length)?))
+}
+
+/// The header's text and the length of the data after it.
+fn split_header(bytes: &[u8]) -> Option<(&str, usize)> {
+    let (start, end) = header_span(bytes)?;
     let header = std::str::from_utf8(bytes.get(start..end)?).ok()?;
     Some((header, bytes.len() - end))
 }
@@ -156,6 +172,28 @@ mod tests {
         file.push(b'\n');
         file.extend_from_slice(data);
         file
+    }
+
+    /// Found by the `deserialize` fuzz target: a version 2 header claiming 4 GiB made
+    /// `ndarray-npy` allocate them. Now an error.
+    #[test]
+    fn a_header_longer_than_the_file_is_an_error_not_an_allocation() {
+        let hostile = b"\x93NUMPY\x02\x00\xff\xff\xff\xfa{'descr'";
+        let error =
+            Serializer::<ArrayD<f64>>::deserialize(&Npy, Bytes::from_static(hostile), &stored())
+                .unwrap_err();
+        assert!(error.to_string().contains("header claims"), "{error}");
+        // The fuzzer's own input, after its first byte (which picked `Npy`).
+        let found: &[u8] = &[
+            0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 0x03, 0x00, 0x00, 0x00, 0x02, 0xfb, 0x01, 0x00,
+            0x02, 0xfb, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x02, 0xfb, 0x01, 0x00,
+            0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0xfb, 0x00, 0x00, 0x0d, 0x00, 0x00, 0x3a, 0x00,
+            0x00,
+        ];
+        assert!(
+            Serializer::<ArrayD<f64>>::deserialize(&Npy, Bytes::from_static(found), &stored())
+                .is_err()
+        );
     }
 
     #[test]
