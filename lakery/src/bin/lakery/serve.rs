@@ -103,13 +103,6 @@ pub async fn serve(
         .layer(middleware::from_fn_with_state(app.clone(), authorize))
         .layer(middleware::from_fn(secure_headers))
         .with_state(app);
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .map_err(|e| Failure {
-            code: 2,
-            message: format!("cannot listen on {bind}: {e}"),
-        })?;
-    let address = listener.local_addr()?;
     // The first line of output, for scripts and tests that asked for port 0.
     println!("serving on http://{address}/");
     tracing::info!("read-only viewer on http://{address}/; Ctrl-C stops it");
