@@ -323,6 +323,10 @@ impl Digester {
 /// Hashes a stream's chunks as they pass: inline while the stream is short, then on a
 /// thread of its own fed through a short queue, so that hashing a long stream overlaps
 /// with reading or writing it rather than adding to it, and never holds an async worker.
+///
+/// Chunks reach the thread in batches of at least [`PIPE_BATCH`] bytes: a body read over
+/// HTTP arrives in pieces of a few KiB, and waking the thread for each cost more than
+/// hashing them.
 pub(crate) struct HashPipe {
     state: PipeState,
 }
@@ -332,14 +336,20 @@ enum PipeState {
     /// Hashing inline for good: no thread could be started.
     NoThread(Digester),
     Threaded {
-        queue: tokio::sync::mpsc::Sender<bytes::Bytes>,
+        queue: tokio::sync::mpsc::Sender<Vec<bytes::Bytes>>,
+        /// Chunks not yet sent to the thread, and their length.
+        batch: Vec<bytes::Bytes>,
+        batched: usize,
         done: tokio::sync::oneshot::Receiver<Digest>,
     },
 }
 
-/// Chunks queued for a pipe's thread at most: a slow hash holds back the stream, not
+/// Batches queued for a pipe's thread at most: a slow hash holds back the stream, not
 /// memory.
-const PIPE_QUEUE: usize = 16;
+const PIPE_QUEUE: usize = 8;
+
+/// The bytes a pipe gathers before it hands them to its thread.
+const PIPE_BATCH: usize = 512 * 1024;
 
 impl HashPipe {
     pub(crate) fn new(digester: Digester) -> Self {
@@ -351,51 +361,74 @@ impl HashPipe {
     /// Hashes the next chunk, or queues it for the pipe's thread once the stream is past
     /// [`INLINE_HASH_LIMIT`].
     pub(crate) async fn update(&mut self, chunk: bytes::Bytes) {
-        let digester = match &mut self.state {
-            PipeState::Inline(digester) => digester,
-            PipeState::NoThread(digester) => return digester.update(&chunk),
-            PipeState::Threaded { queue, .. } => {
-                // A thread that stopped is reported by `finish`.
-                let _ = queue.send(chunk).await;
-                return;
+        if let PipeState::Inline(digester) = &mut self.state {
+            if digester.size + chunk.len() as u64 > INLINE_HASH_LIMIT as u64 {
+                self.state = PipeState::threaded(std::mem::take(digester));
             }
-        };
-        if digester.size + chunk.len() as u64 <= INLINE_HASH_LIMIT as u64 {
-            digester.update(&chunk);
-            return;
         }
-        let mut digester = std::mem::take(digester);
-        let (queue, mut chunks) = tokio::sync::mpsc::channel::<bytes::Bytes>(PIPE_QUEUE);
-        let (finished, done) = tokio::sync::oneshot::channel();
-        let mut hashing = digester.clone();
-        let spawned = std::thread::Builder::new()
-            .name("lakery-hash".to_owned())
-            .spawn(move || {
-                while let Some(chunk) = chunks.blocking_recv() {
-                    hashing.update(&chunk);
+        match &mut self.state {
+            PipeState::Inline(digester) | PipeState::NoThread(digester) => digester.update(&chunk),
+            PipeState::Threaded {
+                queue,
+                batch,
+                batched,
+                ..
+            } => {
+                *batched += chunk.len();
+                batch.push(chunk);
+                if *batched >= PIPE_BATCH {
+                    *batched = 0;
+                    // A thread that stopped is reported by `finish`.
+                    let _ = queue.send(std::mem::take(batch)).await;
                 }
-                let _ = finished.send(hashing.finish());
-            });
-        if spawned.is_err() {
-            // No thread to be had: hash here, as a short stream is.
-            digester.update(&chunk);
-            self.state = PipeState::NoThread(digester);
-            return;
+            }
         }
-        let _ = queue.send(chunk).await;
-        self.state = PipeState::Threaded { queue, done };
     }
 
     /// The digest of every chunk, once the pipe's thread has hashed them all.
     pub(crate) async fn finish(self) -> std::io::Result<Digest> {
         match self.state {
             PipeState::Inline(digester) | PipeState::NoThread(digester) => Ok(digester.finish()),
-            PipeState::Threaded { queue, done } => {
+            PipeState::Threaded {
+                queue, batch, done, ..
+            } => {
+                if !batch.is_empty() {
+                    let _ = queue.send(batch).await;
+                }
                 drop(queue);
                 done.await.map_err(|_| {
                     std::io::Error::other("the hash thread stopped before the stream's end")
                 })
             }
+        }
+    }
+}
+
+impl PipeState {
+    /// A thread that goes on from `digester`, or, when no thread can be started,
+    /// `digester` hashing inline for good.
+    fn threaded(digester: Digester) -> PipeState {
+        let (queue, mut batches) = tokio::sync::mpsc::channel::<Vec<bytes::Bytes>>(PIPE_QUEUE);
+        let (finished, done) = tokio::sync::oneshot::channel();
+        let mut hashing = digester.clone();
+        let spawned = std::thread::Builder::new()
+            .name("lakery-hash".to_owned())
+            .spawn(move || {
+                while let Some(batch) = batches.blocking_recv() {
+                    for chunk in batch {
+                        hashing.update(&chunk);
+                    }
+                }
+                let _ = finished.send(hashing.finish());
+            });
+        match spawned {
+            Ok(_) => PipeState::Threaded {
+                queue,
+                batch: Vec::new(),
+                batched: 0,
+                done,
+            },
+            Err(_) => PipeState::NoThread(digester),
         }
     }
 }
