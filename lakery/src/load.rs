@@ -406,36 +406,36 @@ impl StoredBytes {
     /// At most `limit` bytes of what its serializer wrote, and whether there was more:
     /// for a look at a content whose decompressed size is not to be trusted.
     pub fn decoded_up_to(&self, limit: usize) -> Result<(Bytes, bool)> {
-        let Some(encoding) = self.encoding else {
-            let more = self.data.len() > limit;
-            return Ok((self.data.slice(..self.data.len().min(limit)), more));
-        };
-        encoding
-            .decode_up_to(&self.data, limit)
-            .map_err(|source| Error::Encoding {
-                action: "decompress",
-                manifest: self.manifest,
-                key: self.key.clone(),
-                encoding: encoding.name().to_owned(),
-                source,
-            })
+        match self.encoding {
+            None => {
+                let more = self.data.len() > limit;
+                Ok((self.data.slice(..self.data.len().min(limit)), more))
+            }
+            Some(encoding) => encoding
+                .decode_up_to(&self.data, limit)
+                .map_err(|source| self.decompress_error(encoding, source)),
+        }
     }
 
     /// The bytes its serializer wrote: [`data`](StoredBytes::data) with the encoding
     /// undone; [`Error::Encoding`] if they do not decompress.
     pub fn decoded(&self) -> Result<Bytes> {
-        let Some(encoding) = self.encoding else {
-            return Ok(self.data.clone());
-        };
-        encoding
-            .decode(&self.data)
-            .map_err(|source| Error::Encoding {
-                action: "decompress",
-                manifest: self.manifest,
-                key: self.key.clone(),
-                encoding: encoding.name().to_owned(),
-                source,
-            })
+        match self.encoding {
+            None => Ok(self.data.clone()),
+            Some(encoding) => encoding
+                .decode(&self.data)
+                .map_err(|source| self.decompress_error(encoding, source)),
+        }
+    }
+
+    fn decompress_error(&self, encoding: crate::Encoding, source: std::io::Error) -> Error {
+        Error::Encoding {
+            action: "decompress",
+            manifest: self.manifest,
+            key: self.key.clone(),
+            encoding: encoding.name().to_owned(),
+            source,
+        }
     }
 }
 
