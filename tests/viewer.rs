@@ -149,13 +149,17 @@ impl Drop for Server {
 }
 
 fn serve(t: &TestDb, token: Option<&str>) -> Server {
+    serve_on(t, "127.0.0.1:0", token)
+}
+
+fn serve_on(t: &TestDb, bind: &str, token: Option<&str>) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lakery"));
     command
         .arg("--database")
         .arg(t.db.url())
         .arg("--storages")
         .arg(t.path("lakery.toml"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(["serve", "--bind", bind])
         .env_remove("LAKERY_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -435,6 +439,37 @@ async fn a_token_is_required_on_every_request_when_set() {
     let elsewhere = get(&format!("{base}//evil.example/path?token=s3cr3t-token")).await;
     assert_eq!(elsewhere.status(), 303);
     assert_eq!(header(&elsewhere, "location"), "/evil.example/path");
+}
+
+/// A fixed port, as users give one (the default is 8080), is bound once and served, and
+/// the token's cookie is named after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fixed_port_is_served_and_names_the_cookie() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = serve_on(&t, &format!("127.0.0.1:{port}"), Some("s3cr3t-token"));
+    assert_eq!(server.base, format!("http://127.0.0.1:{port}"));
+    let login = get(&format!("{}/?token=s3cr3t-token", server.base)).await;
+    assert_eq!(login.status(), 303);
+    let cookie = header(&login, "set-cookie").to_owned();
+    assert!(
+        cookie.starts_with(&format!("lakery_token_{port}=s3cr3t-token;")),
+        "{cookie}"
+    );
+    let listed = http()
+        .get(format!("{}/api/manifests", server.base))
+        .header("cookie", cookie.split(';').next().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.bytes().await.unwrap()).unwrap();
+    assert_eq!(listed["manifests"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
