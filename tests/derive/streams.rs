@@ -34,7 +34,8 @@ struct Dataset {
     default: ContentStream<Row>,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     let specs = Dataset::CONTENTS;
     assert!(specs.iter().filter(|s| s.key != "body").all(|s| s.stream));
     assert!(!specs[0].stream);

@@ -26,7 +26,8 @@ struct Counter {
     count: u64,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     assert_eq!(Counter::CONTENTS[0].serializer_type, "Decimal");
     assert_eq!(Counter::CONTENTS[0].tags, &[("format", "decimal")]);
 }

@@ -9,7 +9,8 @@ struct Experiment {
     parameters: BTreeMap<String, f64>,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     assert_eq!(
         Experiment::CLASS_ID.to_string(),
         "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11"

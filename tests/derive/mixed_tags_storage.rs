@@ -14,7 +14,8 @@ struct Experiment {
     log: Vec<String>,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     assert_eq!(Experiment::VERSION, 2);
     assert_eq!(
         Experiment::CONTENTS,

@@ -17,7 +17,8 @@ struct Settings {
     extra: Option<String>,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     let types: Vec<&str> = Settings::CONTENTS
         .iter()
         .map(|spec| spec.serializer_type)

@@ -16,7 +16,8 @@ struct Model {
     scratch: Option<u32>,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     let model = Model {
         name: "m".into(),
         cache: Cache::default(),

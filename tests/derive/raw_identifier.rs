@@ -9,7 +9,8 @@ struct Record {
     r#type: String,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     let keys: Vec<&str> = Record::CONTENTS.iter().map(|spec| spec.key).collect();
     assert_eq!(keys, ["body", "type"]);
     assert_eq!(Record::CONTENTS[1].tags, &[("type", "kind")]);

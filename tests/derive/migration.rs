@@ -20,7 +20,9 @@ struct RunV2 {
 
 impl From<RunV1> for RunV2 {
     fn from(old: RunV1) -> Self {
-        RunV2 { train_loss: old.loss }
+        RunV2 {
+            train_loss: old.loss,
+        }
     }
 }
 
@@ -53,13 +55,17 @@ impl TryFrom<RunV2> for Run {
         if old.train_loss < 0.0 {
             return Err(Negative);
         }
-        Ok(Run { train_loss: old.train_loss })
+        Ok(Run {
+            train_loss: old.train_loss,
+        })
     }
 }
 
 fn before_v2(mut old: OldValue) -> Result<Run, lakery::Error> {
     let body = old.body_json()?;
-    Ok(Run { train_loss: body["loss"].as_f64().unwrap_or(0.0) })
+    Ok(Run {
+        train_loss: body["loss"].as_f64().unwrap_or(0.0),
+    })
 }
 
 #[derive(Storable)]
@@ -80,7 +86,8 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> From<SeriesV1<T>> for Ser
     }
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     assert_eq!(RunV2::known_versions(), [1, 2]);
     assert_eq!(Run::known_versions(), [1, 2, 3, 4, 5]);
     assert!(Run::loads_version(3) && !Run::loads_version(6));

@@ -19,7 +19,8 @@ where
 
 fn assert_storable<S: Storable>() {}
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     assert_storable::<Series<f64, 4>>();
     assert_storable::<Series<String, 0>>();
     assert_eq!(Series::<f64, 4>::VERSION, 4);

@@ -14,7 +14,8 @@ struct Tree {
 
 fn assert_storable<S: Storable>() {}
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     assert_storable::<Tree>();
     let tree = Tree {
         label: String::new(),
