@@ -601,7 +601,12 @@ async fn main() -> BenchResult<()> {
             &format!("{target} load"),
             format!("{:.0} MiB/s ({:.0}%)", s3.load, 100.0 * s3.load_share),
             ">= 90% of raw".into(),
-            format!("object_store get: {:.0} MiB/s", s3.raw_get),
+            format!(
+                "object_store get: {:.0} MiB/s; get + hash: {:.0} MiB/s (lakery {:.0}% of it)",
+                s3.raw_get,
+                s3.hashed_get,
+                100.0 * s3.load_share_of_hashed
+            ),
         );
     }
 

@@ -37,6 +37,9 @@ pub struct Server {
     bucket: String,
     key_id: String,
     secret: String,
+    /// The server's process id, when known (`.ci/s3 start` gives it): its CPU time is
+    /// read from /proc beside this process's.
+    pid: Option<u32>,
 }
 
 impl Server {
@@ -51,6 +54,7 @@ impl Server {
             bucket: var("BUCKET")?,
             key_id: var("ACCESS_KEY_ID")?,
             secret: var("SECRET_ACCESS_KEY")?,
+            pid: var("PID").and_then(|pid| pid.parse().ok()),
         })
     }
 
@@ -73,8 +77,13 @@ pub struct Figures {
     pub load: f64,
     pub raw_put: f64,
     pub raw_get: f64,
+    /// `object_store`'s get with the bytes hashed on a thread as they arrive: the least
+    /// that any reader which checks a content's hash does.
+    pub hashed_get: f64,
     pub save_share: f64,
     pub load_share: f64,
+    /// The load's share of `hashed_get`.
+    pub load_share_of_hashed: f64,
 }
 
 /// The rates of each round, MiB/s.
@@ -84,7 +93,11 @@ struct Rounds {
     load: Vec<f64>,
     put: Vec<f64>,
     get: Vec<f64>,
+    hashed_get: Vec<f64>,
 }
+
+/// One round's references: put, get, and get with the bytes hashed, MiB/s.
+type References = (f64, f64, f64);
 
 impl Rounds {
     /// Runs one round, the reference first in even rounds and lakery in odd ones, and
@@ -94,7 +107,7 @@ impl Rounds {
         bench: &Bench,
         label: &str,
         round: usize,
-        raw: impl Future<Output = BenchResult<(f64, f64)>>,
+        raw: impl Future<Output = BenchResult<References>>,
         ours: impl Future<Output = BenchResult<(f64, f64)>>,
     ) -> BenchResult<()> {
         let (reference, lakery) = if round.is_multiple_of(2) {
@@ -105,11 +118,12 @@ impl Rounds {
             (raw.await?, lakery)
         };
         println!(
-            "{label} round {round}: raw put {:.0} get {:.0}, lakery save {:.0} load {:.0} MiB/s",
-            reference.0, reference.1, lakery.0, lakery.1
+            "{label} round {round}: raw put {:.0} get {:.0} get+hash {:.0}, lakery save {:.0} load {:.0} MiB/s",
+            reference.0, reference.1, reference.2, lakery.0, lakery.1
         );
         self.put.push(reference.0);
         self.get.push(reference.1);
+        self.hashed_get.push(reference.2);
         self.save.push(lakery.0);
         self.load.push(lakery.1);
         bench.clear().await
@@ -119,6 +133,8 @@ impl Rounds {
         Figures {
             save_share: share(&self.save, &self.put),
             load_share: share(&self.load, &self.get),
+            load_share_of_hashed: share(&self.load, &self.hashed_get),
+            hashed_get: median(&mut self.hashed_get),
             save: median(&mut self.save),
             load: median(&mut self.load),
             raw_put: median(&mut self.put),
@@ -136,6 +152,8 @@ const PARTS_IN_FLIGHT: usize = 4;
 
 struct Bench {
     store: Arc<dyn ObjectStore>,
+    server_pid: Option<u32>,
+    algorithm: lakery::HashAlgorithm,
     prefix: String,
     registry: Registry,
 }
@@ -163,6 +181,8 @@ impl Bench {
             .build()?;
         Ok(Bench {
             store,
+            server_pid: server.pid,
+            algorithm,
             prefix,
             registry,
         })
@@ -179,8 +199,95 @@ impl Bench {
     }
 }
 
-fn rate(mib: f64, started: Instant) -> f64 {
-    mib / started.elapsed().as_secs_f64()
+/// CPU seconds a process has used, user and system, from /proc (Linux counts them in
+/// USER_HZ, 100 a second); `None` elsewhere.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command's closing parenthesis start with the state (field 3);
+    // utime and stime are fields 14 and 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// One measured stretch of a round: its wall time, and the CPU that this process and the
+/// server used meanwhile, which shows how much of the machine's two cores each took.
+struct Phase {
+    started: Instant,
+    client: Option<f64>,
+    server: Option<f64>,
+    server_pid: Option<u32>,
+}
+
+impl Phase {
+    fn start(bench: &Bench) -> Phase {
+        Phase {
+            client: cpu_seconds("self"),
+            server: bench
+                .server_pid
+                .and_then(|pid| cpu_seconds(&pid.to_string())),
+            server_pid: bench.server_pid,
+            started: Instant::now(),
+        }
+    }
+
+    /// The rate of `mib` over the phase, MiB/s, printed with the cores each side used.
+    fn end(self, label: &str, mib: f64) -> f64 {
+        let seconds = self.started.elapsed().as_secs_f64();
+        let cores = |before: Option<f64>, now: Option<f64>| match (before, now) {
+            (Some(before), Some(now)) => format!("{:.2}", (now - before) / seconds),
+            _ => "?".to_owned(),
+        };
+        let client = cores(self.client, cpu_seconds("self"));
+        let server = cores(
+            self.server,
+            self.server_pid
+                .and_then(|pid| cpu_seconds(&pid.to_string())),
+        );
+        let rate = mib / seconds;
+        println!(
+            "    {label}: {rate:.0} MiB/s; cores used: this process {client}, server {server}"
+        );
+        rate
+    }
+}
+
+/// Gets `path` as a stream and hashes its bytes on a thread of their own, fed in batches
+/// while the next chunks arrive, as lakery's load does; keeps the bytes when `keep` is
+/// set (a value is wanted whole). Returns the digest and the bytes kept.
+async fn get_hashed(
+    bench: &Bench,
+    path: &Path,
+    keep: bool,
+) -> BenchResult<(lakery::Digest, Vec<u8>)> {
+    let (batches, mut received) = tokio::sync::mpsc::channel::<Vec<Bytes>>(8);
+    let mut digester = lakery::Digester::with(bench.algorithm);
+    let hashing = std::thread::spawn(move || {
+        while let Some(batch) = received.blocking_recv() {
+            for chunk in batch {
+                digester.update(&chunk);
+            }
+        }
+        digester.finish()
+    });
+    let mut stream = bench.store.get(path).await?.into_stream();
+    let (mut kept, mut batch, mut batched) = (Vec::new(), Vec::new(), 0);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if keep {
+            kept.extend_from_slice(&chunk);
+        }
+        batched += chunk.len();
+        batch.push(chunk);
+        if batched >= 512 * 1024 {
+            batched = 0;
+            batches.send(std::mem::take(&mut batch)).await?;
+        }
+    }
+    batches.send(batch).await?;
+    drop(batches);
+    let digest = hashing.join().map_err(|_| "the hash thread panicked")?;
+    Ok((digest, kept))
 }
 
 /// W2 on S3: `size` random bytes as one value, and the same bytes put and got whole.
@@ -194,23 +301,27 @@ pub async fn w2(fresh: &Fresh, server: &Server, size: usize) -> BenchResult<Figu
         let data = Bytes::from(data);
         let raw = async {
             let path = Path::from(format!("{}/raw-w2", bench.prefix));
-            let started = Instant::now();
+            let phase = Phase::start(&bench);
             bench.store.put(&path, data.clone().into()).await?;
-            let put = rate(mib, started);
-            let started = Instant::now();
+            let put = phase.end("object_store put", mib);
+            let phase = Phase::start(&bench);
             let back = bench.store.get(&path).await?.bytes().await?;
-            let get = rate(mib, started);
+            let get = phase.end("object_store get", mib);
             assert!(back.len() == size, "the raw get returns every byte");
-            BenchResult::Ok((put, get))
+            let phase = Phase::start(&bench);
+            let (digest, back) = get_hashed(&bench, &path, true).await?;
+            let hashed = phase.end("object_store get + hash", mib);
+            assert!(back.len() == size && digest.size == size as u64);
+            BenchResult::Ok((put, get, hashed))
         };
         let ours = async {
             let big = BigS3 { data: data.clone() };
-            let started = Instant::now();
+            let phase = Phase::start(&bench);
             let record = lakery::save_one(&big, &bench.registry, &fresh.db).await?;
-            let save = rate(mib, started);
-            let started = Instant::now();
+            let save = phase.end("lakery save", mib);
+            let phase = Phase::start(&bench);
             let back: BigS3 = lakery::load_one(&record, &bench.registry, &fresh.db).await?;
-            let load = rate(mib, started);
+            let load = phase.end("lakery load", mib);
             assert!(back.data == data, "W2 on S3 loads back identical");
             BenchResult::Ok((save, load))
         };
@@ -243,7 +354,7 @@ pub async fn w3_large(
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut block);
         let raw = async {
             let path = Path::from(format!("{}/raw-w3", bench.prefix));
-            let started = Instant::now();
+            let phase = Phase::start(&bench);
             let upload = bench.store.put_multipart(&path).await?;
             let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
             for number in 0..chunks {
@@ -251,16 +362,23 @@ pub async fn w3_large(
                 writer.put(chunk(&block, number));
             }
             writer.finish().await?;
-            let put = rate(mib, started);
-            let started = Instant::now();
+            let put = phase.end("object_store multipart put", mib);
+            let phase = Phase::start(&bench);
             let mut stream = bench.store.get(&path).await?.into_stream();
             let mut bytes = 0;
             while let Some(piece) = stream.next().await {
                 bytes += piece?.len() as u64;
             }
-            let get = rate(mib, started);
+            let get = phase.end("object_store get", mib);
             assert!(bytes == chunks << 20, "the raw get returns every byte");
-            BenchResult::Ok((put, get))
+            let phase = Phase::start(&bench);
+            let (digest, _) = get_hashed(&bench, &path, false).await?;
+            let hashed = phase.end("object_store get + hash", mib);
+            assert!(
+                digest.size == chunks << 20,
+                "the hashed get reads every byte"
+            );
+            BenchResult::Ok((put, get, hashed))
         };
         let ours = async {
             let value = ChunksS3 {
@@ -269,17 +387,17 @@ pub async fn w3_large(
                     move |number| chunk(&block, number)
                 })),
             };
-            let started = Instant::now();
+            let phase = Phase::start(&bench);
             let record = lakery::save_one(&value, &bench.registry, &fresh.db).await?;
-            let save = rate(mib, started);
-            let started = Instant::now();
+            let save = phase.end("lakery save", mib);
+            let phase = Phase::start(&bench);
             let loaded: ChunksS3 = lakery::load_one(&record, &bench.registry, &fresh.db).await?;
             let mut stream = loaded.chunks;
             let mut bytes = 0;
             while let Some(piece) = stream.next().await {
                 bytes += piece?.len() as u64;
             }
-            let load = rate(mib, started);
+            let load = phase.end("lakery load", mib);
             assert!(bytes == chunks << 20, "W3-large on S3 loads every byte");
             BenchResult::Ok((save, load))
         };
