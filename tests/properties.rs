@@ -2,7 +2,6 @@
 //! round trip, and arbitrary bytes given to deserialize give a value or an error, never
 //! a panic. Streams are decoded from arbitrary pieces, as they arrive from storage.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::{Int64Array, RecordBatch, StringArray};
@@ -13,26 +12,10 @@ use lakery::serializer::{
     Png, RawBytes, RawChunks, Serializer, Stored, StreamSerializer, Text, TextLines,
 };
 use proptest::prelude::*;
-use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-struct Value {
-    name: String,
-    count: i64,
-    ratio: f64,
-    bytes: Vec<u8>,
-    flag: Option<bool>,
-    counts: BTreeMap<String, u32>,
-}
-
-/// A row as CSV writes it: flat fields.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-struct Row {
-    name: String,
-    count: i64,
-    ratio: f64,
-    flag: bool,
-}
+#[path = "common/models.rs"]
+mod models;
+use models::{Row, Target, Value, ENCODINGS, KEYS, NAMES};
 
 fn value() -> impl Strategy<Value = Value> {
     (
@@ -314,88 +297,6 @@ fn a_huge_claimed_length_is_an_error_not_an_abort() {
 
 // --- Repacking a struct from arbitrary contents ----------------------------------------
 
-#[derive(lakery::Storable, Debug)]
-#[storable(class_id = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b")]
-struct Inner {
-    note: String,
-    #[content(serializer = Text)]
-    text: String,
-}
-
-#[derive(lakery::Storable, Debug)]
-#[storable(
-    class_id = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8c",
-    version = 2,
-    migrate_from = TargetV1
-)]
-struct Target {
-    name: String,
-    count: u32,
-    #[content(serializer = Csv)]
-    rows: Vec<Row>,
-    #[content(serializer = RawBytes, each)]
-    parts: BTreeMap<String, Vec<u8>>,
-    #[content(serializer = Text, each)]
-    list: Vec<String>,
-    #[content(serializer = Bincode, encoding = "zstd")]
-    packed: Vec<u64>,
-    #[storable(nested)]
-    inner: Inner,
-    #[content(serializer = JsonLines)]
-    stream: lakery::ContentStream<Row>,
-}
-
-#[derive(lakery::Storable, Debug)]
-#[storable(class_id = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8c", version = 1)]
-struct TargetV1 {
-    name: String,
-}
-
-impl From<TargetV1> for Target {
-    fn from(old: TargetV1) -> Self {
-        Target {
-            name: old.name,
-            count: 0,
-            rows: Vec::new(),
-            parts: BTreeMap::new(),
-            list: Vec::new(),
-            packed: Vec::new(),
-            inner: Inner {
-                note: String::new(),
-                text: String::new(),
-            },
-            stream: lakery::ContentStream::from_iter(Vec::new()),
-        }
-    }
-}
-
-const KEYS: &[&str] = &[
-    "body",
-    "rows",
-    "parts",
-    "parts.a",
-    "parts.",
-    "list",
-    "list.0",
-    "list.1",
-    "list.x",
-    "packed",
-    "inner",
-    "inner.body",
-    "inner.text",
-    "stream",
-    "other",
-];
-const NAMES: &[&str] = &[
-    "lakery.json@v1",
-    "lakery.csv@v1",
-    "lakery.bytes@v1",
-    "lakery.text@v1",
-    "lakery.bincode@v1",
-    "lakery.jsonl@v1",
-    "someone.else@v1",
-];
-
 fn raw_content() -> impl Strategy<Value = lakery::testing::RawContent> {
     (
         prop_oneof![
@@ -403,7 +304,7 @@ fn raw_content() -> impl Strategy<Value = lakery::testing::RawContent> {
             any::<String>()
         ],
         proptest::sample::select(NAMES),
-        proptest::option::of(proptest::sample::select(&["zstd", "gzip", "br"][..])),
+        proptest::option::of(proptest::sample::select(ENCODINGS)),
         prop_oneof![
             proptest::collection::vec(any::<u8>(), 0..200),
             Just(br#"{"name":"n","count":3}"#.to_vec()),

@@ -2,8 +2,6 @@
 //! an abort. The first byte picks the serializer.
 #![no_main]
 
-use std::collections::BTreeMap;
-
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 use lakery::serializer::{
@@ -11,27 +9,10 @@ use lakery::serializer::{
     Png, RawBytes, Serializer, Stored, Text, TextLines,
 };
 use libfuzzer_sys::fuzz_target;
-use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, Deserialize)]
-#[allow(dead_code)]
-struct Value {
-    name: String,
-    count: i64,
-    ratio: f64,
-    bytes: Vec<u8>,
-    flag: Option<bool>,
-    counts: BTreeMap<String, u32>,
-    nested: Vec<Vec<String>>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[allow(dead_code)]
-struct Row {
-    name: String,
-    count: i64,
-    ratio: f64,
-}
+#[path = "../../tests/common/models.rs"]
+mod models;
+use models::{Row, Value};
 
 fn run<T, S: Serializer<T>>(serializer: &S, data: &[u8]) {
     let stored = Stored {

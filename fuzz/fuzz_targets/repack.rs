@@ -3,100 +3,14 @@
 //! error, never a panic.
 #![no_main]
 
-use std::collections::BTreeMap;
-
 use arbitrary::Arbitrary;
 use bytes::Bytes;
-use lakery::serializer::{Bincode, Csv, JsonLines, RawBytes, Text};
 use lakery::testing::RawContent;
-use lakery::{ContentStream, Storable};
 use libfuzzer_sys::fuzz_target;
-use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, Deserialize, Debug)]
-struct Row {
-    name: String,
-    count: i64,
-}
-
-#[derive(Storable)]
-#[storable(class_id = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b")]
-struct Inner {
-    note: String,
-    #[content(serializer = Text)]
-    text: String,
-}
-
-#[derive(Storable)]
-#[storable(class_id = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8c", version = 1)]
-struct TargetV1 {
-    name: String,
-}
-
-#[derive(Storable)]
-#[storable(
-    class_id = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8c",
-    version = 2,
-    migrate_from = TargetV1
-)]
-struct Target {
-    name: String,
-    count: u32,
-    #[content(serializer = Csv)]
-    rows: Vec<Row>,
-    #[content(serializer = RawBytes, each)]
-    parts: BTreeMap<String, Vec<u8>>,
-    #[content(serializer = Text, each)]
-    list: Vec<String>,
-    #[content(serializer = Bincode, encoding = "zstd")]
-    packed: Vec<u64>,
-    #[storable(nested)]
-    inner: Inner,
-    #[content(serializer = JsonLines)]
-    stream: ContentStream<Row>,
-}
-
-impl From<TargetV1> for Target {
-    fn from(old: TargetV1) -> Self {
-        Target {
-            name: old.name,
-            count: 0,
-            rows: Vec::new(),
-            parts: BTreeMap::new(),
-            list: Vec::new(),
-            packed: Vec::new(),
-            inner: Inner {
-                note: String::new(),
-                text: String::new(),
-            },
-            stream: ContentStream::from_iter(Vec::new()),
-        }
-    }
-}
-
-const KEYS: &[&str] = &[
-    "body",
-    "rows",
-    "parts",
-    "parts.a",
-    "list",
-    "list.0",
-    "list.1",
-    "packed",
-    "inner",
-    "inner.body",
-    "inner.text",
-    "stream",
-];
-const NAMES: &[&str] = &[
-    "lakery.json@v1",
-    "lakery.csv@v1",
-    "lakery.bytes@v1",
-    "lakery.text@v1",
-    "lakery.bincode@v1",
-    "lakery.jsonl@v1",
-];
-const ENCODINGS: &[&str] = &["zstd", "gzip"];
+#[path = "../../tests/common/models.rs"]
+mod models;
+use models::{Target, ENCODINGS, KEYS, NAMES};
 
 #[derive(Arbitrary, Debug)]
 struct Content {

@@ -8,14 +8,10 @@ use lakery::serializer::{
     ArrowIpc, Csv, JsonLines, MessagePack, Parquet, RawChunks, Stored, StreamSerializer, TextLines,
 };
 use libfuzzer_sys::fuzz_target;
-use serde::Deserialize;
 
-#[derive(Deserialize, serde::Serialize)]
-#[allow(dead_code)]
-struct Row {
-    name: String,
-    count: i64,
-}
+#[path = "../../tests/common/models.rs"]
+mod models;
+use models::Row;
 
 fn run<T, S: StreamSerializer<T>>(serializer: &S, piece: usize, data: &[u8]) {
     let config = serializer.config();
