@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arrow_array::{Float64Array, RecordBatch, StringArray};
@@ -135,24 +135,119 @@ async fn saved(t: &TestDb) -> (ManifestRecord, ManifestRecord) {
     (first, second)
 }
 
-/// A running `lakery serve`, stopped when dropped.
-struct Server {
+/// How long a child process (`lakery serve`, `chromedriver`) may take to say it listens.
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// A child process of the test, killed when dropped. Its stdout comes line by line
+/// through a channel, so the test waits for the line that says it listens instead of
+/// polling its port; both streams are read to their end as they come, so that it never
+/// blocks on a full pipe.
+struct Process {
+    name: &'static str,
     child: Child,
-    base: String,
+    lines: mpsc::Receiver<String>,
+    /// Its stderr so far, for the message when it fails; also echoed to the test's.
+    stderr: Arc<Mutex<String>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Drop for Server {
+impl Process {
+    fn spawn(name: &'static str, command: &mut Command) -> Process {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} does not start: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).split(b'\n') {
+                let Ok(line) = line else { break };
+                // Once the test stopped listening, the rest is only drained.
+                let _ = sender.send(String::from_utf8_lossy(&line).into_owned());
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let stderr_reader = {
+            let stderr = stderr.clone();
+            let pipe = child.stderr.take().unwrap();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).split(b'\n') {
+                    let Ok(line) = line else { break };
+                    let line = String::from_utf8_lossy(&line);
+                    eprintln!("[{name}] {line}");
+                    let mut all = stderr.lock().unwrap();
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+            })
+        };
+        Process {
+            name,
+            child,
+            lines,
+            stderr,
+            stderr_reader: Some(stderr_reader),
+        }
+    }
+
+    /// The first line of stdout that `wanted` accepts, turned into what it returns; the
+    /// exit status and stderr if the process ends first. Panics after [`STARTUP`].
+    fn wait_for<T>(&mut self, wanted: impl Fn(&str) -> Option<T>) -> Result<T, String> {
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(found) = wanted(&line) {
+                        return Ok(found);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                    "{} said nothing expected on stdout within {STARTUP:?}; stderr:\n{}",
+                    self.name,
+                    self.stderr.lock().unwrap()
+                ),
+                // Its stdout closed: it exited (or is about to).
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().unwrap();
+                    if let Some(reader) = self.stderr_reader.take() {
+                        reader.join().unwrap();
+                    }
+                    return Err(format!(
+                        "{} exited with {status} before it listened; stderr:\n{}",
+                        self.name,
+                        self.stderr.lock().unwrap()
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-fn serve(t: &TestDb, token: Option<&str>) -> Server {
-    serve_on(t, "127.0.0.1:0", token)
+/// A running `lakery serve`, stopped when dropped.
+struct Server {
+    _process: Process,
+    base: String,
 }
 
-fn serve_on(t: &TestDb, bind: &str, token: Option<&str>) -> Server {
+/// `lakery serve` on port 0: it binds a free port itself and says which, on the first
+/// line, so no port is found by the test and released for another process to take.
+fn serve(t: &TestDb, token: Option<&str>) -> Server {
+    start_serve(t, "127.0.0.1:0", token).unwrap_or_else(|exited| panic!("{exited}"))
+}
+
+/// `lakery serve --bind bind`, once it says where it listens; how it ended if it
+/// exits first.
+fn start_serve(t: &TestDb, bind: &str, token: Option<&str>) -> Result<Server, String> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lakery"));
     command
         .arg("--database")
@@ -160,29 +255,30 @@ fn serve_on(t: &TestDb, bind: &str, token: Option<&str>) -> Server {
         .arg("--storages")
         .arg(t.path("lakery.toml"))
         .args(["serve", "--bind", bind])
-        .env_remove("LAKERY_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .env_remove("LAKERY_TOKEN");
     if let Some(token) = token {
         command.args(["--token", token]);
     }
-    let mut child = command.spawn().expect("lakery serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut process = Process::spawn("lakery serve", &mut command);
+    // Its first line says where it listens.
+    let line = process.wait_for(|line| Some(line.to_owned()))?;
     let base = line
         .trim()
         .strip_prefix("serving on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .unwrap_or_else(|| panic!("unexpected first line from lakery serve: {line:?}"))
         .trim_end_matches('/')
         .to_owned();
-    Server { child, base }
+    Ok(Server {
+        _process: process,
+        base,
+    })
 }
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A server that hangs fails the test rather than stalling it.
+        .timeout(Duration::from_secs(60))
         .build()
         .unwrap()
 }
@@ -321,10 +417,18 @@ async fn the_api_lists_shows_and_serves_contents_safely_on(t: TestDb) {
     let bad = get(&format!("{base}/api/manifests/not-an-id")).await;
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("not a manifest id"));
-    let missing = get(&format!("{base}/api/manifests/{}", uuid::Uuid::now_v7())).await;
+    let unknown = uuid::Uuid::now_v7();
+    let missing = get(&format!("{base}/api/manifests/{unknown}")).await;
     assert_eq!(missing.status(), 404);
+    let message = missing.text().await.unwrap();
+    assert!(message.contains(&unknown.to_string()), "{message}");
     let no_key = get(&content("nothing")).await;
     assert_eq!(no_key.status(), 404);
+    let message = no_key.text().await.unwrap();
+    assert!(
+        message.contains(&first.id.to_string()) && message.contains("`nothing`"),
+        "names the manifest and the key: {message}"
+    );
     let bad_tag = get(&format!("{base}/api/manifests?tag=no-equals")).await;
     assert_eq!(bad_tag.status(), 400);
     assert!(bad_tag.text().await.unwrap().contains("KEY=VALUE"));
@@ -346,7 +450,14 @@ async fn the_api_lists_shows_and_serves_contents_safely_on(t: TestDb) {
     std::fs::write(&file, b"step,loss\n0,999\n").unwrap();
     let corrupt = get(&content("rows")).await;
     assert_eq!(corrupt.status(), 500);
-    assert!(corrupt.text().await.unwrap().contains("hash"));
+    let message = corrupt.text().await.unwrap();
+    assert!(
+        message.contains("hash")
+            && message.contains(&first.id.to_string())
+            && message.contains("`rows`")
+            && message.contains("`files`"),
+        "names the manifest, the key and the storage: {message}"
+    );
     let html = get(&format!("{base}/manifests/{}", first.id))
         .await
         .text()
@@ -355,6 +466,8 @@ async fn the_api_lists_shows_and_serves_contents_safely_on(t: TestDb) {
     assert!(html.contains("Cannot preview it"), "{html}");
 }
 
+/// On SQLite alone: the token is checked before any request reaches the database, and
+/// what it guards is read the same way on every backend (the test above).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_is_required_on_every_request_when_set() {
     let t = TestDb::sqlite().await;
@@ -442,17 +555,14 @@ async fn a_token_is_required_on_every_request_when_set() {
 }
 
 /// A fixed port, as users give one (the default is 8080), is bound once and served, and
-/// the token's cookie is named after it.
+/// the token's cookie is named after it. Port 0 would hide a second bind of the same
+/// address (fixed in 2fc7082): the kernel gives each bind of port 0 a port of its own.
+/// On SQLite alone, as the tests below: binding and the cookie do not depend on it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fixed_port_is_served_and_names_the_cookie() {
     let t = TestDb::sqlite().await;
     saved(&t).await;
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = serve_on(&t, &format!("127.0.0.1:{port}"), Some("s3cr3t-token"));
+    let (server, port) = serve_on_a_fixed_port(&t, Some("s3cr3t-token"));
     assert_eq!(server.base, format!("http://127.0.0.1:{port}"));
     let login = get(&format!("{}/?token=s3cr3t-token", server.base)).await;
     assert_eq!(login.status(), 303);
@@ -472,6 +582,64 @@ async fn a_fixed_port_is_served_and_names_the_cookie() {
     assert_eq!(listed["manifests"].as_array().unwrap().len(), 2);
 }
 
+/// `lakery serve` on a port given by number, and that port.
+///
+/// The test cannot hold the port for lakery, so another process could take it between
+/// the check that it is free and lakery's bind. It picks one below the range the kernel
+/// hands out for port 0 and outgoing connections, where no test's connection or
+/// `bind(0)` lands, at random so that two runs of this test pick apart. Should lakery
+/// fail to bind it all the same, the port tells why: held by another process, the test
+/// says so and takes another; free again once lakery exited, lakery's own first bind
+/// held it, and the test fails.
+fn serve_on_a_fixed_port(t: &TestDb, token: Option<&str>) -> (Server, u16) {
+    let mut taken = Vec::new();
+    for port in fixed_ports() {
+        // In use now: not a candidate. Free: released at once, for lakery to bind.
+        if TcpListener::bind(("127.0.0.1", port)).is_err() {
+            continue;
+        }
+        let exited = match start_serve(t, &format!("127.0.0.1:{port}"), token) {
+            Ok(server) => return (server, port),
+            Err(exited) => exited,
+        };
+        assert!(
+            exited.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+            "{exited}"
+        );
+        assert!(
+            TcpListener::bind(("127.0.0.1", port)).is_err(),
+            "lakery serve could not bind 127.0.0.1:{port}, which no other process holds: \
+             it binds its address twice (see 2fc7082). {exited}"
+        );
+        eprintln!(
+            "port {port} was taken by another process between the test's check and \
+             lakery's bind: trying another"
+        );
+        taken.push(port);
+        assert!(
+            taken.len() < 3,
+            "ports {taken:?}, each free a moment before, were each taken by another \
+             process before lakery bound it"
+        );
+    }
+    panic!("no free port below the kernel's ephemeral range")
+}
+
+/// Ports below the kernel's ephemeral range (`ip_local_port_range` on Linux; elsewhere
+/// IANA's dynamic range, from 49152), and above the well-known services' ports, from a
+/// random start.
+fn fixed_ports() -> impl Iterator<Item = u16> {
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(49152);
+    let low = if ephemeral > 20_100 { 20_000 } else { 1_024 };
+    assert!(ephemeral > low, "ephemeral ports start at {ephemeral}");
+    let start = rand::random_range(low..ephemeral);
+    (start..ephemeral).chain(low..start).take(200)
+}
+
+/// On SQLite alone: serve refuses the options before it reads anything stored.
 #[tokio::test(flavor = "multi_thread")]
 async fn weak_tokens_and_open_binds_without_one_are_refused() {
     let t = TestDb::sqlite().await;
@@ -500,17 +668,10 @@ async fn weak_tokens_and_open_binds_without_one_are_refused() {
 
 // --- In a real browser ----------------------------------------------------------------
 
-/// A `chromedriver` on a free port, stopped when dropped.
+/// A `chromedriver` on a port it picked itself, stopped when dropped.
 struct Driver {
-    child: Child,
+    _process: Process,
     url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn chromedriver() -> Option<Driver> {
@@ -526,27 +687,19 @@ fn chromedriver() -> Option<Driver> {
         );
         return None;
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(&program)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program} does not start: {e}"));
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "chromedriver did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // On port 0 it binds a free port and names it once it listens.
+    let mut process = Process::spawn("chromedriver", Command::new(&program).arg("--port=0"));
+    let port = process
+        .wait_for(|line| {
+            line.trim()
+                .strip_prefix("ChromeDriver was started successfully on port ")?
+                .trim_end_matches('.')
+                .parse::<u16>()
+                .ok()
+        })
+        .unwrap_or_else(|exited| panic!("{exited}"));
     Some(Driver {
-        child,
+        _process: process,
         url: format!("http://127.0.0.1:{port}"),
     })
 }
@@ -603,6 +756,9 @@ async fn script(client: &fantoccini::Client, code: &str) -> serde_json::Value {
     client.execute(code, vec![]).await.unwrap()
 }
 
+/// How long a browser test's pages may take, all together.
+const BROWSING: Duration = Duration::from_secs(180);
+
 async fn wait_for_path(client: &fantoccini::Client, part: &str) {
     let started = Instant::now();
     loop {
@@ -618,6 +774,8 @@ async fn wait_for_path(client: &fantoccini::Client, part: &str) {
     }
 }
 
+/// On SQLite alone: what the pages show is read the same way on every backend (the API
+/// test above runs on all three); this one checks what the browser makes of them.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_viewer_works_in_chromium_and_runs_no_stored_script() {
     let Some(driver) = chromedriver() else {
@@ -628,7 +786,7 @@ async fn the_viewer_works_in_chromium_and_runs_no_stored_script() {
     let server = serve(&t, None);
     let base = &server.base;
     let client = browser(&driver, &t.path("chromium-profile")).await;
-    let outcome = async {
+    let outcome = tokio::time::timeout(BROWSING, async {
         // The list: both manifests, newest first.
         client.goto(&format!("{base}/")).await.unwrap();
         let listed = texts(&client, "tr.manifest a.manifest-link").await;
@@ -749,10 +907,10 @@ async fn the_viewer_works_in_chromium_and_runs_no_stored_script() {
         assert_eq!(ran[1], "undefined");
         assert_eq!(ran[2], SCRIPT);
         screenshot(&client, "content-as-text").await;
-    }
+    })
     .await;
     client.close().await.unwrap();
-    outcome
+    outcome.unwrap_or_else(|_| panic!("the pages were not done within {BROWSING:?}"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -765,7 +923,7 @@ async fn the_browser_needs_the_token_when_one_is_set() {
     let server = serve(&t, Some("browser-token"));
     let base = &server.base;
     let client = browser(&driver, &t.path("chromium-profile")).await;
-    let outcome = async {
+    let outcome = tokio::time::timeout(BROWSING, async {
         client.goto(&format!("{base}/")).await.unwrap();
         let body = script(&client, "return document.body.innerText;").await;
         assert!(body.as_str().unwrap().contains("needs its token"), "{body}");
@@ -789,8 +947,8 @@ async fn the_browser_needs_the_token_when_one_is_set() {
             .await
             .unwrap();
         assert_eq!(texts(&client, "section.content").await.len(), 9);
-    }
+    })
     .await;
     client.close().await.unwrap();
-    outcome
+    outcome.unwrap_or_else(|_| panic!("the pages were not done within {BROWSING:?}"));
 }
