@@ -228,13 +228,18 @@ async fn corrupt_bytes_fail_the_hash_check_naming_manifest_and_key_on(t: TestDb)
         if *manifest == record.id && key == "text" && storage == "files"),
         "{error:?}"
     );
-    let message = error.to_string();
-    assert!(
-        message.contains(&record.id.to_string())
-            && message.contains("`text`")
-            && message.contains("corrupt"),
-        "{message}"
+    assert_names(
+        &error,
+        &[&record.id.to_string(), "`text`", "`files`", "corrupt"],
     );
+}
+
+/// Fails unless `error`'s message holds every one of `needles`.
+fn assert_names(error: &Error, needles: &[&str]) {
+    let message = error.to_string();
+    for needle in needles {
+        assert!(message.contains(needle), "{needle} missing from: {message}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -261,9 +266,192 @@ async fn corrupt_body_in_the_database_fails_the_hash_check_on(t: TestDb) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::HashMismatch { key, storage, .. } if key == "body" && storage == "database"),
-        "{error}"
+        matches!(&error, Error::HashMismatch { manifest, key, storage, .. }
+            if *manifest == record.id && key == "body" && storage == "database"),
+        "{error:?}"
     );
+    assert_names(
+        &error,
+        &[&record.id.to_string(), "`body`", "`database`", "corrupt"],
+    );
+}
+
+/// A file storage under `<dir>/files` with hostile things planted in and around it, to
+/// show that no config read from a database reaches them.
+struct Planted {
+    dir: std::path::PathBuf,
+    files: FileStorage,
+}
+
+/// A name of the content layout (`<2 hex>/<64 hex>`) under the folder `prefix`.
+fn blob_name(prefix: &str) -> String {
+    format!("{prefix}{}", "0".repeat(62))
+}
+
+impl Planted {
+    /// Plants, in `dir`:
+    /// - `outside/secret`, a file beside the root;
+    /// - `outside/cd/cd00…`, a file named as a content, in a folder beside the root;
+    /// - `files/ab/ab00…`, a symlink where a content would be, to `outside/secret`;
+    /// - `files/cd`, a symlink where a two-hex folder would be, to `outside/cd`;
+    /// - `files/.lakery-tmp-planted`, a write in progress, and the storage's lock file:
+    ///   inside the root, but no content.
+    fn new(dir: &std::path::Path) -> Planted {
+        let files = FileStorage::new(dir.join("files")).unwrap();
+        let outside = dir.join("outside");
+        std::fs::create_dir_all(outside.join("cd")).unwrap();
+        std::fs::write(outside.join("secret"), b"outside").unwrap();
+        std::fs::write(outside.join("cd").join(blob_name("cd")), b"outside blob").unwrap();
+        std::fs::create_dir_all(files.root().join("ab")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.join("secret"),
+            files.root().join("ab").join(blob_name("ab")),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(outside.join("cd"), files.root().join("cd")).unwrap();
+        std::fs::write(files.root().join(".lakery-tmp-planted"), b"in flight").unwrap();
+        Planted {
+            dir: dir.to_owned(),
+            files,
+        }
+    }
+
+    /// Configs a tampered row could hold: each reaches outside the root, or names
+    /// something in it that is not a content, or is malformed.
+    fn hostile_configs(&self) -> Vec<serde_json::Value> {
+        use serde_json::json;
+        let ab = blob_name("ab");
+        let cd = blob_name("cd");
+        let absolute = self.dir.join("outside/secret").display().to_string();
+        let absolute_blob = self.files.root().join("ab").join(&ab).display().to_string();
+        vec![
+            // Up and out, plainly, through a content folder, dotted, or to a file that
+            // has a content's name.
+            json!({ "path": "../outside/secret" }),
+            json!({ "path": "ab/../../outside/secret" }),
+            json!({ "path": "ab/./../../outside/secret" }),
+            json!({ "path": format!("ab/../../outside/cd/{cd}") }),
+            json!({ "path": format!("./cd/{cd}") }),
+            // Absolute.
+            json!({ "path": absolute }),
+            json!({ "path": absolute_blob }),
+            json!({ "path": "/etc/passwd" }),
+            // Separators in disguise.
+            json!({ "path": "..%2Foutside%2Fsecret" }),
+            json!({ "path": "ab%2F..%2F..%2Foutside%2Fsecret" }),
+            json!({ "path": "..\\outside\\secret" }),
+            json!({ "path": format!("ab\\{ab}") }),
+            json!({ "path": format!("ab//{ab}") }),
+            json!({ "path": format!("ab/{ab}/") }),
+            // Control characters.
+            json!({ "path": "\u{1}ab/secret" }),
+            json!({ "path": format!("ab/{ab}\u{0}") }),
+            // Inside the root, but not a content.
+            json!({ "path": ".lakery-lock" }),
+            json!({ "path": ".lakery-tmp-planted" }),
+            json!({ "path": "ab" }),
+            json!({ "path": "." }),
+            json!({ "path": "" }),
+            // Malformed shapes.
+            json!({ "path": 17 }),
+            json!({ "path": null }),
+            json!({ "path": ["ab", ab] }),
+            json!({ "path": { "path": format!("ab/{ab}") } }),
+            json!({ "key": format!("ab/{ab}") }),
+            json!({}),
+            json!([]),
+            json!(null),
+            json!(format!("ab/{ab}")),
+            // Valid names, through symlinks planted under the root: a file, a folder.
+            json!({ "path": format!("ab/{ab}") }),
+            json!({ "path": format!("cd/{cd}") }),
+        ]
+    }
+
+    /// Fails unless everything planted is still there, as it was planted: a delete that
+    /// escaped would have removed something.
+    fn assert_untouched(&self) {
+        let outside = self.dir.join("outside");
+        let root = self.files.root();
+        assert_eq!(std::fs::read(outside.join("secret")).unwrap(), b"outside");
+        assert_eq!(
+            std::fs::read(outside.join("cd").join(blob_name("cd"))).unwrap(),
+            b"outside blob"
+        );
+        for link in [root.join("ab").join(blob_name("ab")), root.join("cd")] {
+            let kind = std::fs::symlink_metadata(&link).unwrap().file_type();
+            assert!(
+                kind.is_symlink(),
+                "{} is still the planted symlink",
+                link.display()
+            );
+        }
+        assert_eq!(
+            std::fs::read(root.join(".lakery-tmp-planted")).unwrap(),
+            b"in flight"
+        );
+        assert!(root.join(".lakery-lock").is_file());
+    }
+}
+
+/// How a refused config is recognised: a storage error of kind `InvalidConfig` whose
+/// message quotes the config.
+fn assert_refused(
+    operation: &str,
+    config: &serde_json::Value,
+    result: Result<String, lakery::storage::StorageError>,
+) {
+    match result {
+        Err(error) => {
+            assert_eq!(
+                error.kind(),
+                lakery::storage::StorageErrorKind::InvalidConfig,
+                "{operation} {config}: {error}"
+            );
+            assert!(
+                error.to_string().contains(&config.to_string()),
+                "{operation} {config}: the error quotes the config: {error}"
+            );
+        }
+        Ok(outcome) => panic!("{operation} {config} was not refused: {outcome}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_file_storage_operation_refuses_a_config_reaching_outside_the_root() {
+    use futures::TryStreamExt;
+    use lakery::Storage;
+
+    let dir = tempfile::tempdir().unwrap();
+    let planted = Planted::new(dir.path());
+    let files = &planted.files;
+    // A blob may be deleted by age only if it is older than this: everything is.
+    let future = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    for config in planted.hostile_configs() {
+        let c = &config;
+        assert_refused("read", c, files.read(c).await.map(|b| format!("{b:?}")));
+        let stream = match files.read_stream(c).await {
+            Ok(stream) => stream
+                .try_collect::<Vec<_>>()
+                .await
+                .map(|b| format!("{b:?}")),
+            Err(e) => Err(e),
+        };
+        assert_refused("read_stream", c, stream);
+        let range = files.read_range(c, 0..3).await;
+        assert_refused("read_range", c, range.map(|b| format!("{b:?}")));
+        assert_refused("exists", c, files.exists(c).await.map(|e| e.to_string()));
+        assert_refused(
+            "delete",
+            c,
+            files.delete(c).await.map(|()| "deleted".into()),
+        );
+        let aged = files.delete_if_older(c, future).await;
+        assert_refused("delete_if_older", c, aged.map(|d| d.to_string()));
+        planted.assert_untouched();
+    }
+    // Nothing planted is listed as a content: collection would not reach it either.
+    assert_eq!(files.list().await.unwrap(), []);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -271,63 +459,139 @@ async fn a_storage_config_reaching_outside_the_root_is_refused() {
     common::each_backend(a_storage_config_reaching_outside_the_root_is_refused_on).await;
 }
 
+/// `text` as a string literal of `t`'s SQL: MariaDB reads backslashes in literals as
+/// escapes, the others do not.
+fn sql_string(t: &TestDb, text: &str) -> String {
+    let quoted = text.replace('\'', "''");
+    match t.backend() {
+        Backend::Mysql => format!("'{}'", quoted.replace('\\', "\\\\")),
+        _ => format!("'{quoted}'"),
+    }
+}
+
+/// Through the operations a user runs on a database whose content row was tampered
+/// with: loading, reading one content, verifying, collecting garbage, and deleting the
+/// manifest and collecting again.
 async fn a_storage_config_reaching_outside_the_root_is_refused_on(t: TestDb) {
-    let files = FileStorage::new(t.path("files")).unwrap();
+    let planted = Planted::new(t.dir.path());
     let registry = Registry::builder()
-        .storage("files", files)
+        .storage("files", planted.files.clone())
         .storable::<Report>()
         .build()
         .unwrap();
     let report = Report {
         title: "t".into(),
         text: "x".into(),
-        attachment: vec![],
+        attachment: vec![1, 2, 3],
         cached_len: 0,
     };
     let record = lakery::save_one(&report, &registry, &t.db).await.unwrap();
-    std::fs::write(t.path("secret"), b"outside").unwrap();
-    // A symlink planted where a content would be, pointing out of the root.
-    let planted = format!("ab/ab{}", "0".repeat(62));
-    std::fs::create_dir_all(t.path("files/ab")).unwrap();
-    std::os::unix::fs::symlink(t.path("secret"), t.path("files").join(&planted)).unwrap();
-    let symlink = format!(r#"{{"path":"{planted}"}}"#);
+    let contents = t.db.contents(record.id).await.unwrap();
+    let original = |key: &str| {
+        let content = contents.iter().find(|c| c.key == key).unwrap();
+        content.storage_config.clone()
+    };
+    let (text_blob, attachment_blob) = (original("text"), original("attachment"));
 
-    for config in [
-        r#"{"path":"../secret"}"#,
-        r#"{"path":"/etc/passwd"}"#,
-        r#"{"path":"..%2fsecret"}"#,
-        r#"{"path":"ab/..%2F..%2Fsecret"}"#,
-        r#"{"path":"ab/./../../secret"}"#,
-        r#"{"path":"\u0001ab/secret"}"#,
-        r#"{"path":""}"#,
-        r#"{"path":17}"#,
-        r#"{}"#,
-        &symlink,
-    ] {
+    for config in planted.hostile_configs() {
+        // PostgreSQL's jsonb cannot hold a NUL character: the row cannot be written.
+        if t.backend() == Backend::Postgres && config.to_string().contains("\\u0000") {
+            continue;
+        }
         t.execute(&format!(
-            "UPDATE lakery_contents SET storage_config = '{config}' WHERE content_key = 'text'"
+            "UPDATE lakery_contents SET storage_config = {} WHERE content_key = 'text'",
+            sql_string(&t, &config.to_string())
         ))
         .await;
+        // The row holds what was written into it.
+        let row = t.db.contents(record.id).await.unwrap();
+        let text = row.iter().find(|c| c.key == "text").unwrap();
+        assert_eq!(text.storage_config, config);
+
         let error = lakery::load_one::<Report>(&record, &registry, &t.db)
             .await
             .unwrap_err();
-        match &error {
-            Error::Storage {
-                operation: "read",
-                storage,
-                key,
-                source,
-                ..
-            } => {
-                assert_eq!((storage.as_str(), key.as_str()), ("files", "text"));
-                assert_eq!(
-                    source.kind(),
-                    lakery::storage::StorageErrorKind::InvalidConfig,
-                    "{error}"
-                );
-            }
-            other => panic!("expected a refused storage config for {config}, got {other:?}"),
-        }
+        assert_refused_read(&error, &record, &config);
+        let Err(error) = lakery::read_content(&registry, &t.db, record.id, "text").await else {
+            panic!("{config}: read_content was not refused");
+        };
+        assert_refused_read(&error, &record, &config);
+
+        let verified = lakery::verify(&registry, &t.db, &lakery::Query::new())
+            .await
+            .unwrap();
+        let [problem] = verified.problems.as_slice() else {
+            panic!("{config}: one problem expected: {:?}", verified.problems);
+        };
+        assert_eq!(
+            (
+                problem.manifest,
+                problem.key.as_str(),
+                problem.storage.as_str()
+            ),
+            (record.id, "text", "files")
+        );
+        assert_refused_read(&problem.error, &record, &config);
+        planted.assert_untouched();
+    }
+
+    // Collection keeps what a row refers to, removes the text's blob that no row refers
+    // to any more, and touches nothing planted.
+    let gc = || {
+        lakery::collect_garbage(
+            &registry,
+            &t.db,
+            lakery::GcOptions::new().grace(std::time::Duration::ZERO),
+        )
+    };
+    let collected = gc().await.unwrap();
+    let removed: Vec<_> = collected.removed.iter().map(|b| &b.config).collect();
+    assert_eq!(removed, [&text_blob]);
+    assert_eq!(collected.referenced, 1);
+    planted.assert_untouched();
+
+    // Deleting the manifest leaves its attachment to collection; still nothing planted
+    // is touched.
+    assert_eq!(t.db.delete(&[record.id]).await.unwrap(), 1);
+    let collected = gc().await.unwrap();
+    let removed: Vec<_> = collected.removed.iter().map(|b| &b.config).collect();
+    assert_eq!(removed, [&attachment_blob]);
+    planted.assert_untouched();
+}
+
+/// `error` is the refusal to read content `text` of `record` from `files` under
+/// `config`, and says so.
+fn assert_refused_read(error: &Error, record: &lakery::ManifestRecord, config: &serde_json::Value) {
+    let Error::Storage {
+        operation: "read",
+        storage,
+        manifest,
+        key,
+        source,
+    } = error
+    else {
+        panic!("expected a refused storage config for {config}, got {error:?}");
+    };
+    assert_eq!(
+        (*manifest, storage.as_str(), key.as_str()),
+        (record.id, "files", "text")
+    );
+    assert_eq!(
+        source.kind(),
+        lakery::storage::StorageErrorKind::InvalidConfig,
+        "{config}: {error}"
+    );
+    let message = error.to_string();
+    for needle in [
+        record.id.to_string(),
+        "`text`".into(),
+        "`files`".into(),
+        config.to_string(),
+    ] {
+        assert!(
+            message.contains(&needle),
+            "{needle} missing from: {message}"
+        );
     }
 }
 
@@ -359,12 +623,26 @@ async fn a_row_naming_an_unconfigured_storage_is_a_clear_error_on(t: TestDb) {
             if *manifest == record.id && key == "text" && storage == "nowhere"),
         "{error:?}"
     );
-    assert!(error.to_string().contains("`nowhere`"), "{error}");
+    assert_names(&error, &[&record.id.to_string(), "`text`", "`nowhere`"]);
     let report = lakery::verify(&registry, &t.db, &lakery::Query::new())
         .await
         .unwrap();
-    assert_eq!(report.problems.len(), 1);
-    assert_eq!(report.problems[0].kind, lakery::ProblemKind::Unreadable);
+    let [problem] = report.problems.as_slice() else {
+        panic!("one problem expected: {:?}", report.problems);
+    };
+    assert_eq!(problem.kind, lakery::ProblemKind::Unreadable);
+    assert_eq!(
+        (
+            problem.manifest,
+            problem.key.as_str(),
+            problem.storage.as_str()
+        ),
+        (record.id, "text", "nowhere")
+    );
+    assert_names(
+        &problem.error,
+        &[&record.id.to_string(), "`text`", "`nowhere`"],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -386,13 +664,21 @@ async fn loading_as_the_wrong_type_names_both_class_ids_on(t: TestDb) {
     let error = lakery::load_one::<Report>(&record, &registry, &t.db)
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::WrongClass { .. }), "{error:?}");
-    let message = error.to_string();
     assert!(
-        message.contains(&Experiment::CLASS_ID.to_string()),
-        "{message}"
+        matches!(&error, Error::WrongClass { manifest, expected, found, .. }
+            if *manifest == record.id && *expected == Report::CLASS_ID
+                && *found == Experiment::CLASS_ID),
+        "{error:?}"
     );
-    assert!(message.contains(&Report::CLASS_ID.to_string()), "{message}");
+    assert_names(
+        &error,
+        &[
+            &record.id.to_string(),
+            &Experiment::CLASS_ID.to_string(),
+            &Report::CLASS_ID.to_string(),
+            "::Report`",
+        ],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -430,16 +716,26 @@ async fn a_newer_stored_version_is_an_error_not_a_guess_on(t: TestDb) {
         .unwrap_err();
     assert!(
         matches!(
-            error,
+            &error,
             Error::UnsupportedVersion {
+                manifest,
                 stored: 4,
-                ref known,
+                known,
+                class_id,
                 ..
-            } if known == &[3]
+            } if *manifest == record.id && known == &[3] && *class_id == ReportV3Body::CLASS_ID
         ),
         "{error:?}"
     );
-    assert!(error.to_string().contains("version 4"), "{error}");
+    assert_names(
+        &error,
+        &[
+            &record.id.to_string(),
+            "version 4",
+            "::ReportV3Body`",
+            &ReportV3Body::CLASS_ID.to_string(),
+        ],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -455,8 +751,18 @@ async fn missing_manifest_and_unregistered_type_are_clear_errors_on(t: TestDb) {
     let error = lakery::save_one(&experiment(1), &registry, &t.db)
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::NotRegistered { .. }), "{error:?}");
-    assert!(error.to_string().contains(".storable::<"), "{error}");
+    assert!(
+        matches!(&error, Error::NotRegistered { class_id, .. } if *class_id == Experiment::CLASS_ID),
+        "{error:?}"
+    );
+    assert_names(
+        &error,
+        &[
+            ".storable::<",
+            "Experiment",
+            &Experiment::CLASS_ID.to_string(),
+        ],
+    );
 
     let registry = Registry::builder()
         .storage("archive", MemoryStorage::new())
@@ -475,6 +781,7 @@ async fn missing_manifest_and_unregistered_type_are_clear_errors_on(t: TestDb) {
         matches!(error, Error::ManifestNotFound(id) if id == record.id),
         "{error:?}"
     );
+    assert_names(&error, &[&record.id.to_string(), "does not exist"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -535,9 +842,10 @@ async fn bad_database_urls_and_tags_are_refused() {
     for url in ["mongodb://localhost/x", "lakery.db", "sqlite://"] {
         let error = lakery::Database::connect(url).await.unwrap_err();
         assert!(
-            matches!(error, Error::InvalidDatabaseUrl { .. }),
+            matches!(&error, Error::InvalidDatabaseUrl { url: named, .. } if named == url),
             "{url}: {error:?}"
         );
+        assert_names(&error, &[&format!("`{url}`")]);
     }
     // Nothing listens on port 1: the error comes at once and hides the password.
     for url in [
@@ -547,6 +855,7 @@ async fn bad_database_urls_and_tags_are_refused() {
         let error = lakery::Database::connect(url).await.unwrap_err();
         assert!(matches!(error, Error::Connect { .. }), "{url}: {error:?}");
         assert!(!error.to_string().contains("hunter2"), "{error}");
+        assert_names(&error, &["127.0.0.1:1"]);
     }
     common::each_backend(tags_are_checked_on).await;
 }
@@ -562,7 +871,11 @@ async fn tags_are_checked_on(t: TestDb) {
             .tags([(key, value)])
             .await
             .unwrap_err();
-        assert!(matches!(error, Error::InvalidTag { .. }), "{error:?}");
+        assert!(
+            matches!(&error, Error::InvalidTag { key: named, .. } if named == key),
+            "{error:?}"
+        );
+        assert_names(&error, &[&format!("{key:?}")]);
     }
 }
 
@@ -694,8 +1007,18 @@ async fn stored_serializer_names_are_checked_and_old_versions_read_on(t: TestDb)
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::SerializerMismatch { key, stored, expected, .. }
-            if key == "count" && stored == "someone.else@v1" && expected == "example.decimal@v2"),
+        matches!(&error, Error::SerializerMismatch { manifest, key, stored, expected }
+            if *manifest == record.id && key == "count" && stored == "someone.else@v1"
+                && expected == "example.decimal@v2"),
         "{error:?}"
+    );
+    assert_names(
+        &error,
+        &[
+            &record.id.to_string(),
+            "`count`",
+            "`someone.else@v1`",
+            "`example.decimal@v2`",
+        ],
     );
 }
