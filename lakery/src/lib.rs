@@ -48,6 +48,7 @@ extern crate self as lakery;
 
 mod content_type;
 pub mod db;
+mod durable;
 mod encoding;
 mod error;
 mod load;

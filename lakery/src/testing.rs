@@ -15,8 +15,10 @@
 //! Each function runs every check and returns them all: [`Conformance`] lists the ones
 //! that failed, each with what was expected.
 
+mod durability;
 mod faults;
 
+pub use durability::{connection_settings, DurabilityLog, DurabilityStep};
 pub use faults::{FaultCounter, FaultCounts, Faults, FaultyStorage};
 
 use std::fmt;

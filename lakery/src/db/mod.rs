@@ -638,6 +638,7 @@ impl Database {
     /// `rows.deleted`, in one transaction.
     pub(crate) async fn insert(&self, mut rows: NewRows) -> Result<()> {
         let context = "committing manifests";
+        crate::durable::committing(|| rows.manifests.iter().map(|m| m.id.0).collect());
         on_backend!(self, context,
             // SQLite commits a whole batch in one hop to a blocking thread, through the
             // synchronous connection, whose multi-row inserts diesel supports directly.
@@ -800,6 +801,78 @@ impl Database {
     /// deleted.
     pub async fn delete_where(&self, query: &Query) -> Result<usize> {
         query::delete_where(self, query).await
+    }
+}
+
+/// Reads the durability settings of every connection a pool may hold, all checked out at
+/// once so that the pool opens each of them (see `testing::connection_settings`).
+#[cfg(feature = "testing")]
+impl Database {
+    pub(crate) async fn connection_settings(
+        &self,
+    ) -> Result<Vec<std::collections::BTreeMap<String, String>>> {
+        use diesel::sql_types::Text;
+
+        #[derive(QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = Text)]
+            name: String,
+            #[diesel(sql_type = Text)]
+            value: String,
+        }
+
+        // Every connection checked out at once, then each asked in turn.
+        macro_rules! read_all {
+            ($pool:expr, $size:expr, $sql:expr $(,)?) => {{
+                let mut held = Vec::new();
+                for _ in 0..$size {
+                    held.push($pool.get().await.map_err(|e| Error::Pool(e.to_string()))?);
+                }
+                let mut settings = Vec::new();
+                for conn in &mut held {
+                    let rows: Vec<Setting> = diesel::sql_query($sql)
+                        .load(&mut **conn)
+                        .await
+                        .map_err(|e| classify("reading connection settings", e))?;
+                    settings.push(rows.into_iter().map(|s| (s.name, s.value)).collect());
+                }
+                Ok(settings)
+            }};
+        }
+
+        match &self.pools {
+            Pools::Sqlite(pool) => {
+                let size = if self.url.contains(":memory:") {
+                    1
+                } else {
+                    POOL_SIZE
+                };
+                read_all!(
+                    pool,
+                    size,
+                    "SELECT 'journal_mode' AS name, CAST(journal_mode AS TEXT) AS value FROM pragma_journal_mode \
+                     UNION ALL SELECT 'synchronous', CAST(synchronous AS TEXT) FROM pragma_synchronous \
+                     UNION ALL SELECT 'foreign_keys', CAST(foreign_keys AS TEXT) FROM pragma_foreign_keys \
+                     UNION ALL SELECT 'busy_timeout', CAST(timeout AS TEXT) FROM pragma_busy_timeout",
+                )
+            }
+            Pools::Postgres(pool) => {
+                read_all!(
+                    pool,
+                    POOL_SIZE,
+                    "SELECT name::text AS name, setting::text AS value FROM pg_settings \
+                     WHERE name IN ('synchronous_commit', 'fsync')",
+                )
+            }
+            Pools::Mysql(pool) => {
+                read_all!(
+                    pool,
+                    POOL_SIZE,
+                    "SELECT 'innodb_flush_log_at_trx_commit' AS name, \
+                     CAST(@@innodb_flush_log_at_trx_commit AS CHAR) AS value",
+                )
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use super::{
     ByteStream, Storage, StorageError, StorageErrorKind, StoredBlob, StreamWriteRequest,
     WriteRequest,
 };
+use crate::durable;
 use crate::manifest::{Digest, HashPipe};
 use crate::{Error, Result};
 
@@ -161,6 +162,7 @@ impl FileStorage {
             // The new bytes are written and fsynced already, so they replace whatever is
             // at the target: identical bytes if the content was stored before, or a file
             // damaged since, which must not be trusted for the new manifest.
+            let temp_path = temp.to_path_buf();
             if let Err(e) = temp.persist(&target) {
                 // Some platforms refuse to replace a file that is open; an existing file of
                 // the right size is then the same content.
@@ -174,12 +176,14 @@ impl FileStorage {
                     .open(&target)
                     .and_then(|file| file.set_modified(SystemTime::now()))
                     .map_err(|e| io("touch", &target, e))?;
+            } else {
+                durable::renamed(&temp_path, &target);
             }
             drop(lock);
             // Every writer syncs both folders, also when another writer created them or
             // the file: a save returns only once its file's name is durable.
-            sync_dir(&dir).map_err(|e| io("fsync", &dir, e))?;
-            sync_dir(&root).map_err(|e| io("fsync", &root, e))
+            durable::sync_dir(&dir).map_err(|e| io("fsync", &dir, e))?;
+            durable::sync_dir(&root).map_err(|e| io("fsync", &root, e))
         })
         .await
         .map_err(|e| {
@@ -274,10 +278,6 @@ fn temp_file(root: &Path) -> Result<tempfile::NamedTempFile, StorageError> {
         })
 }
 
-fn sync_dir(path: &Path) -> std::io::Result<()> {
-    File::open(path)?.sync_all()
-}
-
 #[async_trait::async_trait]
 impl Storage for FileStorage {
     async fn write(&self, request: WriteRequest<'_>) -> Result<Value, StorageError> {
@@ -290,8 +290,7 @@ impl Storage for FileStorage {
                 let path = file.path().display().to_string();
                 file.write_all(&data)
                     .map_err(|e| StorageError::io(format!("cannot write {path}"), e))?;
-                file.as_file()
-                    .sync_all()
+                durable::sync_file(file.as_file(), file.path())
                     .map_err(|e| StorageError::io(format!("cannot fsync {path}"), e))?;
                 Ok(file.into_temp_path())
             })
@@ -339,8 +338,7 @@ impl Storage for FileStorage {
                     None => return Ok(None),
                 }
             }
-            file.as_file()
-                .sync_all()
+            durable::sync_file(file.as_file(), file.path())
                 .map_err(|e| StorageError::io(format!("cannot fsync {path}"), e))?;
             Ok(Some(file.into_temp_path()))
         })?;
