@@ -130,8 +130,9 @@ async fn a_failing_batch_commits_nothing_and_reports_every_failure() {
 }
 
 async fn a_failing_batch_commits_nothing_and_reports_every_failure_on(t: TestDb) {
+    let picky = Picky::default();
     let registry = Registry::builder()
-        .storage("blobs", Picky::default())
+        .storage("blobs", picky.clone())
         .storable::<Sample>()
         .storable::<Summary>()
         .build()
@@ -145,7 +146,7 @@ async fn a_failing_batch_commits_nothing_and_reports_every_failure_on(t: TestDb)
         by_pair: BTreeMap::from([((1, 2), 3)]),
     }); // JSON refuses it
     saver.save_soon(&sample(2));
-    saver.save_soon(&sample(666));
+    saver.save_soon(&sample(666)); // the last value fails too, after the others wrote
     let error = saver.finish().await.unwrap_err();
 
     let Error::Batch {
@@ -157,26 +158,101 @@ async fn a_failing_batch_commits_nothing_and_reports_every_failure_on(t: TestDb)
         panic!("expected a batch error, got {error:?}")
     };
     assert_eq!((*action, *total), ("saved", 5));
+    // Every failure, not only the first: a saver that stops at its first failure, or
+    // reports only one, loses an index here.
     let indices: Vec<_> = failures.iter().map(|f| f.index).collect();
-    assert_eq!(indices, [1, 2, 4]);
-    assert!(
-        matches!(&failures[0].error, Error::Storage { operation: "write", storage, key, .. } if storage == "blobs" && key == "payload")
+    assert_eq!(indices, [1, 2, 4], "{error}");
+
+    // Each failure names its manifest, content key and storage or serializer, in its
+    // fields and in the message a user reads.
+    let mut manifests = Vec::new();
+    for failure in failures {
+        let message = failure.error.to_string();
+        let manifest = match (failure.index, &failure.error) {
+            (
+                1 | 4,
+                Error::Storage {
+                    operation: "write",
+                    storage,
+                    manifest,
+                    key,
+                    source,
+                },
+            ) => {
+                assert_eq!((storage.as_str(), key.as_str()), ("blobs", "payload"));
+                assert_eq!(source.kind(), StorageErrorKind::Io);
+                assert!(
+                    message.contains("storage `blobs` failed to write content `payload`")
+                        && message.contains("disk on fire"),
+                    "{message}"
+                );
+                *manifest
+            }
+            (
+                2,
+                Error::Serialize {
+                    manifest,
+                    key,
+                    serializer,
+                    ..
+                },
+            ) => {
+                assert_eq!(
+                    (key.as_str(), serializer.as_str()),
+                    ("body", "lakery.json@v1")
+                );
+                assert!(
+                    message.contains("cannot serialize content `body`")
+                        && message.contains("`lakery.json@v1`"),
+                    "{message}"
+                );
+                *manifest
+            }
+            (index, other) => panic!("value #{index} failed unexpectedly: {other:?}"),
+        };
+        assert!(
+            message.contains(&format!("of manifest {manifest}")),
+            "value #{} names its manifest {manifest}: {message}",
+            failure.index
+        );
+        manifests.push(manifest);
+    }
+    manifests.sort();
+    manifests.dedup();
+    assert_eq!(
+        manifests.len(),
+        3,
+        "each failed value has a manifest of its own"
     );
-    assert!(
-        matches!(&failures[1].error, Error::Serialize { key, serializer, .. } if key == "body" && serializer == "lakery.json@v1")
-    );
+
+    // The batch's message lists each failed value by its index, and no other.
     let message = error.to_string();
     assert!(
-        message.contains("3 of 5 values")
-            && message.contains("disk on fire")
-            && message.contains("value #2"),
+        message.starts_with("3 of 5 values in the batch failed and nothing was saved"),
         "{message}"
     );
-    assert_eq!(
-        count_manifests(&t).await,
-        0,
-        "nothing of a failed batch is committed"
+    for failure in failures {
+        assert!(
+            message.contains(&format!("value #{}: {}", failure.index, failure.error)),
+            "{message}"
+        );
+    }
+    assert!(
+        !message.contains("value #0") && !message.contains("value #3"),
+        "{message}"
     );
+
+    // The values that did not fail were written before the batch failed (so the
+    // failure came after writes, not before them), and no row refers to them.
+    assert_eq!(
+        picky.inner.len(),
+        2,
+        "the payloads of values #0 and #3 were written"
+    );
+    for table in ["lakery_manifests", "lakery_contents", "lakery_tags"] {
+        let rows = t.count(&format!("SELECT count(*) AS n FROM {table}")).await;
+        assert_eq!(rows, 0, "{table} kept rows of a failed batch");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -221,15 +297,32 @@ async fn a_batch_load_reports_each_failed_value_on(t: TestDb) {
     };
     assert_eq!(failures.len(), 2, "{error}");
     assert!(
-        matches!(&failures[0], lakery::BatchFailure { index: 1, error: Error::HashMismatch { key, .. } } if key == "payload")
+        matches!(&failures[0], lakery::BatchFailure { index: 1, error: Error::HashMismatch { manifest, key, storage, .. } }
+            if *manifest == b.id && key == "payload" && storage == "blobs"),
+        "{error:?}"
     );
-    assert!(matches!(
-        &failures[1],
-        lakery::BatchFailure {
-            index: 2,
-            error: Error::NotRegistered { .. }
-        }
-    ));
+    assert!(
+        matches!(&failures[1], lakery::BatchFailure { index: 2, error: Error::NotRegistered { type_name, class_id } }
+            if type_name.ends_with("Summary") && *class_id == Summary::CLASS_ID),
+        "{error:?}"
+    );
+    // What a user reads: which value, which manifest, which content, which storage.
+    let message = error.to_string();
+    for expected in [
+        "2 of 3 values in the batch failed and nothing was loaded".to_owned(),
+        format!(
+            "value #1: content `payload` of manifest {} in storage `blobs` is corrupt",
+            b.id
+        ),
+        format!(
+            "value #2: `{}` (class {}) is not registered",
+            Summary::type_name(),
+            Summary::CLASS_ID
+        ),
+    ] {
+        assert!(message.contains(&expected), "{expected} in {message}");
+    }
+    assert!(!message.contains("value #0"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -296,6 +389,30 @@ async fn the_headline_counts_values_not_failed_contents_on(t: TestDb) {
     };
     assert_eq!(failures.len(), 4, "two contents of two values: {error}");
     assert!(error.to_string().starts_with("2 of 2 values"), "{error}");
+    // Each failure names the content and where it was read from.
+    let mut places: Vec<(usize, &str, &str)> = failures
+        .iter()
+        .map(|f| match &f.error {
+            Error::HashMismatch {
+                manifest,
+                key,
+                storage,
+                ..
+            } if *manifest == a.id => (f.index, key.as_str(), storage.as_str()),
+            other => panic!("value #{}: {other:?}", f.index),
+        })
+        .collect();
+    places.sort();
+    let database = registry.default_storage_name();
+    assert_eq!(
+        places,
+        [
+            (0, "body", database),
+            (0, "payload", "blobs"),
+            (1, "body", database),
+            (1, "payload", "blobs")
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -306,48 +423,72 @@ async fn a_commit_the_database_refuses_part_way_leaves_nothing_and_the_pool_work
     .await;
 }
 
-/// The database refuses one tag row near the end of a large batch: on PostgreSQL the
-/// batch's INSERTs are pipelined, so the failure arrives while later statements are in
-/// flight. Nothing of the batch may stay, and the connection must be usable after.
+/// The database refuses one tag row near the end of a large batch, after every content
+/// of the batch was written and while its transaction holds the batch's manifest and
+/// content rows: on PostgreSQL the batch's INSERTs are pipelined, so the failure arrives
+/// while later statements are in flight. Nothing of the batch may stay, and the
+/// connection must be usable after. This is the test that an insert without its
+/// transaction, or one that does not roll back, fails.
 async fn a_commit_the_database_refuses_part_way_leaves_nothing_and_the_pool_works_on(t: TestDb) {
+    // The trigger refuses only once the batch's 300 manifest rows are visible to it, so
+    // a refusal shows that the failure came part way through the insert, not before it.
+    let poisoned = "NEW.tag_value = 'poison' AND (SELECT COUNT(*) FROM lakery_manifests) >= 300";
     let trigger = match t.backend() {
-        lakery::Backend::Sqlite => {
+        lakery::Backend::Sqlite => format!(
             "CREATE TRIGGER lakery_test_refuse BEFORE INSERT ON lakery_tags \
-             WHEN NEW.tag_value = 'poison' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
-                .to_owned()
-        }
-        lakery::Backend::Postgres => {
+             WHEN {poisoned} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+        ),
+        lakery::Backend::Postgres => format!(
             "CREATE FUNCTION lakery_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ \
-             BEGIN IF NEW.tag_value = 'poison' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+             BEGIN IF {poisoned} THEN RAISE EXCEPTION 'refused by the test'; END IF; \
              RETURN NEW; END $$; \
              CREATE TRIGGER lakery_test_refuse BEFORE INSERT ON lakery_tags \
              FOR EACH ROW EXECUTE FUNCTION lakery_test_refuse();"
-                .to_owned()
-        }
-        _ => "CREATE TRIGGER lakery_test_refuse BEFORE INSERT ON lakery_tags \
-             FOR EACH ROW BEGIN IF NEW.tag_value = 'poison' THEN \
+        ),
+        _ => format!(
+            "CREATE TRIGGER lakery_test_refuse BEFORE INSERT ON lakery_tags \
+             FOR EACH ROW BEGIN IF {poisoned} THEN \
              SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'; END IF; END"
-            .to_owned(),
+        ),
     };
     t.execute(&trigger).await;
+    let memory = MemoryStorage::new();
     let registry = Registry::builder()
-        .storage("blobs", MemoryStorage::new())
+        .storage("blobs", memory.clone())
         .storable::<Sample>()
         .build()
         .unwrap();
     let samples: Vec<Sample> = (0..300).map(sample).collect();
 
-    for _ in 0..3 {
+    for attempt in 0..3 {
         let mut saver = lakery::Saver::new(&registry, &t.db);
         for (i, s) in samples.iter().enumerate() {
             let tag = if i == 290 { "poison" } else { "fine" };
             saver.save_soon_with_tags(s, [("state", tag)]);
         }
         let error = saver.finish().await.unwrap_err();
-        assert!(error.to_string().contains("refused by the test"), "{error}");
+        // The whole commit failed, not a value: the error says what lakery was doing
+        // and carries the database's reason.
+        assert!(
+            matches!(&error, Error::Database { context, .. } if context == "committing manifests"),
+            "attempt {attempt}: {error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("database error while committing manifests: ")
+                && error.to_string().contains("refused by the test"),
+            "{error}"
+        );
+        // Every payload was written before the commit was tried (the same bytes each
+        // attempt, so the same 300 blobs).
+        assert_eq!(memory.len(), 300, "attempt {attempt}");
         for table in ["lakery_manifests", "lakery_contents", "lakery_tags"] {
             let rows = t.count(&format!("SELECT count(*) AS n FROM {table}")).await;
-            assert_eq!(rows, 0, "{table} kept rows of a refused batch");
+            assert_eq!(
+                rows, 0,
+                "attempt {attempt}: {table} kept rows of a refused batch"
+            );
         }
     }
 
