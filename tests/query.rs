@@ -123,9 +123,17 @@ async fn all_pages(db: &Database, mut query: Query) -> (Vec<ManifestId>, Vec<usi
     (found, sizes)
 }
 
+/// Checks that `result` is an invalid query whose message names `what` is wrong: the
+/// variant alone would pass for a refusal of anything else in the query.
 fn assert_invalid_query<T: std::fmt::Debug>(result: lakery::Result<T>, what: &str) {
     match result {
-        Err(Error::InvalidQuery(message)) => assert!(!message.is_empty(), "{what}"),
+        Err(error @ Error::InvalidQuery(_)) => {
+            let message = error.to_string();
+            assert!(
+                message.starts_with("invalid query: ") && message.contains(what),
+                "the message names {what}: {message}"
+            )
+        }
         other => panic!("{what}: expected Error::InvalidQuery, got {other:?}"),
     }
 }
@@ -221,7 +229,7 @@ async fn finds_by_type_class_id_and_version_on(t: TestDb) {
     );
     assert_invalid_query(
         t.db.find(&Query::new().version(i32::MAX as u32 + 1)).await,
-        "a version above i32::MAX",
+        "version 2147483648 is above the largest version, 2147483647",
     );
 
     // The records found are the records the saves returned, field for field.
@@ -333,16 +341,17 @@ async fn finds_by_tags_all_of_which_must_match_on(t: TestDb) {
     );
 
     // Tags a save would refuse are refused by a query, as an invalid query.
-    for (key, value) in [
-        ("", "x"),
-        ("k", "line\nbreak"),
-        ("tab\tkey", "x"),
-        ("k", &*"v".repeat(1025)),
+    for (key, value, reason) in [
+        ("", "x", "must not be empty"),
+        ("k", "line\nbreak", "must not contain control characters"),
+        ("tab\tkey", "x", "must not contain control characters"),
+        ("k", &*"v".repeat(1025), "at most 1024 bytes"),
     ] {
         assert_invalid_query(
             t.db.find(&Query::new().tag(key, value)).await,
-            &format!("tag {key:?}={value:?}"),
+            &format!("invalid tag {key:?}: tag keys"),
         );
+        assert_invalid_query(t.db.find(&Query::new().tag(key, value)).await, reason);
     }
 }
 
@@ -607,7 +616,10 @@ async fn orders_and_limits_on(t: TestDb) {
     let page = t.db.find(&Query::new()).await.unwrap();
     assert_eq!(page.next, None, "without a limit one page holds them all");
 
-    assert_invalid_query(t.db.find(&Query::new().limit(0)).await, "limit 0");
+    assert_invalid_query(
+        t.db.find(&Query::new().limit(0)).await,
+        "a limit of 0 selects nothing",
+    );
 
     // Nothing to find: an empty page without next.
     let page = t.db.find(&Query::of::<Beta>().limit(3)).await.unwrap();
@@ -991,27 +1003,45 @@ async fn delete_by_ids_removes_manifests_contents_and_tags_on(t: TestDb) {
         matches!(error, Error::ManifestNotFound(id) if id == betas[0].id),
         "{error:?}"
     );
+    assert_eq!(
+        error.to_string(),
+        format!("manifest {} does not exist", betas[0].id)
+    );
     assert_eq!(t.db.contents(alphas[3].id).await.unwrap(), vec![]);
     // In a batch, only the deleted value fails, by its index.
     let mut loader = lakery::Loader::new(&registry, &t.db);
     loader.load_soon::<Alpha>(&alphas[0]);
     loader.load_soon::<Alpha>(&alphas[3]);
     loader.load_soon::<Alpha>(&alphas[4]);
-    match loader.finish().await {
-        Err(Error::Batch {
-            failures, total, ..
-        }) => {
-            assert_eq!(total, 3);
-            assert_eq!(failures.len(), 1, "{failures:?}");
-            assert_eq!(failures[0].index, 1);
-            assert!(
-                matches!(failures[0].error, Error::ManifestNotFound(id) if id == alphas[3].id),
-                "{:?}",
-                failures[0].error
-            );
-        }
-        other => panic!("expected the batch to fail for the deleted manifest: {other:?}"),
-    }
+    let error = match loader.finish().await {
+        Err(error) => error,
+        Ok(_) => panic!("expected the batch to fail for the deleted manifest"),
+    };
+    let Error::Batch {
+        action: "loaded",
+        failures,
+        total: 3,
+    } = &error
+    else {
+        panic!("expected a batch load error of 3 values: {error:?}")
+    };
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].index, 1);
+    assert!(
+        matches!(failures[0].error, Error::ManifestNotFound(id) if id == alphas[3].id),
+        "{:?}",
+        failures[0].error
+    );
+    // The message names the value by its index and the manifest by its id.
+    let message = error.to_string();
+    assert!(
+        message.starts_with("1 of 3 values in the batch failed and nothing was loaded")
+            && message.contains(&format!(
+                "value #1: manifest {} does not exist",
+                alphas[3].id
+            )),
+        "{message}"
+    );
 
     // Deleting again, nothing, or one id twice.
     assert_eq!(t.db.delete(&gone).await.unwrap(), 0);
@@ -1073,10 +1103,13 @@ async fn delete_where_deletes_only_what_the_query_selects_on(t: TestDb) {
         0
     );
     // An invalid query deletes nothing.
-    assert_invalid_query(t.db.delete_where(&Query::new().limit(0)).await, "limit 0");
+    assert_invalid_query(
+        t.db.delete_where(&Query::new().limit(0)).await,
+        "a limit of 0 selects nothing",
+    );
     assert_invalid_query(
         t.db.delete_where(&Query::new().tag("", "x")).await,
-        "empty tag key",
+        "invalid tag \"\": ",
     );
     assert_eq!(count(&t, "lakery_manifests").await, 9);
 
@@ -1195,8 +1228,17 @@ async fn a_delete_that_fails_part_way_deletes_nothing_on(t: TestDb) {
     doomed.push(r[3]);
 
     let error = t.db.delete(&doomed).await.unwrap_err();
-    assert!(matches!(error, Error::Database { .. }), "{error:?}");
-    assert!(error.to_string().contains("refused by the test"), "{error}");
+    assert!(
+        matches!(&error, Error::Database { context, .. } if context == "deleting manifests"),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("database error while deleting manifests: ")
+            && error.to_string().contains("refused by the test"),
+        "{error}"
+    );
     assert_eq!(
         counts().await,
         (4, 8, 4),
@@ -1204,7 +1246,11 @@ async fn a_delete_that_fails_part_way_deletes_nothing_on(t: TestDb) {
     );
 
     let error = t.db.delete_where(&Query::of::<Alpha>()).await.unwrap_err();
-    assert!(error.to_string().contains("refused by the test"), "{error}");
+    assert!(
+        matches!(&error, Error::Database { context, .. } if context == "deleting manifests")
+            && error.to_string().contains("refused by the test"),
+        "{error:?}"
+    );
     assert_eq!(
         counts().await,
         (4, 8, 4),
