@@ -17,8 +17,9 @@
 //!
 //! The kills must have fallen in the middle of saves, or none of this was tested: the
 //! test counts the kills after which orphan blobs or new temporary files were found, and
-//! fails if there were none. It prints that count, the kills, the commits and manifests
-//! checked and the orphans collected.
+//! fails if there were none (out of 20 kills or more; about half of them land mid-save).
+//! It prints that count, the kills, the commits and manifests checked and the orphans
+//! collected.
 
 mod common;
 
@@ -130,11 +131,7 @@ async fn sigkill_at_random_moments_loses_nothing() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(200u32);
-    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
-        if let Some(t) = TestDb::new(backend).await {
-            crash_loop(t, kills).await;
-        }
-    }
+    common::each_backend(|t| crash_loop(t, kills)).await;
 }
 
 /// What the children reported and what the checks have seen so far.
@@ -193,6 +190,18 @@ impl Ledger {
     }
 }
 
+/// A child process that is killed if the test fails while it runs, so that no saver is
+/// left looping after the test.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // Once it has been killed and waited for, this does nothing.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 async fn crash_loop(t: TestDb, kills: u32) {
     let backend = t.backend();
     let registry = registry(t.dir.path());
@@ -200,30 +209,32 @@ async fn crash_loop(t: TestDb, kills: u32) {
     let mut rng = rand::rng();
     let started = Instant::now();
     for run in 0..u64::from(kills) {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "sigkill_at_random_moments_loses_nothing",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(
-                CHILD,
-                format!(
-                    "{}|{}|{}",
-                    t.db.url(),
-                    t.dir.path().display(),
-                    run * RUN_SEEDS
-                ),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let mut child = KillOnDrop(
+            Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "sigkill_at_random_moments_loses_nothing",
+                    "--exact",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(
+                    CHILD,
+                    format!(
+                        "{}|{}|{}",
+                        t.db.url(),
+                        t.dir.path().display(),
+                        run * RUN_SEEDS
+                    ),
+                )
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap(),
+        );
         // A thread reads the child's lines as they come, so the child never waits on a
         // full pipe and none of its reports is lost. The first report shares its line
         // with the test harness's `test ... `.
-        let stdout = child.stdout.take().unwrap();
+        let stdout = child.0.stdout.take().unwrap();
         let (sender, mut commits) = tokio::sync::mpsc::unbounded_channel();
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
@@ -243,8 +254,8 @@ async fn crash_loop(t: TestDb, kills: u32) {
             .unwrap_or_else(|| panic!("run {run}: the child ended before its first commit"));
         ledger.commit(run, &first);
         tokio::time::sleep(Duration::from_micros(rng.random_range(0..60_000))).await;
-        child.kill().unwrap();
-        let status = child.wait().unwrap();
+        child.0.kill().unwrap();
+        let status = child.0.wait().unwrap();
         assert_eq!(
             status.signal(),
             Some(9),
@@ -288,8 +299,10 @@ async fn crash_loop(t: TestDb, kills: u32) {
         ledger.orphan_bytes,
         ledger.temporary.len(),
     );
+    // About half the kills fall mid-save; below 20 kills none doing so is no sign of a
+    // fault (a chance of one in a million at 20).
     assert!(
-        ledger.mid_save > 0,
+        ledger.mid_save > 0 || kills < 20,
         "on {backend:?}, none of {kills} kills fell in the middle of a save (no orphan \
          blob, no temporary file): the test showed nothing about crashes during saves"
     );
@@ -410,11 +423,9 @@ async fn check(t: &TestDb, registry: &Registry, ledger: &mut Ledger) {
         for (record, handle) in fresh.iter().zip(handles) {
             let value = loaded.take(handle).unwrap();
             match ledger.reported.get(&record.id) {
-                Some(&(_, seed)) => {
-                    assert_eq!(value, entry(seed), "manifest {}", record.id)
-                }
+                Some(&(_, seed)) => same_value(record.id, &value, seed),
                 None => {
-                    assert_eq!(value, entry(value.seed), "manifest {}", record.id);
+                    same_value(record.id, &value, value.seed);
                     let batch = record.tags["batch"].parse().unwrap();
                     unreported.entry(batch).or_default().push(value.seed);
                 }
@@ -482,4 +493,28 @@ async fn check(t: &TestDb, registry: &Registry, ledger: &mut Ledger) {
     ledger.kills_with_orphans += u32::from(!report.removed.is_empty());
     ledger.kills_with_temporary += u32::from(new_temporary > 0);
     ledger.mid_save += u32::from(!report.removed.is_empty() || new_temporary > 0);
+}
+
+/// Checks that manifest `id` holds the value saved for `seed`, saying which parts differ
+/// rather than printing hundreds of kilobytes.
+fn same_value(id: ManifestId, value: &Entry, seed: u64) {
+    let expected = entry(seed);
+    assert!(
+        *value == expected,
+        "manifest {id} holds a value other than the one saved for seed {seed}: its seed is \
+         {}, its blob ({} bytes) is {}, its note ({} bytes) is {}",
+        value.seed,
+        value.blob.len(),
+        if value.blob == expected.blob {
+            "right"
+        } else {
+            "wrong"
+        },
+        value.note.len(),
+        if value.note == expected.note {
+            "right"
+        } else {
+            "wrong"
+        },
+    );
 }
