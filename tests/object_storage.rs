@@ -145,6 +145,195 @@ async fn object_storages_pass_the_conformance_kit() {
     }
 }
 
+/// A name of the content layout (`<2 hex>/<64 hex>`) under the folder `prefix`.
+fn blob_name(prefix: &str) -> String {
+    format!("{prefix}{}", "0".repeat(62))
+}
+
+/// `relative` under `prefix`, as a key of the store.
+fn under(prefix: &str, relative: &str) -> String {
+    if prefix.is_empty() {
+        relative.to_owned()
+    } else {
+        format!("{prefix}/{relative}")
+    }
+}
+
+/// Objects planted in `storage`'s store around its prefix `prefix` (a key of the store,
+/// `""` for its root), which no config may reach: beside the prefix, in a sibling
+/// prefix that starts with the same letters, and under the prefix but not a content (an
+/// upload in progress, another program's object). Returns their keys.
+async fn plant_objects(storage: &ObjectStorage, prefix: &str) -> Vec<String> {
+    let mut planted = vec![
+        under(prefix, ".lakery-tmp/planted"),
+        under(prefix, "notes.txt"),
+    ];
+    if !prefix.is_empty() {
+        planted.push(format!("{prefix}-sibling/ab/{}", blob_name("ab")));
+        let parent = prefix.rsplit_once('/').map_or("", |(parent, _)| parent);
+        planted.push(under(parent, &format!("secret-{}", uuid::Uuid::new_v4())));
+    }
+    for key in &planted {
+        let path = object_store::path::Path::from(key.as_str());
+        let data = Bytes::from(key.clone().into_bytes());
+        storage.store().put(&path, data.into()).await.unwrap();
+    }
+    planted
+}
+
+/// Fails unless every planted object is still there, holding its own key.
+async fn assert_objects_untouched(storage: &ObjectStorage, planted: &[String]) {
+    for key in planted {
+        let path = object_store::path::Path::from(key.as_str());
+        let got = storage.store().get(&path).await;
+        let held = match got {
+            Ok(got) => got.bytes().await.unwrap(),
+            Err(e) => panic!("planted object {key} is gone: {e}"),
+        };
+        assert_eq!(held, key.as_bytes(), "planted object {key} was changed");
+    }
+}
+
+/// Configs a tampered row could hold for an object storage whose prefix is `prefix`:
+/// each names an object outside the prefix, something under it that is not a content,
+/// or is malformed.
+fn hostile_object_configs(prefix: &str) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let ab = blob_name("ab");
+    let last = prefix.rsplit('/').next().unwrap_or_default();
+    let mut configs = vec![
+        // Up and out, plainly, dotted or encoded.
+        json!({ "key": "../secret" }),
+        json!({ "key": "ab/../../secret" }),
+        json!({ "key": format!("../{last}-sibling/ab/{ab}") }),
+        json!({ "key": format!("./ab/{ab}") }),
+        json!({ "key": format!("ab/./{ab}") }),
+        json!({ "key": "%2E%2E/secret" }),
+        json!({ "key": "..%2Fsecret" }),
+        json!({ "key": format!("ab%2F{ab}") }),
+        json!({ "key": format!("ab\\{ab}") }),
+        // From the store's root rather than the prefix.
+        json!({ "key": "/secret" }),
+        json!({ "key": format!("/ab/{ab}") }),
+        json!({ "key": format!("s3://lakery-test/ab/{ab}") }),
+        // Under the prefix, but not a content.
+        json!({ "key": ".lakery-tmp/planted" }),
+        json!({ "key": "notes.txt" }),
+        json!({ "key": "ab" }),
+        json!({ "key": "ab/" }),
+        json!({ "key": format!("ab/{ab}/") }),
+        json!({ "key": format!("ab//{ab}") }),
+        json!({ "key": "" }),
+        // Control characters.
+        json!({ "key": format!("ab/{ab}\n") }),
+        json!({ "key": format!("\u{1}ab/{ab}") }),
+        // Malformed shapes.
+        json!({ "key": 17 }),
+        json!({ "key": null }),
+        json!({ "key": ["ab", ab] }),
+        json!({ "path": format!("ab/{ab}") }),
+        json!({}),
+        json!([]),
+        json!(null),
+        json!(format!("ab/{ab}")),
+    ];
+    if !prefix.is_empty() {
+        // The prefix twice: a content's key as the store names it.
+        configs.push(json!({ "key": under(prefix, &format!("ab/{ab}")) }));
+    }
+    configs
+}
+
+/// Runs every operation that takes a config on each of `configs`, and fails unless all
+/// are refused as invalid configs.
+async fn assert_every_operation_refuses(
+    what: &str,
+    storage: &ObjectStorage,
+    configs: &[serde_json::Value],
+) {
+    use lakery::Storage;
+
+    for config in configs {
+        let refused =
+            |operation: &str, result: Result<String, lakery::storage::StorageError>| match result {
+                Err(error) => {
+                    assert_eq!(
+                        error.kind(),
+                        StorageErrorKind::InvalidConfig,
+                        "{what}: {operation} {config}: {error}"
+                    );
+                    assert!(
+                        error.to_string().contains(&config.to_string()),
+                        "{what}: {operation} {config}: the error quotes the config: {error}"
+                    );
+                }
+                Ok(outcome) => panic!("{what}: {operation} {config} was not refused: {outcome}"),
+            };
+        refused("read", storage.read(config).await.map(|b| format!("{b:?}")));
+        let stream = match storage.read_stream(config).await {
+            Ok(stream) => stream
+                .try_collect::<Vec<_>>()
+                .await
+                .map(|b| format!("{b:?}")),
+            Err(e) => Err(e),
+        };
+        refused("read_stream", stream);
+        let range = storage.read_range(config, 0..3).await;
+        refused("read_range", range.map(|b| format!("{b:?}")));
+        refused(
+            "exists",
+            storage.exists(config).await.map(|e| e.to_string()),
+        );
+        let deleted = storage.delete(config).await;
+        refused("delete", deleted.map(|()| "deleted".to_owned()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_reaching_outside_the_prefix_is_refused() {
+    // In memory, under a prefix and at the store's root.
+    for prefix in ["lakery/objects", ""] {
+        let memory = ObjectStorage::new(object_store::memory::InMemory::new(), prefix).unwrap();
+        let planted = plant_objects(&memory, prefix).await;
+        let configs = hostile_object_configs(prefix);
+        assert_every_operation_refuses(&format!("memory at {prefix:?}"), &memory, &configs).await;
+        assert_objects_untouched(&memory, &planted).await;
+    }
+
+    // A local folder, whose store is the whole file system: its prefix is the folder's
+    // path. A two-hex folder planted under it as a symlink leads outside.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("objects");
+    std::fs::create_dir_all(&root).unwrap();
+    let local = ObjectStorage::from_url(&format!("file://{}", root.display())).unwrap();
+    let prefix = root
+        .display()
+        .to_string()
+        .trim_start_matches('/')
+        .to_owned();
+    let planted = plant_objects(&local, &prefix).await;
+    let outside = dir.path().join("outside-cd");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join(blob_name("cd")), b"outside blob").unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("cd")).unwrap();
+    let mut configs = hostile_object_configs(&prefix);
+    configs.push(serde_json::json!({ "key": format!("cd/{}", blob_name("cd")) }));
+    assert_every_operation_refuses("a local folder", &local, &configs).await;
+    assert_objects_untouched(&local, &planted).await;
+    assert_eq!(
+        std::fs::read(outside.join(blob_name("cd"))).unwrap(),
+        b"outside blob"
+    );
+
+    if let Some(s3) = s3() {
+        let prefix = unique_prefix("escape");
+        let storage = s3.storage(&prefix);
+        let planted = plant_objects(&storage, &prefix).await;
+        assert_every_operation_refuses("S3", &storage, &hostile_object_configs(&prefix)).await;
+        assert_objects_untouched(&storage, &planted).await;
+    }
+}
+
 #[derive(Storable, Debug)]
 #[storable(class_id = "7c1d9e2f-3a4b-4c5d-8e6f-a7b8c9d0e1f2")]
 struct Upload {
@@ -228,41 +417,16 @@ async fn values_and_streams_round_trip_through_s3_in_parts_and_once() {
         "{stored:?}"
     );
     let contents = t.db.contents(record.id).await.unwrap();
-    for content in contents.iter().filter(|c| c.storage_name == "s3") {
-        let key = content.storage_config["key"].as_str().unwrap();
-        assert_eq!(
-            format!("{prefix}/{key}"),
-            stored.iter().find(|k| k.ends_with(key)).unwrap().as_str()
-        );
-        assert!(key.ends_with(&content.hash));
+    let objects = objects_of(&contents, &prefix);
+    for (content, object) in &objects {
+        assert!(stored.contains(object), "{object} in {stored:?}");
+        assert!(object.ends_with(&content.hash));
     }
-
-    // The same contents again: no new object, and none uploaded again.
-    let before = storage
-        .store()
-        .head(&object_store::path::Path::from(stored[0].as_str()))
-        .await
-        .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    lakery::save_one(&upload("second", 12), &registry, &t.db)
-        .await
-        .unwrap();
-    assert_eq!(keys(&storage, &prefix).await, stored);
-    let after = storage
-        .store()
-        .head(&object_store::path::Path::from(stored[0].as_str()))
-        .await
-        .unwrap();
-    assert_eq!(
-        before.last_modified, after.last_modified,
-        "not uploaded again"
-    );
 
     // Tags reach S3 as object tags, on the object put in one request and on the one
     // uploaded in parts.
-    for content in contents.iter().filter(|c| c.storage_name == "s3") {
-        let key = content.storage_config["key"].as_str().unwrap();
-        let tags = s3.tags(&format!("{prefix}/{key}"));
+    for (content, object) in &objects {
+        let tags = s3.tags(object);
         assert!(
             tags.contains("<Key>project</Key><Value>lakery</Value>")
                 && tags.contains("<Key>stage</Key><Value>test</Value>"),
@@ -274,6 +438,64 @@ async fn values_and_streams_round_trip_through_s3_in_parts_and_once() {
             content.key == "log"
         );
     }
+
+    // The same contents again: no new object, and none uploaded again, which would
+    // replace the marker put at each key.
+    for (_, object) in &objects {
+        mark(&storage, object).await;
+    }
+    lakery::save_one(&upload("second", 12), &registry, &t.db)
+        .await
+        .unwrap();
+    assert_eq!(keys(&storage, &prefix).await, stored);
+    for (content, object) in &objects {
+        assert_marked(&storage, object, &content.key).await;
+    }
+}
+
+/// The contents of `Upload` stored in the object store, each with its object's key
+/// under `prefix`: the three of them, whatever the rows say.
+fn objects_of<'a>(
+    contents: &'a [lakery::ContentRecord],
+    prefix: &str,
+) -> Vec<(&'a lakery::ContentRecord, String)> {
+    let objects: Vec<_> = contents
+        .iter()
+        .filter(|c| c.storage_name == "s3")
+        .map(|c| {
+            let key = c.storage_config["key"].as_str().unwrap();
+            (c, format!("{prefix}/{key}"))
+        })
+        .collect();
+    let keys: Vec<_> = objects.iter().map(|(c, _)| c.key.as_str()).collect();
+    assert_eq!(keys, ["blob", "capture", "log"], "{contents:?}");
+    objects
+}
+
+/// Bytes no content has, put at an object's key to see whether a save uploads it again.
+const MARKER: &[u8] = b"not uploaded again";
+
+async fn mark(storage: &ObjectStorage, object: &str) {
+    let path = object_store::path::Path::from(object);
+    storage
+        .store()
+        .put(&path, Bytes::from_static(MARKER).into())
+        .await
+        .unwrap();
+}
+
+/// Fails unless the object still holds the marker: the save found it there and did not
+/// upload the content again.
+async fn assert_marked(storage: &ObjectStorage, object: &str, content: &str) {
+    let path = object_store::path::Path::from(object);
+    let held = storage.store().get(&path).await.unwrap().bytes().await;
+    // Not `assert_eq!`: a content uploaded again would be printed whole.
+    let held = held.unwrap();
+    assert!(
+        held == MARKER,
+        "{content} was uploaded again: its object holds {} bytes, not the marker",
+        held.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -286,10 +508,7 @@ async fn a_stream_failing_midway_leaves_no_object() {
     let error = lakery::save_one(&failing_upload(), &registry, &t.db)
         .await
         .unwrap_err();
-    assert!(
-        error.to_string().contains("the capture device went away"),
-        "{error}"
-    );
+    assert_names_capture_failure(&error);
     assert_eq!(
         t.count("SELECT COUNT(*) AS n FROM lakery_manifests").await,
         0
@@ -300,6 +519,30 @@ async fn a_stream_failing_midway_leaves_no_object() {
         .filter(|k| k.contains(".lakery-tmp"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// Fails unless `error` is the save of `failing_upload()` failing in its stream,
+/// naming its content `capture`, its manifest and the cause.
+fn assert_names_capture_failure(error: &Error) {
+    let Error::StreamSource {
+        manifest: Some(manifest),
+        key: Some(key),
+        ..
+    } = error
+    else {
+        panic!("expected the stream's failure, got {error:?}");
+    };
+    assert_eq!(key, "capture");
+    let message = error.to_string();
+    for needle in [
+        format!("content `capture` of manifest {manifest}"),
+        "the capture device went away".to_owned(),
+    ] {
+        assert!(
+            message.contains(&needle),
+            "{needle} missing from: {message}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -326,30 +569,38 @@ async fn a_missing_object_is_a_not_found_error_naming_it() {
     let Error::Storage {
         operation,
         storage: name,
+        manifest,
         key: content,
         source,
-        ..
     } = &error
     else {
         panic!("expected a storage error, got {error:?}");
     };
     assert_eq!(
-        (*operation, name.as_str(), content.as_str()),
-        ("read", "s3", "blob")
+        (*operation, *manifest, name.as_str(), content.as_str()),
+        ("read", record.id, "s3", "blob")
     );
     assert_eq!(source.kind(), StorageErrorKind::NotFound);
     assert!(!source.is_retryable());
     let message = error.to_string();
-    assert!(
-        message.contains(key) && message.contains(&prefix),
-        "{message}"
-    );
+    for needle in [
+        record.id.to_string(),
+        "`blob`".into(),
+        "`s3`".into(),
+        format!("{prefix}/{key}"),
+    ] {
+        assert!(
+            message.contains(&needle),
+            "{needle} missing from: {message}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_secret_is_refused_and_not_worth_retrying() {
     let Some(s3) = s3() else { return };
-    let storage = s3.storage_with_secret(&unique_prefix("denied"), "not-the-secret");
+    let prefix = unique_prefix("denied");
+    let storage = s3.storage_with_secret(&prefix, "not-the-secret");
     let registry = registry(storage);
     let t = TestDb::sqlite().await;
     let error = lakery::save_one(&upload("denied", 1), &registry, &t.db)
@@ -358,15 +609,43 @@ async fn a_wrong_secret_is_refused_and_not_worth_retrying() {
     let Error::Batch { failures, .. } = &error else {
         panic!("expected a batch error, got {error:?}");
     };
-    let Error::Storage { source, .. } = &failures[0].error else {
-        panic!("expected a storage error, got {:?}", failures[0].error);
-    };
-    assert_eq!(
-        source.kind(),
-        StorageErrorKind::PermissionDenied,
-        "{source}"
-    );
-    assert!(!source.is_retryable());
+    // Each content refused is listed, as a failure of the one value.
+    assert!(!failures.is_empty());
+    let message = error.to_string();
+    for failure in failures {
+        assert_eq!(failure.index, 0, "{error}");
+        let Error::Storage {
+            operation: "write",
+            storage,
+            manifest,
+            key,
+            source,
+        } = &failure.error
+        else {
+            panic!("expected a storage error writing, got {:?}", failure.error);
+        };
+        assert_eq!(storage, "s3");
+        assert!(["blob", "capture", "log"].contains(&key.as_str()), "{key}");
+        assert_eq!(
+            source.kind(),
+            StorageErrorKind::PermissionDenied,
+            "{source}"
+        );
+        assert!(!source.is_retryable());
+        // The message names the value, the content, its manifest, the storage, and
+        // the bucket and prefix.
+        for needle in [
+            format!(
+                "value #0: storage `s3` failed to write content `{key}` of manifest {manifest}"
+            ),
+            format!("s3://{}/{prefix}", s3.bucket),
+        ] {
+            assert!(
+                message.contains(&needle),
+                "{needle} missing from: {message}"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -447,25 +726,21 @@ async fn a_spooled_stream_goes_straight_to_its_key_and_only_once() {
         .tags(&object)
         .contains("<Key>project</Key><Value>lakery</Value>"));
 
-    // The same stream again is spooled and hashed, but not uploaded.
-    let path = object_store::path::Path::from(object.as_str());
-    let before = storage.store().head(&path).await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The same stream again is spooled and hashed, but not uploaded: the marker put at
+    // its key stays.
+    mark(&storage, &object).await;
     lakery::save_one(&upload("again", 12), &registry, &t.db)
         .await
         .unwrap();
-    let after = storage.store().head(&path).await.unwrap();
-    assert_eq!(
-        before.last_modified, after.last_modified,
-        "not uploaded again"
-    );
+    assert_marked(&storage, &object, "capture").await;
+    assert_eq!(spool_files(), 0, "the spool file goes with the hashing");
     assert_eq!(keys(&storage, &prefix).await, stored);
 
     // A stream failing midway leaves no object and no spool file.
     let error = lakery::save_one(&failing_upload(), &registry, &t.db)
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("went away"), "{error}");
+    assert_names_capture_failure(&error);
     assert_eq!(spool_files(), 0);
     assert_eq!(keys(&storage, &prefix).await, stored);
 }
@@ -526,11 +801,9 @@ async fn azure_blob_storage_conforms_and_keeps_tags() {
     let loaded: Upload = lakery::load_one(&record, &registry, &t.db).await.unwrap();
     let capture: Vec<Bytes> = loaded.capture.try_collect().await.unwrap();
     assert_eq!(capture.concat(), chunks(12).collect::<Vec<_>>().concat());
-    for content in t.db.contents(record.id).await.unwrap() {
-        let Some(key) = content.storage_config["key"].as_str() else {
-            continue;
-        };
-        let tags = azure_tags(&format!("{prefix}/{key}"));
+    let contents = t.db.contents(record.id).await.unwrap();
+    for (content, object) in objects_of(&contents, &prefix) {
+        let tags = azure_tags(&object);
         assert!(
             tags.contains(r#""project": "lakery""#),
             "{}: {tags}",

@@ -89,6 +89,10 @@ enum LongStreams {
 /// [`TagMode`]). An object that was already stored keeps the tags of its first write;
 /// the tags of every manifest are in the database either way.
 ///
+/// Configs read back from the database are refused unless they name a content key
+/// under the prefix; in a local folder opened from a `file://` URL, also when a symlink
+/// planted under the folder leads the key outside it.
+///
 /// Garbage collection skips this storage: an object store cannot delete an object only
 /// if it was not written again since a given time, which collection needs to be safe.
 /// A multipart upload a crash interrupted is left to the store's lifecycle rules
@@ -103,6 +107,10 @@ pub struct ObjectStorage {
     tags: TagMode,
     /// How streams longer than a part reach their key.
     long_streams: LongStreams,
+    /// The folder of a local store (`file://`), whose objects are files: a symlink
+    /// planted under it could lead a valid key outside, so keys are checked against
+    /// where they really resolve.
+    local_root: Option<Arc<PathBuf>>,
 }
 
 impl fmt::Debug for ObjectStorage {
@@ -140,6 +148,7 @@ impl ObjectStorage {
             part_size: DEFAULT_PART_SIZE,
             tags: TagMode::ObjectTags,
             long_streams: LongStreams::Spool(None),
+            local_root: None,
         })
     }
 
@@ -205,6 +214,9 @@ impl ObjectStorage {
         let mut storage = Self::from_store(Arc::from(store), prefix.as_ref())?;
         storage.location = url.trim_end_matches('/').into();
         storage.tags = tags;
+        if matches!(scheme, S::Local) {
+            storage.local_root = parsed.to_file_path().ok().map(Arc::new);
+        }
         Ok(storage)
     }
 
@@ -260,8 +272,9 @@ impl ObjectStorage {
     }
 
     /// The object a config read from the database names, refusing anything but a
-    /// content key of this storage.
-    fn resolve(&self, config: &Value) -> Result<Path, StorageError> {
+    /// content key of this storage, and in a local folder a key that a symlink leads
+    /// outside the folder.
+    async fn resolve(&self, config: &Value) -> Result<Path, StorageError> {
         let relative = config.get("key").and_then(Value::as_str).ok_or_else(|| {
             StorageError::invalid_config(config, "expected {\"key\": \"<relative key>\"}")
         })?;
@@ -271,6 +284,15 @@ impl ObjectStorage {
                 "the key is not a content key of this storage (`<2 hex>/<64 hex>`); refusing \
                  to leave the storage's prefix",
             ));
+        }
+        if let Some(root) = &self.local_root {
+            let (root, file, config) = (root.clone(), root.join(relative), config.clone());
+            // Resolving follows symlinks, which is file system work: on the blocking pool.
+            tokio::task::spawn_blocking(move || inside_folder(&root, &file, &config))
+                .await
+                .map_err(|e| {
+                    StorageError::new(StorageErrorKind::Other, format!("task failed: {e}"))
+                })??;
         }
         Ok(self.path(relative))
     }
@@ -545,6 +567,32 @@ impl ObjectStorage {
     }
 }
 
+/// Refuses `file` if it resolves, through symlinks planted under `root`, outside
+/// `root`. A file that is not there reaches nothing: the operation finds nothing.
+fn inside_folder(
+    root: &std::path::Path,
+    file: &std::path::Path,
+    config: &Value,
+) -> Result<(), StorageError> {
+    let Ok(real) = file.canonicalize() else {
+        return Ok(());
+    };
+    let root = root
+        .canonicalize()
+        .map_err(|e| StorageError::io(format!("cannot resolve {}", root.display()), e))?;
+    if real.starts_with(&root) {
+        return Ok(());
+    }
+    Err(StorageError::invalid_config(
+        config,
+        format!(
+            "{} resolves outside the storage's folder {}",
+            file.display(),
+            root.display()
+        ),
+    ))
+}
+
 async fn hashed(hasher: HashPipe) -> Result<Digest, StorageError> {
     hasher
         .finish()
@@ -620,7 +668,7 @@ impl Storage for ObjectStorage {
     }
 
     async fn read(&self, config: &Value) -> Result<Bytes, StorageError> {
-        let path = self.resolve(config)?;
+        let path = self.resolve(config).await?;
         let read = async { self.store.get(&path).await?.bytes().await };
         read.await.map_err(|e| self.error("read", &path, e))
     }
@@ -630,7 +678,7 @@ impl Storage for ObjectStorage {
         config: &Value,
         range: std::ops::Range<u64>,
     ) -> Result<Bytes, StorageError> {
-        let path = self.resolve(config)?;
+        let path = self.resolve(config).await?;
         let data = self
             .store
             .get_range(&path, range.clone())
@@ -641,7 +689,7 @@ impl Storage for ObjectStorage {
     }
 
     async fn read_stream(&self, config: &Value) -> Result<ByteStream, StorageError> {
-        let path = self.resolve(config)?;
+        let path = self.resolve(config).await?;
         let got = self
             .store
             .get(&path)
@@ -655,7 +703,7 @@ impl Storage for ObjectStorage {
     }
 
     async fn delete(&self, config: &Value) -> Result<(), StorageError> {
-        let path = self.resolve(config)?;
+        let path = self.resolve(config).await?;
         match self.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.error("delete", &path, e)),
@@ -663,7 +711,7 @@ impl Storage for ObjectStorage {
     }
 
     async fn exists(&self, config: &Value) -> Result<bool, StorageError> {
-        let path = self.resolve(config)?;
+        let path = self.resolve(config).await?;
         self.exists_at(&path).await
     }
 }
