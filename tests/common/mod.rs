@@ -53,19 +53,42 @@ pub struct TestDb {
     server: Option<(String, String)>,
 }
 
-/// Runs `test` on a fresh database of every backend, one after the other; a failure
-/// names the backend.
+/// Runs `test` on a fresh database of every backend, one after the other. A failure on
+/// one backend does not stop the others: every backend runs, and the test then fails
+/// naming each backend that failed and why.
 pub async fn each_backend<F, Fut>(test: F)
 where
     F: Fn(TestDb) -> Fut,
     Fut: Future<Output = ()>,
 {
+    use futures::FutureExt;
+
+    let mut failed = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
         if let Some(t) = TestDb::new(backend).await {
             eprintln!("-- on {backend:?}");
-            test(t).await;
+            // The panic has been printed by the hook already; keep its message for the
+            // summary.
+            if let Err(panic) = std::panic::AssertUnwindSafe(test(t)).catch_unwind().await {
+                failed.push(format!("{backend:?}: {}", panic_message(&*panic)));
+            }
         }
     }
+    assert!(
+        failed.is_empty(),
+        "failed on {} backend(s):\n  {}",
+        failed.len(),
+        failed.join("\n  ")
+    );
+}
+
+/// The text a panic carried, if it was a string.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 fn in_ci() -> bool {
@@ -90,11 +113,37 @@ fn with_database(url: &str, name: &str) -> String {
     format!("{base}/{name}")
 }
 
-/// Says, outside the test harness's capture so it is seen, that a backend is skipped.
-fn skip_notice(backend: Backend, url: &str, error: &dyn std::fmt::Display) {
+/// `host:port` of a server URL (`scheme://[user[:password]@]host:port/database`).
+pub fn server_address(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    host_port.to_owned()
+}
+
+/// Whether anything accepts a TCP connection at the server's address: tells a server
+/// that is down from one that answers and refuses what it is asked.
+fn server_answers(url: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    let Ok(addresses) = server_address(url).to_socket_addrs() else {
+        return false;
+    };
+    addresses.into_iter().any(|address| {
+        std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(2)).is_ok()
+    })
+}
+
+/// Says, outside the test harness's capture so it is seen, that a backend is skipped,
+/// and why: nothing answers at its address, or the server answered and refused.
+fn skip_notice(backend: Backend, url: &str, answered: bool, error: &dyn std::fmt::Display) {
+    let why = if answered {
+        format!("the server at {url} answered but refused to create a test database: {error}")
+    } else {
+        format!("cannot reach {url}: {error}")
+    };
     let _ = writeln!(
         std::io::stderr(),
-        "SKIPPED {backend:?} tests: cannot reach {url}: {error} (CI=true makes this a failure)"
+        "SKIPPED {backend:?} tests: {why} (CI=true makes this a failure)"
     );
 }
 
@@ -148,10 +197,16 @@ impl TestDb {
                 if let Err(error) =
                     admin(backend, &admin_url, &format!("CREATE DATABASE {name}")).await
                 {
+                    let answered = server_answers(&admin_url);
                     if in_ci() {
-                        panic!("CI=true but {backend:?} at {admin_url} is unreachable: {error}");
+                        let what = if answered {
+                            "refused CREATE DATABASE"
+                        } else {
+                            "is unreachable"
+                        };
+                        panic!("CI=true but {backend:?} at {admin_url} {what}: {error}");
                     }
-                    skip_notice(backend, &admin_url, &error);
+                    skip_notice(backend, &admin_url, answered, &error);
                     return None;
                 }
                 (with_database(&admin_url, &name), Some((admin_url, name)))
@@ -211,25 +266,78 @@ impl Drop for TestDb {
         };
         let backend = self.db.backend();
         // Drop runs inside the test's runtime, which cannot block on a future: drop the
-        // database from a thread with a runtime of its own.
-        let sql = match backend {
-            Backend::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            _ => format!("DROP DATABASE IF EXISTS {name}"),
-        };
-        let dropped = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
+        // database from a thread with a runtime of its own, and wait a bounded time for
+        // it (`.ci/run` sweeps any test database a run left behind).
+        let (done, outcome) = std::sync::mpsc::channel();
+        let database = name.clone();
+        std::thread::spawn(move || {
+            let dropped = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("a runtime")
-                .block_on(admin(backend, &admin_url, &sql))
-        })
-        .join();
-        if let Ok(Err(error)) = dropped {
-            let _ = writeln!(
-                std::io::stderr(),
-                "could not drop test database {name}: {error}"
-            );
+                .block_on(drop_database(backend, &admin_url, &database));
+            let _ = done.send(dropped);
+        });
+        let failure = match outcome.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(Ok(())) => return,
+            Ok(Err(error)) => error,
+            Err(_) => "no answer within 60 s".to_owned(),
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "could not drop test database {name}: {failure}"
+        );
+    }
+}
+
+/// Drops a test database on its server, however the test left it. PostgreSQL's `FORCE`
+/// ends the sessions still using it. MariaDB has no such option, and its `DROP DATABASE`
+/// waits for the metadata locks of any transaction left open there (a cancelled save,
+/// a killed proxy) for a year by default: end those sessions first, and wait for locks
+/// 10 s at most.
+async fn drop_database(backend: Backend, admin_url: &str, name: &str) -> Result<(), String> {
+    match backend {
+        Backend::Postgres => {
+            admin(
+                backend,
+                admin_url,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            )
+            .await
         }
+        Backend::Mysql => {
+            use diesel::sql_types::BigInt;
+            use diesel_async::RunQueryDsl;
+
+            #[derive(diesel::QueryableByName)]
+            struct Session {
+                #[diesel(sql_type = BigInt)]
+                id: i64,
+            }
+            let mut conn = AsyncMysqlConnection::establish(admin_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            conn.batch_execute("SET SESSION lock_wait_timeout = 10")
+                .await
+                .map_err(|e| e.to_string())?;
+            let sessions: Vec<Session> = diesel::sql_query(format!(
+                "SELECT CAST(id AS SIGNED) AS id FROM information_schema.processlist \
+                 WHERE db = '{name}' AND id <> CONNECTION_ID()"
+            ))
+            .load(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+            for session in sessions {
+                // A session may have ended on its own meanwhile.
+                let _ = conn
+                    .batch_execute(&format!("KILL CONNECTION {}", session.id))
+                    .await;
+            }
+            conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        _ => unreachable!("only server databases are dropped"),
     }
 }
 
