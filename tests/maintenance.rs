@@ -3,7 +3,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use common::TestDb;
@@ -42,17 +43,23 @@ struct Setup {
 fn setup(t: &TestDb) -> Setup {
     let files = FileStorage::new(t.path("files")).unwrap();
     let memory = MemoryStorage::new();
-    let registry = Registry::builder()
-        .storage("files", files.clone())
-        .storage("memory", memory.clone())
-        .storable::<Document>()
-        .build()
-        .unwrap();
+    let registry = registry_of(&files, &memory);
     Setup {
         files,
         memory,
         registry,
     }
+}
+
+/// A registry of these storages: another one over the same folder and memory, for a
+/// task of its own.
+fn registry_of(files: &FileStorage, memory: &MemoryStorage) -> Registry {
+    Registry::builder()
+        .storage("files", files.clone())
+        .storage("memory", memory.clone())
+        .storable::<Document>()
+        .build()
+        .unwrap()
 }
 
 /// Writes bytes straight to a storage, as a save that never committed would have.
@@ -364,63 +371,356 @@ async fn verification_pages_through_many_manifests_on(t: TestDb) {
     assert_eq!(report.contents, 3600);
 }
 
+/// A point that calls wait at until the test opens it: puts a save or a collection at
+/// an exact moment, rather than hoping a race lands there.
+struct Gate {
+    /// How many calls have reached the gate.
+    arrived: tokio::sync::watch::Sender<usize>,
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+impl Gate {
+    fn new() -> Arc<Gate> {
+        Arc::new(Gate {
+            arrived: tokio::sync::watch::channel(0).0,
+            open: tokio::sync::watch::channel(false).0,
+        })
+    }
+
+    async fn pass(&self) {
+        let mut open = self.open.subscribe();
+        self.arrived.send_modify(|n| *n += 1);
+        open.wait_for(|open| *open).await.unwrap();
+    }
+
+    /// Returns once a call is waiting at the gate; fails the test if none comes, rather
+    /// than waiting for ever.
+    async fn reached(&self, what: &str) {
+        let mut arrived = self.arrived.subscribe();
+        tokio::time::timeout(Duration::from_secs(60), arrived.wait_for(|n| *n > 0))
+            .await
+            .unwrap_or_else(|_| panic!("{what} never came"))
+            .unwrap();
+    }
+
+    fn open(&self) {
+        self.open.send_replace(true);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum GatedCall {
+    /// After the bytes are durably written, before `write` returns: a save holds an
+    /// unreferenced blob and has not committed.
+    Write,
+    /// Before any deletion: collection has listed the blobs and read the references.
+    Delete,
+}
+
+/// A `FileStorage` whose writes, or deletions, wait at a gate.
+struct Gated {
+    inner: FileStorage,
+    call: GatedCall,
+    gate: Arc<Gate>,
+}
+
+#[async_trait::async_trait]
+impl Storage for Gated {
+    async fn write(&self, request: WriteRequest<'_>) -> Result<Value, StorageError> {
+        let config = self.inner.write(request).await?;
+        if self.call == GatedCall::Write {
+            self.gate.pass().await;
+        }
+        Ok(config)
+    }
+    async fn read(&self, config: &Value) -> Result<Bytes, StorageError> {
+        self.inner.read(config).await
+    }
+    async fn delete(&self, config: &Value) -> Result<(), StorageError> {
+        if self.call == GatedCall::Delete {
+            self.gate.pass().await;
+        }
+        self.inner.delete(config).await
+    }
+    async fn exists(&self, config: &Value) -> Result<bool, StorageError> {
+        self.inner.exists(config).await
+    }
+    async fn list(&self) -> Result<Vec<lakery::storage::StoredBlob>, StorageError> {
+        self.inner.list().await
+    }
+    async fn delete_if_older(
+        &self,
+        config: &Value,
+        cutoff: SystemTime,
+    ) -> Result<bool, StorageError> {
+        if self.call == GatedCall::Delete {
+            self.gate.pass().await;
+        }
+        self.inner.delete_if_older(config, cutoff).await
+    }
+}
+
+/// `s`'s registry, with its file storage gated at `call`.
+fn gated_registry(s: &Setup, call: GatedCall, gate: &Arc<Gate>) -> Arc<Registry> {
+    let files = Gated {
+        inner: s.files.clone(),
+        call,
+        gate: gate.clone(),
+    };
+    Arc::new(
+        Registry::builder()
+            .storage("files", files)
+            .storage("memory", s.memory.clone())
+            .storable::<Document>()
+            .build()
+            .unwrap(),
+    )
+}
+
+/// Runs `make()`'s future on a thread of its own, beside the test's tasks, on the
+/// test's runtime. Not `tokio::spawn`: `collect_garbage`'s future is not `Send` for
+/// every lifetime the compiler asks about (a higher-ranked lifetime error around
+/// `Arc<dyn Storage>`), so a blocking thread drives it with `Handle::block_on`.
+fn on_a_thread_of_its_own<F, Fut, T>(make: F) -> tokio::task::JoinHandle<T>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+    T: Send + 'static,
+{
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(make()))
+}
+
+/// `collect_garbage` on a thread of its own.
+fn spawn_collection(
+    registry: Arc<Registry>,
+    db: lakery::Database,
+    options: GcOptions,
+) -> tokio::task::JoinHandle<lakery::GcReport> {
+    on_a_thread_of_its_own(move || async move {
+        lakery::collect_garbage(&registry, &db, options)
+            .await
+            .unwrap()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn collection_at_the_riskiest_moments_of_a_save_keeps_its_blobs() {
+    common::each_backend(collection_at_the_riskiest_moments_of_a_save_keeps_its_blobs_on).await;
+}
+
+/// The two moments where a collector can take a blob a save counts on, each made to
+/// happen rather than left to a race: collection running whole while a save holds a
+/// written, uncommitted blob (the grace period must keep it), and a save reusing an old
+/// unreferenced blob after collection listed it and read the references, before it
+/// deletes (the write must refresh the blob, and the deletion must check its age again).
+async fn collection_at_the_riskiest_moments_of_a_save_keeps_its_blobs_on(t: TestDb) {
+    let s = setup(&t);
+    let hour = GcOptions::new().grace(Duration::from_secs(3600));
+
+    // 1. A save has written its text and waits before committing.
+    let gate = Gate::new();
+    let saving = {
+        let registry = gated_registry(&s, GatedCall::Write, &gate);
+        let db = t.db.clone();
+        tokio::spawn(async move {
+            let doc = document(1, b"a");
+            let record = lakery::save_one(&doc, &registry, &db).await.unwrap();
+            (doc, record)
+        })
+    };
+    let stale = write_orphan(&s.files, b"an old orphan nobody reuses").await;
+    age(&file_path(&s.files, &stale));
+    gate.reached("the save's write").await;
+    let in_flight = lakery::collect_garbage(&s.registry, &t.db, hour.clone())
+        .await
+        .unwrap();
+    // Only the old orphan goes: the save's blob is unreferenced but recent.
+    let removed: Vec<_> = in_flight.removed.iter().map(|b| &b.config).collect();
+    assert_eq!(removed, [&stale], "{in_flight:?}");
+    assert!(in_flight.recent >= 1, "{in_flight:?}");
+    gate.open();
+    let (doc, record) = saving.await.unwrap();
+    let back: Document = lakery::load_one(&record, &s.registry, &t.db).await.unwrap();
+    assert_eq!(back, doc);
+
+    // 2. Collection has listed an old unreferenced blob and read the references; a save
+    // then writes the same content and commits; then collection deletes.
+    let reused_doc = document(2, b"a");
+    let reused = write_orphan(&s.files, b"the text of document 2").await;
+    age(&file_path(&s.files, &reused));
+    let stale = write_orphan(&s.files, b"another old orphan nobody reuses").await;
+    age(&file_path(&s.files, &stale));
+    let gate = Gate::new();
+    let collecting = spawn_collection(
+        gated_registry(&s, GatedCall::Delete, &gate),
+        t.db.clone(),
+        hour,
+    );
+    gate.reached("collection's deletion").await;
+    let record = lakery::save_one(&reused_doc, &s.registry, &t.db)
+        .await
+        .unwrap();
+    assert_eq!(content_config(&t, &record, "text").await, reused);
+    gate.open();
+    let report = collecting.await.unwrap();
+    let removed: Vec<_> = report.removed.iter().map(|b| &b.config).collect();
+    assert_eq!(removed, [&stale], "{report:?}");
+    assert!(file_path(&s.files, &reused).exists());
+    assert!(!file_path(&s.files, &stale).exists());
+    let back: Document = lakery::load_one(&record, &s.registry, &t.db).await.unwrap();
+    assert_eq!(back, reused_doc);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn collection_running_beside_saves_loses_nothing() {
     common::each_backend(collection_running_beside_saves_loses_nothing_on).await;
 }
 
-/// Saves run while collection loops with a short grace period. Half the saves reuse
-/// content that sits on disk unreferenced and old: the case where a careless collector
-/// deletes a blob a save has just counted on. Afterwards every manifest verifies.
+/// Collection loops in a task of its own, with a short grace period, while batches of
+/// saves run: each batch starts as a collection run starts, so the two race. On disk
+/// beforehand: old blobs that manifests use (never removed), old unreferenced copies of
+/// what half the saves will write (a save reuses it, or collection removed it first),
+/// and old orphans nobody reuses (removed). Afterwards every manifest verifies and
+/// nothing is left to collect.
 async fn collection_running_beside_saves_loses_nothing_on(t: TestDb) {
+    use std::collections::{HashMap, HashSet};
+
     let s = setup(&t);
+    let mut kept = lakery::Saver::new(&s.registry, &t.db);
+    let kept_docs: Vec<_> = (0..40)
+        .map(|n| Document {
+            text: format!("kept {n}"),
+            ..document(1000 + n, b"a")
+        })
+        .collect();
+    for doc in &kept_docs {
+        kept.save_soon(doc);
+    }
+    kept.finish().await.unwrap();
+    age_all(&s.files);
+
     let texts: Vec<String> = (0..400)
         .map(|n| format!("the text of document {n}"))
         .collect();
-    // Old, unreferenced copies of what even-numbered saves will write.
+    let leak = |s: String| -> &'static [u8] { Box::leak(s.into_bytes().into_boxed_slice()) };
+    let mut may_go = HashSet::new();
     for text in texts.iter().step_by(2) {
-        let data: &'static [u8] = Box::leak(text.clone().into_bytes().into_boxed_slice());
-        let config = write_orphan(&s.files, data).await;
+        let config = write_orphan(&s.files, leak(text.clone())).await;
         age(&file_path(&s.files, &config));
+        may_go.insert(config.to_string());
     }
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let saves = async {
-        let mut records = Vec::new();
-        for chunk in (0..400u32).collect::<Vec<_>>().chunks(20) {
-            let docs: Vec<_> = chunk.iter().map(|&n| document(n, b"a")).collect();
-            let mut saver = lakery::Saver::new(&s.registry, &t.db);
-            for doc in &docs {
-                saver.save_soon(doc);
+    let mut must_go = Vec::new();
+    for n in 0..100 {
+        let config = write_orphan(&s.files, leak(format!("an orphan nobody reuses {n}"))).await;
+        age(&file_path(&s.files, &config));
+        may_go.insert(config.to_string());
+        must_go.push(config);
+    }
+
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (started, mut run_started) = tokio::sync::watch::channel(0usize);
+    let collector = {
+        let registry = Arc::new(registry_of(&s.files, &s.memory));
+        let (db, done) = (t.db.clone(), done.clone());
+        on_a_thread_of_its_own(move || async move {
+            let mut runs = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let begun = Instant::now();
+                started.send_modify(|n| *n += 1);
+                let report = lakery::collect_garbage(
+                    &registry,
+                    &db,
+                    GcOptions::new().grace(Duration::from_secs(5)),
+                )
+                .await
+                .unwrap();
+                runs.push((begun, Instant::now(), report));
             }
-            records.extend(saver.finish().await.unwrap().into_records());
-        }
-        done.store(true, std::sync::atomic::Ordering::SeqCst);
-        records
+            runs
+        })
     };
-    let collections = async {
-        let mut runs = 0;
-        let mut removed = 0;
-        while !done.load(std::sync::atomic::Ordering::SeqCst) || runs == 0 {
-            let report = lakery::collect_garbage(
-                &s.registry,
-                &t.db,
-                GcOptions::new().grace(Duration::from_secs(5)),
-            )
+
+    let mut records = Vec::new();
+    let mut batches = Vec::new();
+    let mut seen = 0;
+    let docs: Vec<_> = (0..400).map(|n| document(n, b"a")).collect();
+    for chunk in docs.chunks(20) {
+        seen = *run_started
+            .wait_for(|n| *n > seen)
             .await
-            .unwrap();
-            removed += report.removed.len();
-            runs += 1;
+            .expect("the collector stopped");
+        let begun = Instant::now();
+        let mut saver = lakery::Saver::new(&s.registry, &t.db);
+        for doc in chunk {
+            saver.save_soon(doc);
         }
-        (runs, removed)
-    };
-    let (records, (runs, removed)) = tokio::join!(saves, collections);
+        records.extend(saver.finish().await.unwrap().into_records());
+        batches.push((begun, Instant::now()));
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let runs = collector.await.unwrap();
+
+    // The runs raced the saves: most batches ran while a collection was under way.
+    let overlaps =
+        |(b0, b1): (Instant, Instant)| runs.iter().any(|(r0, r1, _)| *r0 < b1 && b0 < *r1);
+    let raced = batches.iter().filter(|b| overlaps(**b)).count();
+    eprintln!(
+        "{} collection runs beside {} batches; {raced} batches overlapped a run",
+        runs.len(),
+        batches.len()
+    );
+    assert!(
+        raced * 2 >= batches.len(),
+        "only {raced} batches raced a run"
+    );
+
+    // Only old unreferenced blobs were removed, each once; the orphans nobody reuses
+    // all were.
+    let mut removed = HashMap::new();
+    for (_, _, report) in &runs {
+        for blob in &report.removed {
+            assert_eq!(blob.storage, "files", "{blob:?}");
+            let config = blob.config.to_string();
+            assert!(
+                may_go.contains(&config),
+                "removed {blob:?}: a manifest uses it, or a save in flight wrote it"
+            );
+            *removed.entry(config).or_insert(0) += 1;
+        }
+    }
+    assert!(removed.values().all(|n| *n == 1), "{removed:?}");
+    for config in &must_go {
+        assert!(
+            removed.contains_key(&config.to_string()),
+            "{config} was not collected"
+        );
+        assert!(
+            !file_path(&s.files, config).exists(),
+            "{config} is still there"
+        );
+    }
+
+    // Every value saved loads back, every manifest verifies, and nothing is left over:
+    // 440 texts and the one shared attachment, all referenced.
     assert_eq!(records.len(), 400);
-    assert!(runs > 0);
-    // Every old orphan was either reused by a save (and so kept) or collected.
-    assert!(removed <= 200, "{removed}");
+    let mut loader = lakery::Loader::new(&s.registry, &t.db);
+    let handles: Vec<_> = records
+        .iter()
+        .map(|r| loader.load_soon::<Document>(r))
+        .collect();
+    let mut loaded = loader.finish().await.unwrap();
+    for (doc, handle) in docs.iter().zip(handles) {
+        assert_eq!(&loaded.take(handle).unwrap(), doc);
+    }
     let report = lakery::verify(&s.registry, &t.db, &Query::new())
         .await
         .unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
-    assert_eq!(report.manifests, 400);
+    assert_eq!(report.manifests, 440);
+    let last = lakery::collect_garbage(&s.registry, &t.db, GcOptions::new().grace(Duration::ZERO))
+        .await
+        .unwrap();
+    assert!(last.removed.is_empty(), "{last:?}");
+    assert_eq!(last.referenced, 441, "{last:?}");
 }
