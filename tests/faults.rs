@@ -637,8 +637,18 @@ async fn a_connection_dropped_mid_batch_leaves_no_partial_batch_on(t: TestDb) {
     let outcome = tokio::time::timeout(Duration::from_secs(60), saver.finish())
         .await
         .expect("a dropped connection fails the save rather than hanging it");
+    // The client saw its connection die only after the proxy met the COMMIT.
+    let met = *progress.borrow();
+    assert!(
+        met.reached,
+        "the proxy never met a COMMIT to cut: {:?}",
+        outcome.as_ref().map(drop)
+    );
     let cut = wait_for(&mut progress, "the cut before the COMMIT", |p| p.closed).await;
-    assert!(cut.reached && cut.reply_bytes == 0, "{cut:?}");
+    assert_eq!(
+        cut.reply_bytes, 0,
+        "the COMMIT was kept from the server: {cut:?}"
+    );
     let error = outcome.expect_err("a batch whose COMMIT never reached the server failed");
     assert_commit_failed(&error);
     eprintln!("cut before the COMMIT reached the server: {error}");
@@ -658,9 +668,15 @@ async fn a_connection_dropped_mid_batch_leaves_no_partial_batch_on(t: TestDb) {
     let outcome = tokio::time::timeout(Duration::from_secs(60), saver.finish())
         .await
         .expect("a dropped connection fails the save rather than hanging it");
+    let met = *progress.borrow();
+    assert!(
+        met.reached,
+        "the proxy never met a COMMIT to cut: {:?}",
+        outcome.as_ref().map(drop)
+    );
     let cut = wait_for(&mut progress, "the cut after the COMMIT", |p| p.closed).await;
     assert!(
-        cut.reached && cut.reply_bytes > 0,
+        cut.reply_bytes > 0,
         "the server answered the COMMIT before the cut: {cut:?}"
     );
     let error = outcome.expect_err("the client never heard that its COMMIT succeeded");
@@ -792,6 +808,7 @@ async fn cancelled_around_the_commit(t: &TestDb, registry: &Registry) {
         drop(finish);
         // The dropped save must let go of its connection, which the pool closes, rather
         // than keep it or hand it, mid-transaction, to another user.
+        assert_no_transaction_left(t, &format!("after a save dropped at {plan:?}")).await;
         let closed = wait_for(
             &mut progress,
             "the dropped save's connection closing",
@@ -799,7 +816,6 @@ async fn cancelled_around_the_commit(t: &TestDb, registry: &Registry) {
         )
         .await;
         assert!(closed.closed);
-        assert_no_transaction_left(t, &format!("after a save dropped at {plan:?}")).await;
         if plan.reaches_server() {
             // Dropped after its commit reached the server: committed whole.
             expected.extend(first..first + 8);
