@@ -5,11 +5,17 @@
 mod common;
 
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use lakery::storage::{StorageError, WriteRequest};
+use serde_json::Value;
 
 use common::TestDb;
 use lakery::migration::{rewrite, rewrite_with_progress, RewriteOptions};
 use lakery::serializer::Bincode;
-use lakery::{Error, MemoryStorage, Query, Registry, Storable};
+use lakery::{Error, MemoryStorage, Query, Registry, Storable, Storage};
 
 const RUN: &str = "5d0e3c1a-8b7f-4e2d-9c6b-1a2f3e4d5c6b";
 
@@ -86,8 +92,13 @@ struct RunV4 {
 }
 
 fn registry() -> Registry {
+    registry_with(MemoryStorage::new())
+}
+
+/// The models' registry, with `archive` as the archive storage.
+fn registry_with(archive: impl Storage) -> Registry {
     Registry::builder()
-        .storage("archive", MemoryStorage::new())
+        .storage("archive", archive)
         .storable::<RunV1>()
         .storable::<RunV2>()
         .storable::<Run>()
@@ -171,9 +182,14 @@ async fn old_versions_load_as_the_current_type_on(t: TestDb) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::UnsupportedVersion { stored: 3, known, .. } if known == &[1, 2]),
+        matches!(&error, Error::UnsupportedVersion { manifest, stored: 3, known, .. }
+            if *manifest == c.id && known == &[1, 2]),
         "{error:?}"
     );
+    let message = error.to_string();
+    for part in [&c.id.to_string(), "version 3", RUN] {
+        assert!(message.contains(part), "`{part}` missing from: {message}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -222,9 +238,14 @@ async fn a_failed_conversion_names_the_manifest_and_both_versions_on(t: TestDb) 
         .await
         .unwrap_err();
     assert!(
-        matches!(error, Error::VersionMigration { from: 2, to: 3, .. }),
+        matches!(&error, Error::VersionMigration { manifest, from: 2, to: 3, .. }
+            if *manifest == record.id),
         "{error:?}"
     );
+    let message = error.to_string();
+    for part in [&record.id.to_string(), "from version 2 to version 3", RUN] {
+        assert!(message.contains(part), "`{part}` missing from: {message}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -267,10 +288,12 @@ async fn a_newer_version_is_an_error_naming_what_the_code_knows_on(t: TestDb) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::UnsupportedVersion { stored: 1, known, .. } if known == &[4]),
+        matches!(&error, Error::UnsupportedVersion { manifest, stored: 1, known, .. }
+            if *manifest == old.id && known == &[4]),
         "{error:?}"
     );
     let message = error.to_string();
+    assert!(message.contains(&old.id.to_string()), "{message}");
     assert!(message.contains("loads only version 4"), "{message}");
     assert!(
         message.contains("add a `migrate_from` chain or a `migrate` hook"),
@@ -377,14 +400,18 @@ async fn a_hook_migrates_versions_whose_type_is_gone_on(t: TestDb) {
         .unwrap_err();
     let message = error.to_string();
     assert!(
-        matches!(error, Error::VersionMigration { from: 1, to: 2, .. }),
+        matches!(&error, Error::VersionMigration { manifest, from: 1, to: 2, .. }
+            if *manifest == record.id),
         "{error:?}"
     );
-    assert!(
-        message.contains("`Plato` is not a first and a last name"),
-        "{message}"
-    );
-    assert!(message.contains(hooked::CLASS), "{message}");
+    for part in [
+        "`Plato` is not a first and a last name",
+        hooked::CLASS,
+        &record.id.to_string(),
+        "from version 1 to version 2",
+    ] {
+        assert!(message.contains(part), "`{part}` missing from: {message}");
+    }
 }
 
 /// Saves `n` values of versions 1 and 2, alternately, tagged with their number.
@@ -399,6 +426,21 @@ async fn save_old(t: &TestDb, registry: &Registry, n: u32) -> Vec<lakery::Manife
         }
     }
     saver.finish().await.unwrap().into_records()
+}
+
+/// `failed` is the refusal of `rejected`, naming it and the step that refused.
+fn assert_refused(failed: &(lakery::ManifestId, Error), rejected: &lakery::ManifestRecord) {
+    let (id, error) = failed;
+    assert_eq!(*id, rejected.id);
+    assert!(
+        matches!(error, Error::VersionMigration { manifest, from: 2, to: 3, .. }
+            if *manifest == rejected.id),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    for part in [&rejected.id.to_string(), "must not be migrated"] {
+        assert!(message.contains(part), "`{part}` missing from: {message}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -436,7 +478,7 @@ async fn rewrite_moves_old_versions_to_the_current_one_on(t: TestDb) {
     assert!(planned.dry_run);
     assert_eq!(planned.rewritten, 10);
     assert_eq!(planned.failed.len(), 1);
-    assert_eq!(planned.failed[0].0, rejected.id);
+    assert_refused(&planned.failed[0], &rejected);
     assert_eq!(
         t.count("SELECT COUNT(*) AS n FROM lakery_manifests").await,
         12
@@ -460,6 +502,7 @@ async fn rewrite_moves_old_versions_to_the_current_one_on(t: TestDb) {
         (10, 0, 1)
     );
     assert!(!report.stopped && !report.dry_run);
+    assert_refused(&report.failed[0], &rejected);
     assert_eq!(report.batches, 3, "11 old manifests in batches of 4");
     assert_eq!(seen.last().map(|p| (p.rewritten, p.failed)), Some((10, 1)));
     assert!(seen.windows(2).all(|w| w[0].rewritten <= w[1].rewritten));
@@ -488,7 +531,8 @@ async fn rewrite_moves_old_versions_to_the_current_one_on(t: TestDb) {
         t.count("SELECT COUNT(*) AS n FROM lakery_manifests").await,
         22
     );
-    assert!(t.db.manifest(newer.id).await.is_ok());
+    assert_eq!(t.db.manifest(newer.id).await.unwrap(), newer);
+    assert_eq!(t.db.manifest(rejected.id).await.unwrap(), rejected);
 
     // Nothing is done twice.
     let again = rewrite::<Run>(&registry, &t.db, RewriteOptions::new())
@@ -506,9 +550,44 @@ async fn an_interrupted_rewrite_resumes_without_doing_anything_twice() {
     common::each_backend(an_interrupted_rewrite_resumes_without_doing_anything_twice_on).await;
 }
 
+/// A memory storage whose `hold_at`-th write, once its bytes are stored, says so and
+/// never returns: a save held after writing its content, before committing.
+struct HoldingWrite {
+    inner: MemoryStorage,
+    writes: AtomicUsize,
+    hold_at: usize,
+    held: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait::async_trait]
+impl Storage for HoldingWrite {
+    async fn write(&self, request: WriteRequest<'_>) -> Result<Value, StorageError> {
+        let config = self.inner.write(request).await?;
+        if self.writes.fetch_add(1, Ordering::SeqCst) + 1 == self.hold_at {
+            self.held.notify_one();
+            std::future::pending::<()>().await;
+        }
+        Ok(config)
+    }
+    async fn read(&self, config: &Value) -> Result<Bytes, StorageError> {
+        self.inner.read(config).await
+    }
+    async fn delete(&self, config: &Value) -> Result<(), StorageError> {
+        self.inner.delete(config).await
+    }
+    async fn exists(&self, config: &Value) -> Result<bool, StorageError> {
+        self.inner.exists(config).await
+    }
+}
+
 async fn an_interrupted_rewrite_resumes_without_doing_anything_twice_on(t: TestDb) {
-    let registry = registry();
+    let archive = MemoryStorage::new();
+    let registry = registry_with(archive.clone());
     let old = save_old(&t, &registry, 25).await;
+    let current = || async {
+        t.count("SELECT COUNT(*) AS n FROM lakery_manifests WHERE class_version = 3")
+            .await
+    };
 
     // Stopped by the caller after two batches.
     let first = rewrite_with_progress::<Run>(
@@ -532,19 +611,37 @@ async fn an_interrupted_rewrite_resumes_without_doing_anything_twice_on(t: TestD
         25
     );
 
-    // Interrupted again, this time by dropping the future mid-way, at some point after
-    // it started: whatever committed is whole.
-    let registry_ref = &registry;
-    let db = &t.db;
-    let _ = tokio::time::timeout(std::time::Duration::from_millis(30), async move {
-        rewrite::<Run>(
-            registry_ref,
-            db,
+    assert_eq!(current().await, 10);
+
+    // Interrupted again, by dropping the future in the middle of a save: batches of one,
+    // each writing one content to the archive; the fourth holds once its content is
+    // stored, before it commits, and the rewrite is dropped there. The three batches
+    // before it are committed whole; the fourth leaves only an orphan blob.
+    let held = Arc::new(tokio::sync::Notify::new());
+    let holding = registry_with(HoldingWrite {
+        inner: archive.clone(),
+        writes: AtomicUsize::new(0),
+        hold_at: 4,
+        held: held.clone(),
+    });
+    tokio::select! {
+        result = rewrite::<Run>(
+            &holding,
+            &t.db,
             RewriteOptions::new().batch_size(1).delete_old(true),
-        )
-        .await
-    })
-    .await;
+        ) => panic!("the rewrite ended before it was interrupted: {result:?}"),
+        () = held.notified() => {}
+    }
+    let interrupted = current().await - 10;
+    assert!(
+        0 < interrupted && interrupted < 15,
+        "the drop did not land part-way: {interrupted} of 15 rewritten"
+    );
+    assert_eq!(interrupted, 3);
+    assert_eq!(
+        t.count("SELECT COUNT(*) AS n FROM lakery_manifests").await,
+        25
+    );
 
     // Resumed to the end.
     let rest = rewrite::<Run>(
@@ -555,7 +652,7 @@ async fn an_interrupted_rewrite_resumes_without_doing_anything_twice_on(t: TestD
     .await
     .unwrap();
     assert!(!rest.stopped);
-    assert!(rest.rewritten <= 15);
+    assert_eq!((rest.rewritten, rest.deleted), (12, 12));
 
     // Every old manifest was replaced exactly once and then deleted.
     assert_eq!(
@@ -567,11 +664,7 @@ async fn an_interrupted_rewrite_resumes_without_doing_anything_twice_on(t: TestD
             .await,
         25
     );
-    assert_eq!(
-        t.count("SELECT COUNT(*) AS n FROM lakery_manifests WHERE class_version = 3")
-            .await,
-        25
-    );
+    assert_eq!(current().await, 25);
     let current = t.db.find(&Query::of::<Run>()).await.unwrap().records;
     let mut numbers: Vec<u32> = Vec::new();
     for record in &current {
