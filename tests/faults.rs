@@ -610,17 +610,15 @@ fn assert_commit_failed(error: &Error) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_connection_dropped_mid_batch_leaves_no_partial_batch() {
-    for backend in [Backend::Postgres, Backend::Mysql] {
-        let Some(t) = TestDb::new(backend).await else {
-            continue;
-        };
-        eprintln!("-- on {backend:?}");
-        a_connection_dropped_mid_batch_leaves_no_partial_batch_on(t).await;
-    }
+    common::each_backend(a_connection_dropped_mid_batch_leaves_no_partial_batch_on).await;
 }
 
 async fn a_connection_dropped_mid_batch_leaves_no_partial_batch_on(t: TestDb) {
     let backend = t.backend();
+    if backend == Backend::Sqlite {
+        // An embedded database has no connection to cut.
+        return;
+    }
     let (upstream, _) = through_proxy(t.db.url(), backend, "127.0.0.1:1".parse().unwrap());
     // Every row is sent inside the transaction; the connection dies at the COMMIT.
     let proxy = Proxy::start(upstream, b"COMMIT").await;
@@ -755,6 +753,9 @@ async fn a_cancelled_save_leaves_no_transaction_and_no_partial_blob_on(t: TestDb
         committed += 1;
     }
     assert!(cancelled >= 3, "only {cancelled} saves were cancelled");
+    // Whether a timed drop fell after the COMMIT reached the server is luck, so this
+    // count is only reported; `cancelled_around_the_commit` forces that moment and
+    // asserts it.
     eprintln!(
         "cancelled {cancelled} saves at different moments ({committed_when_cancelled} of them \
          after their commit reached the server, committed whole); {committed} manifests intact"
