@@ -19,6 +19,8 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 
+#[path = "../fuzz/fuzz_targets/bodies.rs"]
+mod bodies;
 #[path = "common/models.rs"]
 mod models;
 use models::{Bits, Kind, Level, Row, Target, Value, ENCODINGS, KEYS, NAMES};
@@ -1185,6 +1187,41 @@ fn error_names(
 }
 
 // --- The fuzz targets' seed corpus -------------------------------------------------------
+
+/// The fuzz targets' bodies over their seeds, in every `cargo test`: what CI's short
+/// fuzz runs start from is valid for its target and does not crash it, even where
+/// libFuzzer is not built. The valid seeds also parse as they should.
+#[test]
+fn the_fuzz_targets_take_their_seeds() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+    let targets: [(&str, fn(&[u8])); 3] = [
+        ("deserialize", bodies::deserialize),
+        ("stream_decode", bodies::stream_decode),
+        ("repack", bodies::repack),
+    ];
+    for (target, body) in targets {
+        let seeds: Vec<_> = std::fs::read_dir(root.join(target))
+            .unwrap_or_else(|e| panic!("fuzz/seeds/{target}: {e}"))
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        assert!(
+            seeds.len() >= 2,
+            "fuzz/seeds/{target} holds {} seeds",
+            seeds.len()
+        );
+        for seed in seeds {
+            let bytes = std::fs::read(&seed).unwrap();
+            assert!(bytes.len() <= 4096, "{} is over 4 KiB", seed.display());
+            body(&bytes);
+        }
+    }
+    let valid = std::fs::read(root.join("repack/valid")).unwrap();
+    let (version, contents) = models::unframe(&valid);
+    let (_, stream) = repack(version, &contents).expect("the repack seed repacks");
+    assert!(stream.is_ok_and(|rows| !rows.is_empty()));
+}
+
+// --- Writing the seeds -------------------------------------------------------
 
 /// Writes the seed corpus of the fuzz targets (`fuzz/seeds/<target>/`): valid inputs
 /// of every kind, so each run starts from bytes that parse and mutates them, rather

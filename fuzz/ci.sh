@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds every fuzz target and runs each a fixed number of times from its committed
+# seeds (fuzz/seeds/<target>/), as CI does: a short run that fails on any crash, leak
+# or timeout, not a search. For a longer search see the README ("Longer runs").
+#   fuzz/ci.sh [runs]      (default 2000 runs per target)
+set -euo pipefail
+cd "$(dirname "$0")"
+runs=${1:-2000}
+
+command -v cargo-fuzz >/dev/null 2>&1 ||
+    { echo "error: cargo-fuzz is missing: cargo install cargo-fuzz --locked" >&2; exit 1; }
+
+# RUSTC_BOOTSTRAP lets the stable toolchain take the sanitizer flags cargo-fuzz passes.
+export RUSTC_BOOTSTRAP=1
+cargo fuzz build
+
+for target in $(cargo fuzz list); do
+    seeds="seeds/$target"
+    [ -n "$(ls -A "$seeds" 2>/dev/null)" ] || { echo "error: no seeds in fuzz/$seeds" >&2; exit 1; }
+    # libFuzzer adds what it finds to the first folder: a scratch one, so the seeds
+    # stay as committed.
+    scratch=$(mktemp -d)
+    echo "fuzz: $target, $runs runs from $(ls "$seeds" | wc -l) seeds"
+    cargo fuzz run "$target" "$scratch" "$seeds" -- -runs="$runs" -max_len=8192 -timeout=10 -print_final_stats=1 ||
+        { rm -rf "$scratch"; echo "error: fuzz target $target failed; the input is in fuzz/artifacts/$target/" >&2; exit 1; }
+    rm -rf "$scratch"
+done
