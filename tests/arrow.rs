@@ -348,7 +348,10 @@ struct Table {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_parquet_stream_reads_its_first_batch_through_ranges() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(a_parquet_stream_reads_its_first_batch_through_ranges_on).await;
+}
+
+async fn a_parquet_stream_reads_its_first_batch_through_ranges_on(t: TestDb) {
     let counted = Counting::default();
     let registry = Registry::builder()
         .storage("counted", counted.clone())
@@ -409,7 +412,10 @@ async fn a_parquet_stream_reads_its_first_batch_through_ranges() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_corrupt_parquet_stream_ends_in_the_hash_error() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(a_corrupt_parquet_stream_ends_in_the_hash_error_on).await;
+}
+
+async fn a_corrupt_parquet_stream_ends_in_the_hash_error_on(t: TestDb) {
     let registry = Registry::builder()
         .storage("counted", Counting::default())
         .storage("files", FileStorage::new(t.path("files")).unwrap())
@@ -437,10 +443,17 @@ async fn a_corrupt_parquet_stream_ends_in_the_hash_error() {
     .await;
     let loaded: Table = lakery::load_one(&record, &registry, &t.db).await.unwrap();
     let items: Vec<Result<RecordBatch, lakery::Error>> = loaded.inline.collect().await;
-    assert!(
-        matches!(items.last(), Some(Err(lakery::Error::HashMismatch { key, .. })) if key == "inline"),
-        "{items:?}"
-    );
+    match items.last() {
+        Some(Err(error @ lakery::Error::HashMismatch { manifest, key, .. })) => {
+            assert_eq!((*manifest, key.as_str()), (record.id, "inline"));
+            let message = error.to_string();
+            assert!(
+                message.contains(&record.id.to_string()) && message.contains("`inline`"),
+                "{message}"
+            );
+        }
+        other => panic!("expected the hash error last, got {other:?}"),
+    }
 }
 
 fn stored_as(name: &'static str) -> Stored<'static> {

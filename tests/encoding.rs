@@ -163,7 +163,10 @@ async fn compressed_values_and_streams_round_trip_on(t: TestDb) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plain_contents_load_into_a_compressing_type() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(plain_contents_load_into_a_compressing_type_on).await;
+}
+
+async fn plain_contents_load_into_a_compressing_type_on(t: TestDb) {
     let plain = registry::<PlainRun>(&t);
     let value = PlainRun {
         name: "old".into(),
@@ -184,7 +187,10 @@ async fn plain_contents_load_into_a_compressing_type() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_encoding_this_build_does_not_know_is_a_clear_error() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(an_encoding_this_build_does_not_know_is_a_clear_error_on).await;
+}
+
+async fn an_encoding_this_build_does_not_know_is_a_clear_error_on(t: TestDb) {
     let registry = registry::<Run>(&t);
     let record = lakery::save_one(&run(10), &registry, &t.db).await.unwrap();
     t.execute("UPDATE lakery_contents SET encoding = 'br' WHERE content_key = 'summary'")
@@ -194,7 +200,8 @@ async fn an_encoding_this_build_does_not_know_is_a_clear_error() {
         .unwrap_err();
     let message = error.to_string();
     assert!(
-        matches!(error, Error::CorruptRecord { .. })
+        matches!(error, Error::CorruptRecord { ref manifest, .. } if *manifest == record.id.to_string())
+            && message.contains(&record.id.to_string())
             && message.contains("`summary`")
             && message.contains("`br`")
             && message.contains("zstd and gzip"),
@@ -204,7 +211,10 @@ async fn an_encoding_this_build_does_not_know_is_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_stream_fails_its_compressed_save() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(a_failing_stream_fails_its_compressed_save_on).await;
+}
+
+async fn a_failing_stream_fails_its_compressed_save_on(t: TestDb) {
     let registry = registry::<Run>(&t);
     let value = Run {
         log: ContentStream::new(futures::stream::iter((0..3).map(|i| {

@@ -115,7 +115,10 @@ async fn blake3_contents_carry_blake3_hashes_and_load_beside_sha256_ones_on(t: T
 
 #[tokio::test(flavor = "multi_thread")]
 async fn corrupt_blake3_contents_fail_their_check() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(corrupt_blake3_contents_fail_their_check_on).await;
+}
+
+async fn corrupt_blake3_contents_fail_their_check_on(t: TestDb) {
     let memory = MemoryStorage::new();
     let registry = registry(&t, &memory, HashAlgorithm::Blake3);
     let record = lakery::save_one(&capture(20), &registry, &t.db)
@@ -162,7 +165,10 @@ async fn corrupt_blake3_contents_fail_their_check() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_hash_algorithm_is_named() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(an_unknown_hash_algorithm_is_named_on).await;
+}
+
+async fn an_unknown_hash_algorithm_is_named_on(t: TestDb) {
     let memory = MemoryStorage::new();
     let registry = registry(&t, &memory, HashAlgorithm::Sha256);
     let record = lakery::save_one(&capture(3), &registry, &t.db)

@@ -160,7 +160,10 @@ struct Run {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_nested_value_of_an_older_version_migrates_on_load() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(a_nested_value_of_an_older_version_migrates_on_load_on).await;
+}
+
+async fn a_nested_value_of_an_older_version_migrates_on_load_on(t: TestDb) {
     let old = Registry::builder().storable::<RunV1>().build().unwrap();
     let record = lakery::save_one(
         &RunV1 {
@@ -187,10 +190,10 @@ async fn a_nested_value_of_an_older_version_migrates_on_load() {
     );
 
     // A version the nested type does not know is the usual error.
-    t.execute(
-        "UPDATE lakery_contents SET data = CAST('{\"class_id\":\"4c5d6e7f-8a9b-4c0d-9e1f-2a3b4c5d6e7f\",\"version\":7}' AS BLOB) \
-         WHERE content_key = 'score'",
-    )
+    t.execute(&format!(
+        "UPDATE lakery_contents SET data = {} WHERE content_key = 'score'",
+        t.blob(br#"{"class_id":"4c5d6e7f-8a9b-4c0d-9e1f-2a3b4c5d6e7f","version":7}"#)
+    ))
     .await;
     t.execute(&format!(
         "UPDATE lakery_contents SET hash = '{}', size = {} WHERE content_key = 'score'",
@@ -203,9 +206,11 @@ async fn a_nested_value_of_an_older_version_migrates_on_load() {
     let error = lakery::load_one::<Run>(&record, &new, &t.db)
         .await
         .unwrap_err();
+    let message = error.to_string();
     assert!(
-        matches!(error, Error::UnsupportedVersion { stored: 7, .. }),
-        "{error}"
+        matches!(error, Error::UnsupportedVersion { stored: 7, .. })
+            && message.contains(&record.id.to_string()),
+        "{message}"
     );
 }
 

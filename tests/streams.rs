@@ -492,7 +492,8 @@ async fn a_corrupt_blob_fails_at_the_end_of_the_stream_on(t: TestDb) {
     let loaded: Dataset = lakery::load_one(&record, &registry, &t.db).await.unwrap();
     let items: Vec<Result<Record, Error>> = loaded.rows.collect().await;
     assert!(
-        matches!(items.as_slice(), [Err(Error::HashMismatch { .. })]),
+        matches!(items.as_slice(), [Err(Error::HashMismatch { manifest, key, .. })]
+            if *manifest == record.id && key == "rows"),
         "{items:?}"
     );
 
@@ -500,15 +501,23 @@ async fn a_corrupt_blob_fails_at_the_end_of_the_stream_on(t: TestDb) {
     std::fs::remove_file(&files[0]).unwrap();
     let loaded: Dataset = lakery::load_one(&record, &registry, &t.db).await.unwrap();
     let items: Vec<Result<Record, Error>> = loaded.rows.collect().await;
+    let [Err(error @ Error::Storage { manifest, key, .. })] = items.as_slice() else {
+        panic!("expected one storage error, got {items:?}");
+    };
+    assert_eq!((*manifest, key.as_str()), (record.id, "rows"));
+    let message = error.to_string();
     assert!(
-        matches!(items.as_slice(), [Err(Error::Storage { key, .. })] if key == "rows"),
-        "{items:?}"
+        message.contains("storage `files`") && message.contains(&record.id.to_string()),
+        "{message}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stream_saves_once_and_a_loaded_one_can_be_saved_again() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(a_stream_saves_once_and_a_loaded_one_can_be_saved_again_on).await;
+}
+
+async fn a_stream_saves_once_and_a_loaded_one_can_be_saved_again_on(t: TestDb) {
     let memory = MemoryStorage::new();
     let registry = registry(&t, &memory);
     let value = dataset(100);
@@ -516,7 +525,11 @@ async fn a_stream_saves_once_and_a_loaded_one_can_be_saved_again() {
     let error = lakery::save_one(&value, &registry, &t.db)
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::StreamConsumed { .. }), "{error:?}");
+    assert!(
+        matches!(&error, Error::StreamConsumed { key, .. } if key == "rows")
+            && error.to_string().contains("`rows`"),
+        "{error:?}"
+    );
 
     // A loaded stream is saved again by reading it: a copy.
     let record = lakery::save_one(&dataset(1000), &registry, &t.db)
@@ -533,6 +546,8 @@ async fn a_stream_saves_once_and_a_loaded_one_can_be_saved_again() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dropping_a_loaded_stream_releases_its_file() {
+    // SQLite alone: what is tested happens between the stream, its serializer and the
+    // file storage, before any row is written or after every row is read.
     let t = TestDb::sqlite().await;
     let memory = MemoryStorage::new();
     let registry = registry(&t, &memory);
@@ -655,6 +670,8 @@ struct Lines {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_storage_that_stops_short_fails_the_save() {
+    // SQLite alone: what is tested happens between the stream, its serializer and the
+    // file storage, before any row is written or after every row is read.
     let t = TestDb::sqlite().await;
     let registry = Registry::builder()
         .storage("short", Misbehaving::StopsShort(MemoryStorage::new()))
@@ -673,7 +690,9 @@ async fn a_storage_that_stops_short_fails_the_save() {
         "{error:?}"
     );
     assert!(
-        error.to_string().contains("must consume the whole stream"),
+        error.to_string().contains("must consume the whole stream")
+            && error.to_string().contains("storage `short`")
+            && error.to_string().contains("`lines`"),
         "{error}"
     );
     assert_eq!(
@@ -684,6 +703,8 @@ async fn a_storage_that_stops_short_fails_the_save() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_storage_that_skips_a_failed_producer_still_fails_the_save() {
+    // SQLite alone: what is tested happens between the stream, its serializer and the
+    // file storage, before any row is written or after every row is read.
     let t = TestDb::sqlite().await;
     let registry = Registry::builder()
         .storage("short", Misbehaving::SkipsErrors(MemoryStorage::new()))
@@ -728,6 +749,8 @@ fn file_streams_save_and_load_with_one_blocking_thread() {
         .build()
         .unwrap();
     runtime.block_on(async {
+        // SQLite alone: the deadlock this guards against is between the file storage's
+        // writer and hasher threads, whatever database the rows go to.
         let t = TestDb::sqlite().await;
         let memory = MemoryStorage::new();
         let registry = registry(&t, &memory);
@@ -748,6 +771,8 @@ fn file_streams_save_and_load_with_one_blocking_thread() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_loaded_stream_read_to_its_end_stays_ended() {
+    // SQLite alone: what is tested happens between the stream, its serializer and the
+    // file storage, before any row is written or after every row is read.
     let t = TestDb::sqlite().await;
     let memory = MemoryStorage::new();
     let registry = registry(&t, &memory);
