@@ -1,16 +1,19 @@
 //! The `lakery` command line, run as a real binary against every backend with saved
 //! data: listing and filtering, showing, reading bytes back (hash-checked, encoding
-//! undone), verifying (a corrupted blob is reported and exits with 1), and the exit
-//! codes and messages of bad input.
+//! undone), verifying (a corrupted blob is reported and exits with 1), deleting and
+//! collecting, migrating, and the exit codes and messages of bad input.
 
 mod common;
 
+use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use common::TestDb;
 use lakery::serializer::{RawBytes, Text};
-use lakery::{FileStorage, ManifestRecord, Registry, Storable};
+use lakery::{Backend, FileStorage, ManifestRecord, Registry, Storable};
 
 #[derive(Storable, Debug)]
 #[storable(class_id = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")]
@@ -22,17 +25,58 @@ struct Report {
     notes: String,
 }
 
+/// How long one command may take; none of them takes a second here.
+const COMMAND_TIME: Duration = Duration::from_secs(120);
+
 fn lakery(t: &TestDb, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lakery"))
+    run(Command::new(env!("CARGO_BIN_EXE_lakery"))
         .arg("--database")
         .arg(t.db.url())
         .arg("--storages")
         .arg(t.path("lakery.toml"))
         .args(args)
         .env_remove("LAKERY_DATABASE_URL")
-        .env_remove("LAKERY_STORAGES")
-        .output()
-        .expect("the lakery binary runs")
+        .env_remove("LAKERY_STORAGES"))
+}
+
+/// `command`'s output, as `Command::output` gives it (stdin empty, so nothing waits for
+/// an answer), but killed and failed if it has not ended within [`COMMAND_TIME`]: a
+/// command that hangs fails its test rather than stalling the run.
+fn run(command: &mut Command) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the lakery binary runs");
+    // Both pipes are read to their end at once, so that the child never blocks on a full
+    // one; their ends are the event that it exited.
+    let (sender, ended) = mpsc::channel();
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        let sender = sender.clone();
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            let _ = sender.send(());
+            bytes
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + COMMAND_TIME;
+    for _ in 0..2 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if ended.recv_timeout(left).is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} did not end within {COMMAND_TIME:?}");
+        }
+    }
+    Output {
+        status: child.wait().unwrap(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 fn stdout(output: &Output) -> String {
@@ -163,8 +207,9 @@ async fn the_command_line_lists_shows_reads_and_verifies_on(t: TestDb) {
     assert!(
         report.contains("Corrupt")
             && report.contains(&first.id.to_string())
-            && report.contains("`blob`"),
-        "{report}"
+            && report.contains("`blob`")
+            && report.contains("`files`"),
+        "names the manifest, the key and the storage: {report}"
     );
     assert!(report.contains("1 problems"), "{report}");
     // Only the other manifest: clean again.
@@ -182,7 +227,14 @@ async fn the_command_line_lists_shows_reads_and_verifies_on(t: TestDb) {
         ],
     );
     assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
-    assert!(stderr(&refused).contains("corrupt"), "{}", stderr(&refused));
+    let message = stderr(&refused);
+    assert!(
+        message.contains("corrupt")
+            && message.contains(&first.id.to_string())
+            && message.contains("`blob`")
+            && message.contains("`files`"),
+        "names the manifest, the key and the storage: {message}"
+    );
     assert_eq!(
         std::fs::read(&file).unwrap(),
         vec![2u8; 1002],
@@ -254,6 +306,11 @@ async fn rm_deletes_only_when_confirmed_and_gc_removes_what_it_left_on(t: TestDb
     );
     let unknown = lakery(&t, &["rm", "--yes", "01a2277c-1c33-72e0-bddc-13ad4ccae34b"]);
     assert_eq!(unknown.status.code(), Some(3), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("01a2277c-1c33-72e0-bddc-13ad4ccae34b"),
+        "{}",
+        stderr(&unknown)
+    );
     let id = first.id.to_string();
     for (args, expected) in [
         (vec!["rm", &id], "--yes"),
@@ -292,10 +349,13 @@ async fn rm_deletes_only_when_confirmed_and_gc_removes_what_it_left_on(t: TestDb
         "a log line: {}",
         stderr(&deleted)
     );
-    assert!(matches!(
-        t.db.manifest(first.id).await,
-        Err(lakery::Error::ManifestNotFound(_))
-    ));
+    match t.db.manifest(first.id).await {
+        Err(error @ lakery::Error::ManifestNotFound(id)) => {
+            assert_eq!(id, first.id);
+            assert!(error.to_string().contains(&first.id.to_string()), "{error}");
+        }
+        other => panic!("rm left {} behind: {other:?}", first.id),
+    }
     assert_eq!(t.db.manifest(second.id).await.unwrap(), second);
     assert!(first_blob.exists(), "rm leaves the blob for gc");
 
@@ -339,20 +399,33 @@ async fn rm_deletes_only_when_confirmed_and_gc_removes_what_it_left_on(t: TestDb
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_gets_a_clear_message_and_its_exit_code() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(bad_input_gets_a_clear_message_and_its_exit_code_on).await;
+}
+
+async fn bad_input_gets_a_clear_message_and_its_exit_code_on(t: TestDb) {
     let (first, _) = saved(&t).await;
     let unknown = lakery(&t, &["show", "01a2277c-1c33-72e0-bddc-13ad4ccae34b"]);
     assert_eq!(unknown.status.code(), Some(3), "{}", stderr(&unknown));
-    assert!(stderr(&unknown).contains("01a2277c-1c33-72e0-bddc-13ad4ccae34b"));
+    assert!(
+        stderr(&unknown).contains("01a2277c-1c33-72e0-bddc-13ad4ccae34b"),
+        "{}",
+        stderr(&unknown)
+    );
     let missing_key = lakery(&t, &["cat", &first.id.to_string(), "nope"]);
     assert_eq!(missing_key.status.code(), Some(3));
     assert!(
-        stderr(&missing_key).contains("`nope`"),
-        "{}",
+        stderr(&missing_key).contains("`nope`")
+            && stderr(&missing_key).contains(&first.id.to_string()),
+        "names the manifest and the key: {}",
         stderr(&missing_key)
     );
     let not_an_id = lakery(&t, &["show", "yesterday"]);
     assert_eq!(not_an_id.status.code(), Some(2));
+    assert!(
+        stderr(&not_an_id).contains("yesterday"),
+        "{}",
+        stderr(&not_an_id)
+    );
     let bad_tag = lakery(&t, &["ls", "--tag", "project"]);
     assert_eq!(bad_tag.status.code(), Some(2));
     assert!(
@@ -360,14 +433,6 @@ async fn bad_input_gets_a_clear_message_and_its_exit_code() {
         "{}",
         stderr(&bad_tag)
     );
-
-    let no_database = Command::new(env!("CARGO_BIN_EXE_lakery"))
-        .args(["ls"])
-        .env_remove("LAKERY_DATABASE_URL")
-        .output()
-        .unwrap();
-    assert_eq!(no_database.status.code(), Some(2));
-    assert!(stderr(&no_database).contains("LAKERY_DATABASE_URL"));
 
     std::fs::write(t.path("lakery.toml"), "[storages.files]\ntype = \"tape\"\n").unwrap();
     let bad_config = lakery(&t, &["verify"]);
@@ -377,35 +442,90 @@ async fn bad_input_gets_a_clear_message_and_its_exit_code() {
         "{}",
         stderr(&bad_config)
     );
+}
+
+/// No database here: these are refused, or answered, before one is opened.
+#[test]
+fn a_missing_database_is_named_and_every_command_has_help() {
+    let no_database = run(Command::new(env!("CARGO_BIN_EXE_lakery"))
+        .args(["ls"])
+        .env_remove("LAKERY_DATABASE_URL"));
+    assert_eq!(no_database.status.code(), Some(2));
+    assert!(stderr(&no_database).contains("LAKERY_DATABASE_URL"));
 
     // Every command has help with an example.
     for command in [
         "migrate", "ls", "show", "cat", "verify", "gc", "rm", "serve",
     ] {
-        let help = Command::new(env!("CARGO_BIN_EXE_lakery"))
-            .args([command, "--help"])
-            .output()
-            .unwrap();
+        let help = run(Command::new(env!("CARGO_BIN_EXE_lakery")).args([command, "--help"]));
         assert!(help.status.success());
         assert!(stdout(&help).contains("Example: lakery"), "{command}");
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_migrate_command_creates_the_tables() {
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+        if let Some(t) = TestDb::unmigrated(backend).await {
+            eprintln!("-- on {backend:?}");
+            the_migrate_command_creates_the_tables_on(t).await;
+        }
+    }
+}
+
+async fn the_migrate_command_creates_the_tables_on(t: TestDb) {
+    std::fs::write(t.path("lakery.toml"), "").unwrap();
+    let before = lakery(&t, &["ls"]);
+    assert_eq!(before.status.code(), Some(4), "{}", stdout(&before));
+    assert!(
+        stderr(&before).contains("missing lakery's schema") && stderr(&before).contains("migrate"),
+        "says to migrate: {}",
+        stderr(&before)
+    );
+    for _ in 0..2 {
+        // Twice: a second run finds the schema up to date.
+        let migrated = lakery(&t, &["migrate"]);
+        assert!(migrated.status.success(), "{}", stderr(&migrated));
+        assert!(
+            stdout(&migrated).contains("the database is up to date"),
+            "{}",
+            stdout(&migrated)
+        );
+    }
+    let empty = lakery(&t, &["ls", "--json"]);
+    assert!(empty.status.success(), "{}", stderr(&empty));
+    assert!(stdout(&empty).is_empty(), "{}", stdout(&empty));
+    // Every table is there: a value saved into them is listed and shown.
+    let (first, second) = saved(&t).await;
+    let listed = lakery(&t, &["ls"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(
+        stdout(&listed).contains(&first.id.to_string())
+            && stdout(&listed).contains(&second.id.to_string()),
+        "{}",
+        stdout(&listed)
+    );
+    let shown = lakery(&t, &["show", &first.id.to_string()]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert!(
+        stdout(&shown).contains("tag      project=apollo") && stdout(&shown).contains("notes"),
+        "{}",
+        stdout(&shown)
+    );
+}
+
+/// SQLite alone: a database there is a file, which `migrate` creates.
 #[test]
-fn the_migrate_command_creates_the_tables() {
+fn the_migrate_command_creates_a_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("new.db").display());
-    let output = Command::new(env!("CARGO_BIN_EXE_lakery"))
+    let output = run(Command::new(env!("CARGO_BIN_EXE_lakery"))
         .args(["migrate", "--database", &url])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+        .current_dir(dir.path()));
     assert!(output.status.success(), "{}", stderr(&output));
-    let listed = Command::new(env!("CARGO_BIN_EXE_lakery"))
-        .args(["ls", "--database", &url])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(listed.status.success(), "{}", stderr(&listed));
     assert!(Path::new(&dir.path().join("new.db")).exists());
+    let listed = run(Command::new(env!("CARGO_BIN_EXE_lakery"))
+        .args(["ls", "--database", &url])
+        .current_dir(dir.path()));
+    assert!(listed.status.success(), "{}", stderr(&listed));
 }
