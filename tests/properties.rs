@@ -1194,24 +1194,9 @@ fn error_names(
 #[test]
 fn the_fuzz_targets_take_their_seeds() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
-    let targets: [(&str, fn(&[u8])); 3] = [
-        ("deserialize", bodies::deserialize),
-        ("stream_decode", bodies::stream_decode),
-        ("repack", bodies::repack),
-    ];
-    for (target, body) in targets {
-        let seeds: Vec<_> = std::fs::read_dir(root.join(target))
-            .unwrap_or_else(|e| panic!("fuzz/seeds/{target}: {e}"))
-            .map(|entry| entry.unwrap().path())
-            .collect();
-        assert!(
-            seeds.len() >= 2,
-            "fuzz/seeds/{target} holds {} seeds",
-            seeds.len()
-        );
-        for seed in seeds {
-            let bytes = std::fs::read(&seed).unwrap();
-            assert!(bytes.len() <= 4096, "{} is over 4 KiB", seed.display());
+    for (target, body) in FUZZ_TARGETS {
+        for (seed, bytes) in fuzz_seeds(target) {
+            assert!(bytes.len() <= 4096, "{seed} is over 4 KiB");
             body(&bytes);
         }
     }
@@ -1219,6 +1204,104 @@ fn the_fuzz_targets_take_their_seeds() {
     let (version, contents) = models::unframe(&valid);
     let (_, stream) = repack(version, &contents).expect("the repack seed repacks");
     assert!(stream.is_ok_and(|rows| !rows.is_empty()));
+}
+
+/// A fuzz target's body: any bytes in, no panic out.
+type FuzzBody = fn(&[u8]);
+
+const FUZZ_TARGETS: [(&str, FuzzBody); 3] = [
+    ("deserialize", bodies::deserialize),
+    ("stream_decode", bodies::stream_decode),
+    ("repack", bodies::repack),
+];
+
+/// The committed seeds of a fuzz target, by file name.
+fn fuzz_seeds(target: &str) -> Vec<(String, Vec<u8>)> {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/seeds")
+        .join(target);
+    let mut seeds: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("fuzz/seeds/{target}: {e}"))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect();
+    seeds.sort();
+    assert!(
+        seeds.len() >= 2,
+        "fuzz/seeds/{target} holds {} seeds",
+        seeds.len()
+    );
+    seeds
+}
+
+/// How many mutated inputs each fuzz target takes in every `cargo test`.
+const FUZZ_RUNS: usize = 5000;
+
+/// A short, fixed fuzz run in every `cargo test`, where libFuzzer's instrumented build
+/// is too slow for CI: each target takes `FUZZ_RUNS` inputs made from its committed
+/// seeds by libFuzzer's simplest mutations (bytes flipped, inserted, removed, copied
+/// over, cut short, two seeds spliced), from a fixed random seed so a failure repeats.
+/// The input that fails is printed, to become a seed or a regression test.
+#[test]
+fn the_fuzz_targets_survive_mutations_of_their_seeds() {
+    use rand::{Rng, SeedableRng};
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x1a4e_5eed);
+    for (target, body) in FUZZ_TARGETS {
+        let seeds = fuzz_seeds(target);
+        for run in 0..FUZZ_RUNS {
+            let (name, seed) = &seeds[rng.random_range(0..seeds.len())];
+            let mut input = seed.clone();
+            for _ in 0..rng.random_range(1..=4) {
+                mutate(&mut input, &seeds, &mut rng);
+            }
+            let outcome = std::panic::catch_unwind(|| body(&input));
+            assert!(
+                outcome.is_ok(),
+                "fuzz target {target} panicked on run {run}, a mutation of seed {name}: {input:?}"
+            );
+        }
+    }
+}
+
+/// One of libFuzzer's simplest mutations of `input`.
+fn mutate(input: &mut Vec<u8>, seeds: &[(String, Vec<u8>)], rng: &mut impl rand::Rng) {
+    match rng.random_range(0..6) {
+        0 if !input.is_empty() => {
+            let i = rng.random_range(0..input.len());
+            input[i] ^= 1 << rng.random_range(0..8);
+        }
+        1 => {
+            let i = rng.random_range(0..=input.len());
+            input.insert(i, rng.random());
+        }
+        2 if !input.is_empty() => {
+            let i = rng.random_range(0..input.len());
+            input.remove(i);
+        }
+        3 if !input.is_empty() => {
+            let (from, to) = (
+                rng.random_range(0..input.len()),
+                rng.random_range(0..input.len()),
+            );
+            let len = rng.random_range(1..=8).min(input.len() - from.max(to));
+            input.copy_within(from..from + len, to);
+        }
+        4 => {
+            let len = rng.random_range(0..=input.len());
+            input.truncate(len);
+        }
+        _ => {
+            let (_, other) = &seeds[rng.random_range(0..seeds.len())];
+            let cut = rng.random_range(0..=input.len());
+            let other_cut = rng.random_range(0..=other.len());
+            input.truncate(cut);
+            input.extend_from_slice(&other[other_cut..]);
+        }
+    }
 }
 
 // --- Writing the seeds -------------------------------------------------------
