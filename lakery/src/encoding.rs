@@ -68,7 +68,10 @@ impl Encoding {
     /// looking at the start of a content without trusting its size (a few kilobytes of
     /// zstd can claim gigabytes). An error if the part read is not valid.
     // Without either feature there is no encoding, and so nothing after the match.
-    #[cfg_attr(not(any(feature = "zstd", feature = "gzip")), allow(unreachable_code))]
+    #[cfg_attr(
+        not(any(feature = "zstd", feature = "gzip")),
+        allow(unreachable_code, unused_variables)
+    )]
     pub fn decode_up_to(self, data: &[u8], limit: usize) -> std::io::Result<(Bytes, bool)> {
         use std::io::Read;
         let reader: Box<dyn Read + '_> = match self {
