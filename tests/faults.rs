@@ -19,7 +19,7 @@ use lakery::serializer::{RawBytes, RawChunks};
 use lakery::testing::{Faults, FaultyStorage};
 use lakery::{
     Backend, ContentStream, Database, Error, FileStorage, ManifestId, ProblemKind, Query, Registry,
-    Storable,
+    SavedBatch, Storable,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -627,22 +627,8 @@ async fn a_connection_dropped_mid_batch_leaves_no_partial_batch_on(t: TestDb) {
     let (registry, _) = registry(&t, Faults::new());
 
     // Cut before the COMMIT reaches the server: nothing of the batch is committed.
-    let mut progress = proxy.arm(Plan::CutBefore);
-    let mut saver = lakery::Saver::new(&registry, &proxied);
-    for i in 0..10 {
-        saver.save_soon(&sample(i));
-    }
-    let outcome = tokio::time::timeout(Duration::from_secs(60), saver.finish())
-        .await
-        .expect("a dropped connection fails the save rather than hanging it");
-    // The client saw its connection die only after the proxy met the COMMIT.
-    let met = *progress.borrow();
-    assert!(
-        met.reached,
-        "the proxy never met a COMMIT to cut: {:?}",
-        outcome.as_ref().map(drop)
-    );
-    let cut = wait_for(&mut progress, "the cut before the COMMIT", |p| p.closed).await;
+    let (outcome, cut) =
+        save_through_a_cut(&proxy, Plan::CutBefore, &registry, &proxied, 0..10).await;
     assert_eq!(
         cut.reply_bytes, 0,
         "the COMMIT was kept from the server: {cut:?}"
@@ -658,21 +644,8 @@ async fn a_connection_dropped_mid_batch_leaves_no_partial_batch_on(t: TestDb) {
 
     // Cut once the server answered the COMMIT, before the answer reaches the client:
     // the batch is committed whole, though its save failed.
-    let mut progress = proxy.arm(Plan::CutAfterReply);
-    let mut saver = lakery::Saver::new(&registry, &proxied);
-    for i in 10..20 {
-        saver.save_soon(&sample(i));
-    }
-    let outcome = tokio::time::timeout(Duration::from_secs(60), saver.finish())
-        .await
-        .expect("a dropped connection fails the save rather than hanging it");
-    let met = *progress.borrow();
-    assert!(
-        met.reached,
-        "the proxy never met a COMMIT to cut: {:?}",
-        outcome.as_ref().map(drop)
-    );
-    let cut = wait_for(&mut progress, "the cut after the COMMIT", |p| p.closed).await;
+    let (outcome, cut) =
+        save_through_a_cut(&proxy, Plan::CutAfterReply, &registry, &proxied, 10..20).await;
     assert!(
         cut.reply_bytes > 0,
         "the server answered the COMMIT before the cut: {cut:?}"
@@ -698,6 +671,34 @@ async fn a_connection_dropped_mid_batch_leaves_no_partial_batch_on(t: TestDb) {
         .await
         .unwrap();
     assert_eq!(manifests(&t.db).await, 11);
+}
+
+/// Saves `samples` as one batch through `proxy` armed with `plan`, and returns how the
+/// save ended and the proxy's progress once it closed the connection it cut.
+async fn save_through_a_cut(
+    proxy: &Proxy,
+    plan: Plan,
+    registry: &Registry,
+    proxied: &Database,
+    samples: std::ops::Range<u32>,
+) -> (lakery::Result<SavedBatch>, Progress) {
+    let mut progress = proxy.arm(plan);
+    let mut saver = lakery::Saver::new(registry, proxied);
+    for i in samples {
+        saver.save_soon(&sample(i));
+    }
+    let outcome = tokio::time::timeout(Duration::from_secs(60), saver.finish())
+        .await
+        .expect("a dropped connection fails the save rather than hanging it");
+    // The client saw its connection die only after the proxy met the COMMIT.
+    let met = *progress.borrow();
+    assert!(
+        met.reached,
+        "the proxy never met a COMMIT to cut: {:?}",
+        outcome.as_ref().map(drop)
+    );
+    let cut = wait_for(&mut progress, "the cut of the COMMIT", |p| p.closed).await;
+    (outcome, cut)
 }
 
 #[tokio::test(flavor = "multi_thread")]
