@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use lakery::{FileStorage, ObjectStorage, Registry};
 use serde::Deserialize;
 
-use crate::Failure;
+use crate::failure::Failure;
 
 /// `lakery.toml`: storages by the names the manifests record (a registry's
 /// `default_storage` is recorded as `default`).

@@ -1,0 +1,123 @@
+//! `lakery serve`: a read-only JSON API and HTML viewer of what is stored.
+//!
+//! Routes, all `GET`:
+//!
+//! - `/`: the manifests, newest first, with filters (`class`, `tag=KEY=VALUE`
+//!   repeated, `since`, `until`) and paging (`after`, `limit`);
+//! - `/manifests/{id}`: a manifest, its contents and a preview of each;
+//! - `/api/manifests`: the list as JSON, `{"manifests": [...], "next": cursor}`;
+//! - `/api/manifests/{id}`: `{"manifest": ..., "contents": [...]}`;
+//! - `/api/manifests/{id}/contents/{key}`: a content's bytes, hash-checked, with its
+//!   encoding undone, under its stored content type (`?download` to save it);
+//! - `/style.css`.
+//!
+//! Stored content never runs as page or script: every response says
+//! `X-Content-Type-Options: nosniff` and carries a Content-Security-Policy without
+//! scripts; content bytes are served in a sandbox, and active types (HTML, SVG, XML,
+//! JavaScript) as plain text; previews are escaped. With a token, every request needs it,
+//! as `Authorization: Bearer TOKEN` or the cookie that `/?token=TOKEN` sets.
+
+mod api;
+mod auth;
+mod headers;
+mod pages;
+mod params;
+mod preview;
+mod problem;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use lakery::{ContentRecord, Database, ManifestRecord, Registry};
+
+use self::problem::{manifest_id, Problem};
+use crate::failure::Failure;
+
+/// Reads of content (previews and bytes) at once; the rest wait their turn.
+const READS_AT_ONCE: usize = 4;
+
+struct App {
+    db: Database,
+    registry: Registry,
+    token: Option<String>,
+    /// The cookie that carries the token: named by port, since browsers share cookies
+    /// between the ports of a host.
+    cookie: String,
+    reads: tokio::sync::Semaphore,
+}
+
+type Shared = State<Arc<App>>;
+
+/// Serves until interrupted (Ctrl-C or SIGTERM).
+pub async fn run(
+    db: Database,
+    registry: Registry,
+    bind: SocketAddr,
+    token: Option<String>,
+) -> Result<(), Failure> {
+    if let Some(token) = &token {
+        auth::check_token(token)?;
+    } else if !bind.ip().is_loopback() {
+        return Err(Failure::usage(format!(
+            "{bind} is not a loopback address: give --token (or LAKERY_TOKEN) so that \
+             not everyone who can reach it can read what is stored"
+        )));
+    }
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| Failure::usage(format!("cannot listen on {bind}: {e}")))?;
+    let address = listener.local_addr()?;
+    let app = Arc::new(App {
+        db,
+        registry,
+        token,
+        cookie: format!("lakery_token_{}", address.port()),
+        reads: tokio::sync::Semaphore::new(READS_AT_ONCE),
+    });
+    let router = routes::router(app);
+    // The first line of output, for scripts and tests that asked for port 0.
+    println!("serving on http://{address}/");
+    tracing::info!("read-only viewer on http://{address}/; Ctrl-C stops it");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+impl App {
+    /// The manifest of the id in the path, and its contents.
+    async fn manifest_and_contents(
+        &self,
+        id: &str,
+        json: bool,
+    ) -> Result<(ManifestRecord, Vec<ContentRecord>), Problem> {
+        let id = manifest_id(id, json)?;
+        let failed = |e| Problem::from_error(e, json);
+        let manifest = self.db.manifest(id).await.map_err(failed)?;
+        let contents = self.db.contents(id).await.map_err(failed)?;
+        Ok((manifest, contents))
+    }
+}
+
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,100 @@
+//! The list's parameters, shared by the page and the JSON API.
+
+use super::problem::Problem;
+use crate::filter::{parse_tag, parse_time, Filter};
+
+/// Manifests per page unless `limit` says otherwise, and the most it may say.
+const PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+
+/// The list's parameters, from a query string where `tag` repeats.
+#[derive(Default)]
+pub struct ListParams {
+    pub filter: Filter,
+    pub after: Option<lakery::Cursor>,
+    /// The tags as given, for the form.
+    pub tag_texts: Vec<String>,
+    pub since_text: String,
+    pub until_text: String,
+}
+
+impl ListParams {
+    pub fn parse(query: Option<&str>, json: bool) -> Result<ListParams, Problem> {
+        let mut params = ListParams::default();
+        let bad = |m: String| Problem::bad_request(m, json);
+        for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            match &*key {
+                "class" => {
+                    params.filter.class = Some(
+                        value
+                            .parse()
+                            .map_err(|_| bad(format!("class `{value}` is not a UUID")))?,
+                    )
+                }
+                "tag" => {
+                    params.filter.tags.push(parse_tag(value).map_err(bad)?);
+                    params.tag_texts.push(value.to_owned());
+                }
+                "since" => {
+                    params.filter.since = Some(parse_time(value).map_err(bad)?);
+                    params.since_text = value.to_owned();
+                }
+                "until" => {
+                    params.filter.until = Some(parse_time(value).map_err(bad)?);
+                    params.until_text = value.to_owned();
+                }
+                "limit" => {
+                    let limit: usize = value
+                        .parse()
+                        .map_err(|_| bad(format!("limit `{value}` is not a number")))?;
+                    params.filter.limit = Some(limit.clamp(1, MAX_PAGE));
+                }
+                "after" => {
+                    params.after = Some(
+                        value
+                            .parse()
+                            .map_err(|e: lakery::Error| bad(e.to_string()))?,
+                    )
+                }
+                "token" => {}
+                other => return Err(bad(format!("unknown parameter `{other}`"))),
+            }
+        }
+        params.filter.limit.get_or_insert(PAGE);
+        Ok(params)
+    }
+
+    pub fn query(&self) -> lakery::Query {
+        let query = self.filter.query();
+        match self.after {
+            Some(cursor) => query.after(cursor),
+            None => query,
+        }
+    }
+
+    /// This list's query string with `after` set to `cursor`.
+    pub fn next_link(&self, cursor: lakery::Cursor) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(class) = self.filter.class {
+            out.append_pair("class", &class.to_string());
+        }
+        for tag in &self.tag_texts {
+            out.append_pair("tag", tag);
+        }
+        if !self.since_text.is_empty() {
+            out.append_pair("since", &self.since_text);
+        }
+        if !self.until_text.is_empty() {
+            out.append_pair("until", &self.until_text);
+        }
+        if let Some(limit) = self.filter.limit.filter(|l| *l != PAGE) {
+            out.append_pair("limit", &limit.to_string());
+        }
+        out.append_pair("after", &cursor.to_string());
+        format!("/?{}", out.finish())
+    }
+}
