@@ -11,6 +11,7 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// Bad usage or configuration: exit code 2.
     pub fn usage(message: impl Into<String>) -> Failure {
         Failure {
             code: 2,

@@ -5,7 +5,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::params::ListParams;
 use super::preview;
 use super::problem::{manifest_id, Problem};
 use super::Shared;
@@ -15,12 +14,7 @@ use super::Shared;
 const MAX_SERVED: u64 = 256 << 20;
 
 pub async fn list_json(State(app): Shared, RawQuery(query): RawQuery) -> Result<Response, Problem> {
-    let params = ListParams::parse(query.as_deref(), true)?;
-    let page = app
-        .db
-        .find(&params.query())
-        .await
-        .map_err(|e| Problem::from_error(e, true))?;
+    let (_, page) = app.list(query.as_deref(), true).await?;
     let next = page.next.map(|cursor| cursor.to_string());
     Ok(Json(serde_json::json!({ "manifests": page.records, "next": next })).into_response())
 }

@@ -30,8 +30,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
-use lakery::{ContentRecord, Database, ManifestRecord, Registry};
+use lakery::{ContentRecord, Database, ManifestRecord, Page, Registry};
 
+use self::params::ListParams;
 use self::problem::{manifest_id, Problem};
 use crate::failure::Failure;
 
@@ -87,6 +88,17 @@ pub async fn run(
 }
 
 impl App {
+    /// The list's parameters from a query string, and the page of manifests they select.
+    async fn list(&self, query: Option<&str>, json: bool) -> Result<(ListParams, Page), Problem> {
+        let params = ListParams::parse(query, json)?;
+        let page = self
+            .db
+            .find(&params.query())
+            .await
+            .map_err(|e| Problem::from_error(e, json))?;
+        Ok((params, page))
+    }
+
     /// The manifest of the id in the path, and its contents.
     async fn manifest_and_contents(
         &self,

@@ -7,7 +7,6 @@ use axum::response::IntoResponse;
 use lakery::{ContentRecord, ManifestRecord};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use super::params::ListParams;
 use super::preview::{self, Preview};
 use super::problem::Problem;
 use super::Shared;
@@ -16,12 +15,7 @@ use super::Shared;
 const MAX_PREVIEWS: usize = 40;
 
 pub async fn list_page(State(app): Shared, RawQuery(query): RawQuery) -> Result<Markup, Problem> {
-    let params = ListParams::parse(query.as_deref(), false)?;
-    let page = app
-        .db
-        .find(&params.query())
-        .await
-        .map_err(|e| Problem::from_error(e, false))?;
+    let (params, page) = app.list(query.as_deref(), false).await?;
     let class_text = params
         .filter
         .class
