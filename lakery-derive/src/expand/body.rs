@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::Ident;
 
-use super::{local, ty_span, Names, Piece, Spec};
+use super::{local, mentions_any, ty_span, Names, Piece, Spec};
 use crate::ast::{Container, Field};
 use crate::symbol::BODY_KEY;
 
@@ -48,9 +48,14 @@ pub fn piece(names: &Names, cont: &Container) -> Option<(Piece, TokenStream)> {
         .map(|i| local(&format!("__lakery_field_{i}")))
         .collect();
     let members: Vec<&Ident> = fields.iter().map(|field| field.ident).collect();
-    let params = generic_params(cont);
+    let params: Vec<&Ident> = cont
+        .generics
+        .type_params()
+        .map(|param| &param.ident)
+        .collect();
 
-    // Saving: each field's check, at its type; the body of borrows; the body's serializer,
+    // A field whose type names a parameter needs a bound, which the derive does not add;
+    // its message says so. Saving: each field's check, at its type; the body of borrows; the body's serializer,
     // checked at the serializer.
     let checks = fields.iter().zip(&kinds).map(|(field, kind)| {
         let ty = field.ty;
@@ -134,21 +139,4 @@ fn definition(names: &Names, members: &[&Ident]) -> TokenStream {
             #prelude::PhantomData
         }
     }
-}
-
-/// The struct's type parameters: a body field whose type names one needs a bound that the
-/// derive does not add, and its message says so.
-fn generic_params(cont: &Container) -> Vec<Ident> {
-    cont.generics
-        .type_params()
-        .map(|param| param.ident.clone())
-        .collect()
-}
-
-fn mentions_any(tokens: TokenStream, idents: &[Ident]) -> bool {
-    tokens.into_iter().any(|token| match token {
-        proc_macro2::TokenTree::Ident(ident) => idents.contains(&ident),
-        proc_macro2::TokenTree::Group(group) => mentions_any(group.stream(), idents),
-        _ => false,
-    })
 }

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
 use syn::{Ident, LitInt, Type};
 
-use super::{local, Names};
+use super::{local, mentions_any, Names};
 use crate::ast::Container;
 
 /// `loads_version`, `known_versions` and `repack_version`, or nothing when the struct has
@@ -167,12 +167,4 @@ fn previous_checks(
             );
         };
     }
-}
-
-fn mentions_any(tokens: TokenStream, idents: &[&Ident]) -> bool {
-    tokens.into_iter().any(|token| match token {
-        proc_macro2::TokenTree::Ident(ident) => idents.iter().any(|param| **param == ident),
-        proc_macro2::TokenTree::Group(group) => mentions_any(group.stream(), idents),
-        _ => false,
-    })
 }

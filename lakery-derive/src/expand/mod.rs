@@ -122,6 +122,16 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
+/// Whether `tokens` name any of `idents` (a type that names one of the struct's
+/// parameters).
+fn mentions_any(tokens: TokenStream, idents: &[&Ident]) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => idents.iter().any(|param| **param == ident),
+        proc_macro2::TokenTree::Group(group) => mentions_any(group.stream(), idents),
+        _ => false,
+    })
+}
+
 /// The span of a field's type, where an error about the type belongs.
 fn ty_span(field: &Field) -> Span {
     syn::spanned::Spanned::span(field.ty)
@@ -234,6 +244,26 @@ fn skipped(names: &Names, field: &Field) -> Piece {
     }
 }
 
+/// A field stored under its own key, its name: `unpack` pushes it; `take` is the
+/// expression, spanned at `span`, that `repack` reads it back with.
+fn field_piece(
+    names: &Names,
+    field: &Field,
+    index: usize,
+    spec: Spec,
+    unpack: TokenStream,
+    take: TokenStream,
+) -> Piece {
+    let member = field.ident;
+    let value = local(&format!("__lakery_content_{index}"));
+    Piece {
+        spec: Some(spec.emit(names)),
+        unpack,
+        repack: quote!(let #value = #take;),
+        fields: vec![quote!(#member: #value)],
+    }
+}
+
 /// A `ContentSpec` literal.
 pub struct Spec<'a> {
     pub key: &'a str,
@@ -246,7 +276,25 @@ pub struct Spec<'a> {
     pub nested: Option<TokenStream>,
 }
 
-impl Spec<'_> {
+impl<'a> Spec<'a> {
+    /// The spec of a `#[content]` field keyed `key`.
+    fn content(
+        key: &'a str,
+        content: &'a crate::attr::Content,
+        serializer_type: &'a str,
+        stream: bool,
+    ) -> Self {
+        Spec {
+            key,
+            storage: storage(content),
+            tags: &content.tags,
+            serializer_type,
+            stream,
+            encoding: content.encoding.as_ref(),
+            nested: None,
+        }
+    }
+
     fn emit(&self, names: &Names) -> TokenStream {
         let Names { krate, prelude, .. } = names;
         let option = |value: Option<TokenStream>| match value {

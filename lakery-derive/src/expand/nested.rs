@@ -3,7 +3,7 @@
 
 use quote::{quote, quote_spanned};
 
-use super::{local, ty_span, Names, Piece, Spec};
+use super::{field_piece, ty_span, Names, Piece, Spec};
 use crate::ast::Field;
 
 pub fn piece(names: &Names, field: &Field, index: usize) -> Piece {
@@ -26,22 +26,12 @@ pub fn piece(names: &Names, field: &Field, index: usize) -> Piece {
         stream: false,
         encoding: None,
         nested: Some(quote_spanned!(span=> <#ty as #krate::Storable>::CONTENTS)),
-    }
-    .emit(names);
+    };
     let member = field.ident;
-    let value = local(&format!("__lakery_content_{index}"));
-    Piece {
-        spec: Some(spec),
-        unpack: quote_spanned! {span=>
-            (&#private::probe::Nested::<#ty>::new())
-                .silent()
-                .push(#contents, #index, &self.#member)?;
-        },
-        repack: quote_spanned! {span=>
-            let #value = (&#private::probe::Nested::<#ty>::new())
-                .silent()
-                .take(#contents, #key)?;
-        },
-        fields: vec![quote!(#member: #value)],
-    }
+    let nested = quote_spanned!(span=> (&#private::probe::Nested::<#ty>::new()).silent());
+    let unpack = quote_spanned! {span=>
+        #nested.push(#contents, #index, &self.#member)?;
+    };
+    let take = quote_spanned!(span=> #nested.take(#contents, #key)?);
+    field_piece(names, field, index, spec, unpack, take)
 }

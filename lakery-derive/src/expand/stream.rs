@@ -4,7 +4,7 @@
 use quote::{quote, quote_spanned};
 use syn::Type;
 
-use super::{local, serializer, Names, Piece, Spec};
+use super::{field_piece, serializer, Names, Piece, Spec};
 use crate::ast::Field;
 use crate::attr::Content;
 
@@ -21,30 +21,12 @@ pub fn piece(names: &Names, field: &Field, content: &Content, item: &Type, index
         (quote!(#krate::serializer::JsonLines), "JsonLines"),
     );
     let key = field.key();
-    let spec = Spec {
-        key: &key,
-        storage: super::storage(content),
-        tags: &content.tags,
-        serializer_type: &serializer_type,
-        stream: true,
-        encoding: content.encoding.as_ref(),
-        nested: None,
-    }
-    .emit(names);
+    let spec = Spec::content(&key, content, &serializer_type, true);
     let member = field.ident;
-    let value = local(&format!("__lakery_content_{index}"));
-    Piece {
-        spec: Some(spec),
-        unpack: quote_spanned! {span=>
-            (&#private::probe::Stream::<_, #item>::new(&#serializer))
-                .checked()
-                .push(#contents, #index, &self.#member)?;
-        },
-        repack: quote_spanned! {span=>
-            let #value = (&#private::probe::Stream::<_, #item>::new(&#serializer))
-                .silent()
-                .take(#contents, #key)?;
-        },
-        fields: vec![quote!(#member: #value)],
-    }
+    let stream = quote_spanned!(span=> (&#private::probe::Stream::<_, #item>::new(&#serializer)));
+    let unpack = quote_spanned! {span=>
+        #stream.checked().push(#contents, #index, &self.#member)?;
+    };
+    let take = quote_spanned!(span=> #stream.silent().take(#contents, #key)?);
+    field_piece(names, field, index, spec, unpack, take)
 }
