@@ -902,6 +902,13 @@ pub mod probe {
     pub trait SerdeContent {}
 
     #[diagnostic::on_unimplemented(
+        message = "a `#[content]` field of type `{Self}` needs the bound `{Self}: serde::Serialize + serde::de::DeserializeOwned` for `Json`, its default serializer",
+        label = "`{Self}` is not bounded by the serde traits",
+        note = "add `{Self}: serde::Serialize + serde::de::DeserializeOwned` to the struct's `where` clause (the derive does not add bounds of its own), or choose a serializer with `#[content(serializer = ...)]`"
+    )]
+    pub trait BoundedContentField {}
+
+    #[diagnostic::on_unimplemented(
         message = "`{Self}` cannot serialize a stream of `{T}`",
         label = "`{Self}` does not implement `StreamSerializer<{T}>`",
         note = "a `ContentStream<{T}>` field needs a stream serializer that handles `{T}`, such as `JsonLines`, `Csv`, `MessagePack`, `RawChunks` (for `Bytes`) or `TextLines` (for `String`)"
@@ -1137,6 +1144,7 @@ pub mod probe {
     pub trait ValueFits<'a, S, V> {
         fn checked(&self) -> ValueHandler<'a, S, V>;
         fn checked_default(&self) -> ValueHandler<'a, S, V>;
+        fn checked_generic_default(&self) -> ValueHandler<'a, S, V>;
         fn checked_body(&self) -> ValueHandler<'a, S, V>;
         fn silent(&self) -> ValueHandler<'a, S, V>;
     }
@@ -1146,6 +1154,9 @@ pub mod probe {
             ValueHandler(self.0, PhantomData)
         }
         fn checked_default(&self) -> ValueHandler<'a, S, V> {
+            ValueHandler(self.0, PhantomData)
+        }
+        fn checked_generic_default(&self) -> ValueHandler<'a, S, V> {
             ValueHandler(self.0, PhantomData)
         }
         fn checked_body(&self) -> ValueHandler<'a, S, V> {
@@ -1163,6 +1174,9 @@ pub mod probe {
         fn checked_default(&self) -> Placeholder<V>
         where
             V: SerdeContent;
+        fn checked_generic_default(&self) -> Placeholder<V>
+        where
+            V: BoundedContentField;
         fn checked_body(&self) -> Placeholder<V>
         where
             S: BodySerializerOf<Owner>;
@@ -1179,6 +1193,12 @@ pub mod probe {
         fn checked_default(&self) -> Placeholder<V>
         where
             V: SerdeContent,
+        {
+            placeholder()
+        }
+        fn checked_generic_default(&self) -> Placeholder<V>
+        where
+            V: BoundedContentField,
         {
             placeholder()
         }

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::Ident;
 
-use super::{local, mentions_any, ty_span, Names, Piece, Spec};
+use super::{local, ty_span, Names, Piece, Spec};
 use crate::ast::{Container, Field};
 use crate::symbol::BODY_KEY;
 
@@ -48,20 +48,15 @@ pub fn piece(names: &Names, cont: &Container) -> Option<(Piece, TokenStream)> {
         .map(|i| local(&format!("__lakery_field_{i}")))
         .collect();
     let members: Vec<&Ident> = fields.iter().map(|field| field.ident).collect();
-    let params: Vec<&Ident> = cont
-        .generics
-        .type_params()
-        .map(|param| &param.ident)
-        .collect();
 
-    // A field whose type names a parameter needs a bound, which the derive does not add;
-    // its message says so. Saving: each field's check, at its type; the body of borrows; the body's serializer,
-    // checked at the serializer.
+    // Saving: each field's check, at its type (a type that names a parameter is told to
+    // add the bound the derive does not add); the body of borrows; the body's
+    // serializer, checked at the serializer.
     let checks = fields.iter().zip(&kinds).map(|(field, kind)| {
         let ty = field.ty;
         // The method's name carries the span: rustc reports an unmet bound of a method
         // at its name.
-        let check = if mentions_any(ty.to_token_stream(), &params) {
+        let check = if field.generic {
             Ident::new("checked_generic", ty_span(field))
         } else {
             Ident::new("checked", ty_span(field))

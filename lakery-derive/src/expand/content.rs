@@ -19,10 +19,11 @@ pub fn piece(names: &Names, field: &Field, content: &Content, index: usize) -> P
     // Without `serializer = ...`, the mistake is the field's type, and the message says that
     // `Json` is only the default. The method's name carries the span: rustc reports an
     // unmet bound of a method at its name.
-    let check = if content.serializer.is_some() {
-        Ident::new("checked", span)
-    } else {
-        Ident::new("checked_default", span)
+    // A type that names a parameter is told to add the bound the derive does not add.
+    let check = match (&content.serializer, field.generic) {
+        (Some(_), _) => Ident::new("checked", span),
+        (None, false) => Ident::new("checked_default", span),
+        (None, true) => Ident::new("checked_generic_default", span),
     };
     let key = field.key();
     let spec = Spec::content(&key, content, &serializer_type, false);

@@ -4,7 +4,8 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
 use syn::{Ident, LitInt, Type};
 
-use super::{local, mentions_any, Names};
+use super::{local, Names};
+use crate::ast::mentions_any;
 use crate::ast::Container;
 
 /// `loads_version`, `known_versions` and `repack_version`, or nothing when the struct has

@@ -122,16 +122,6 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// Whether `tokens` name any of `idents` (a type that names one of the struct's
-/// parameters).
-fn mentions_any(tokens: TokenStream, idents: &[&Ident]) -> bool {
-    tokens.into_iter().any(|token| match token {
-        proc_macro2::TokenTree::Ident(ident) => idents.iter().any(|param| **param == ident),
-        proc_macro2::TokenTree::Group(group) => mentions_any(group.stream(), idents),
-        _ => false,
-    })
-}
-
 /// The span of a field's type, where an error about the type belongs.
 fn ty_span(field: &Field) -> Span {
     syn::spanned::Spanned::span(field.ty)
