@@ -11,11 +11,7 @@ pub fn piece(names: &Names, field: &Field, content: &Content, index: usize) -> P
     let Names {
         private, contents, ..
     } = names;
-    let (span, serializer, serializer_type) = serializer(
-        content.serializer.as_ref(),
-        field,
-        (names.default_serializer(), "Json"),
-    );
+    let (span, serializer, serializer_type) = serializer(names, field, content, "Json");
     // Without `serializer = ...`, the mistake is the field's type, and the message says that
     // `Json` is only the default. The method's name carries the span: rustc reports an
     // unmet bound of a method at its name.

@@ -11,11 +11,7 @@ pub fn piece(names: &Names, field: &Field, content: &Content, index: usize) -> P
     let Names {
         private, contents, ..
     } = names;
-    let (span, serializer, serializer_type) = serializer(
-        content.serializer.as_ref(),
-        field,
-        (names.default_serializer(), "Json"),
-    );
+    let (span, serializer, serializer_type) = serializer(names, field, content, "Json");
     let key = field.key();
     let spec = Spec::content(&key, content, &serializer_type, false);
     let member = field.ident;

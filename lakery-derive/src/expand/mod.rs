@@ -324,15 +324,21 @@ fn storage(content: &crate::attr::Content) -> Option<TokenStream> {
 }
 
 /// The serializer of a content field: its span (where its errors go), the value, and
-/// its name for `ContentSpec::serializer_type`; `default` when none is written.
+/// its name for `ContentSpec::serializer_type`; lakery's `default` when none is written.
 fn serializer(
-    path: Option<&crate::attr::SerializerPath>,
+    names: &Names,
     field: &Field,
-    default: (TokenStream, &str),
+    content: &crate::attr::Content,
+    default: &str,
 ) -> (Span, TokenStream, String) {
-    match path {
+    match &content.serializer {
         Some(path) => (path.span(), path.path.to_token_stream(), path.display()),
-        None => (ty_span(field), default.0, default.1.to_owned()),
+        None => {
+            let krate = &names.krate;
+            let ident = Ident::new(default, Span::call_site());
+            let path = quote!(#krate::serializer::#ident);
+            (ty_span(field), path, default.to_owned())
+        }
     }
 }
 

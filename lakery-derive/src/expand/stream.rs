@@ -1,7 +1,7 @@
 //! A `ContentStream<T>` field: one content written and read incrementally, with a stream
 //! serializer (`JsonLines` by default).
 
-use quote::{quote, quote_spanned};
+use quote::quote_spanned;
 use syn::Type;
 
 use super::{field_piece, serializer, Names, Piece, Spec};
@@ -10,16 +10,9 @@ use crate::attr::Content;
 
 pub fn piece(names: &Names, field: &Field, content: &Content, item: &Type, index: usize) -> Piece {
     let Names {
-        krate,
-        private,
-        contents,
-        ..
+        private, contents, ..
     } = names;
-    let (span, serializer, serializer_type) = serializer(
-        content.serializer.as_ref(),
-        field,
-        (quote!(#krate::serializer::JsonLines), "JsonLines"),
-    );
+    let (span, serializer, serializer_type) = serializer(names, field, content, "JsonLines");
     let key = field.key();
     let spec = Spec::content(&key, content, &serializer_type, true);
     let member = field.ident;
