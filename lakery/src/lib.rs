@@ -46,16 +46,22 @@
 
 extern crate self as lakery;
 
+mod body;
 mod content_type;
 pub mod db;
 mod durable;
+mod each;
 mod encoding;
 mod error;
+mod hash;
+mod id;
 mod load;
 mod maintenance;
-mod manifest;
 pub mod migration;
+mod pack;
+mod record;
 mod registry;
+mod repack;
 mod save;
 pub mod serializer;
 mod storable;
@@ -74,17 +80,18 @@ pub use crate::content_type::{ContentType, ContentTypeError, Format};
 pub use crate::db::{Backend, Cursor, Database, Order, Page, Query};
 pub use crate::encoding::Encoding;
 pub use crate::error::{BatchFailure, Error, Mismatch, Result};
+pub use crate::hash::{Digest, Digester, HashAlgorithm};
+pub use crate::id::ClassId;
+pub use crate::id::ManifestId;
 pub use crate::load::{load_one, read_content, LoadHandle, LoadedBatch, Loader, StoredBytes};
 pub use crate::maintenance::{
     collect_garbage, collect_garbage_with_progress, verify, verify_with_progress, CollectedBlob,
     GcOptions, GcReport, Problem, ProblemKind, Progress, VerifyReport,
 };
-pub use crate::manifest::{
-    ContentRecord, Digest, Digester, HashAlgorithm, ManifestId, ManifestRecord, ManifestRef, Tags,
-};
+pub use crate::record::{ContentRecord, ManifestRecord, ManifestRef, Tags};
 pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_STORAGE};
 pub use crate::save::{save_one, SaveHandle, SaveOne, SavedBatch, Saver, DEFAULT_CONCURRENCY};
-pub use crate::storable::{ClassId, ContentSpec, Storable};
+pub use crate::storable::{ContentSpec, Storable};
 #[cfg(feature = "object-store")]
 pub use crate::storage::ObjectStorage;
 pub use crate::storage::{DatabaseStorage, FileStorage, MemoryStorage, Storage};

@@ -10,20 +10,22 @@ use bytes::Bytes;
 use futures::future::FutureExt;
 use futures::stream::{self, StreamExt};
 
-use crate::__private::{LazySource, LoadedContent, Repacker};
 use crate::db::records::StoredContent;
 use crate::db::{Database, Fetched, CHUNK};
 use crate::error::{BatchFailure, Mismatch};
-use crate::manifest::{
-    cooperate, digest, Digest, Digester, HashAlgorithm, HashPipe, ManifestId, ManifestRef,
-    INLINE_HASH_LIMIT,
+use crate::error::{Error, Result};
+use crate::hash::{
+    cooperate, digest, Digest, Digester, HashAlgorithm, HashPipe, INLINE_HASH_LIMIT,
 };
+use crate::id::ClassId;
+use crate::id::ManifestId;
+use crate::record::ManifestRef;
 use crate::registry::Registry;
+use crate::repack::{LazySource, LoadedContent, Repacker};
 use crate::save::DEFAULT_CONCURRENCY;
-use crate::storable::{ClassId, ContentSpec, Storable};
+use crate::storable::{ContentSpec, Storable};
 use crate::storage::{StorageEntry, StorageError};
 use crate::stream::Expected;
-use crate::{Error, Result};
 
 /// Loads the value a manifest holds, as `T`.
 ///
@@ -190,7 +192,7 @@ impl<'r> Loader<'r> {
         let mut values: Vec<Option<Box<dyn Any + Send>>> = Vec::with_capacity(total);
         for (n, range) in chunks.iter().enumerate() {
             let fetched = match next.take() {
-                Some(task) => task.await.map_err(|e| Error::Task(e.to_string()))??,
+                Some(task) => task.await.map_err(|e| Error::Task(Box::new(e)))??,
                 None => unreachable!("a fetch is started for every chunk"),
             };
             next = chunks.get(n + 1).cloned().map(fetch);
@@ -343,7 +345,7 @@ impl Chunk<'_> {
             let repacked = if size > INLINE_HASH_LIMIT {
                 tokio::task::spawn_blocking(move || repack(id, version, contents))
                     .await
-                    .unwrap_or_else(|e| Err(Error::Task(e.to_string())))
+                    .unwrap_or_else(|e| Err(Error::Task(Box::new(e))))
             } else {
                 repack(id, version, contents)
             };
@@ -590,7 +592,7 @@ pub(crate) async fn check_content(
             hasher
                 .finish()
                 .await
-                .map_err(|e| Error::Task(e.to_string()))?
+                .map_err(|e| Error::Task(Box::new(e)))?
         }
         (None, _) => {
             return Err(Error::UnknownStorage {

@@ -6,11 +6,11 @@ use std::time::{Duration, SystemTime};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::db::{Database, Query};
+use crate::error::{Error, Result};
+use crate::id::ManifestId;
 use crate::load::check_content;
-use crate::manifest::ManifestId;
 use crate::registry::Registry;
 use crate::storage::{StorageEntry, StorageError, StorageErrorKind, StoredBlob};
-use crate::{Error, Result};
 
 /// How many blobs are deleted, or contents read, at once.
 const CONCURRENCY: usize = 16;
@@ -212,7 +212,7 @@ pub async fn collect_garbage_with_progress(
         (candidates, referenced_count, recent)
     })
     .await
-    .map_err(|e| Error::Task(e.to_string()))?;
+    .map_err(|e| Error::Task(Box::new(e)))?;
     report.referenced = referenced_count;
     report.recent = recent;
     let mut done = Progress {

@@ -8,20 +8,20 @@ use bytes::Bytes;
 use futures::future::FutureExt;
 use futures::stream::{self, StreamExt};
 
-use crate::__private::{UnpackedContent, Unpacker};
 use crate::db::records::{tags_json, NewContent, NewManifest, NewRows, NewTag};
 use crate::db::types::{BlobBytes, DbTime, DbUuid, JsonText};
 use crate::db::Database;
 use crate::error::BatchFailure;
-use crate::manifest::{
-    check_tag, Digest, Digester, HashAlgorithm, ManifestId, ManifestRecord, Tags, INLINE_HASH_LIMIT,
-};
+use crate::error::{Error, Result};
+use crate::hash::{Digest, Digester, HashAlgorithm, INLINE_HASH_LIMIT};
+use crate::id::ManifestId;
+use crate::pack::{UnpackedContent, Unpacker};
+use crate::record::{check_tag, ManifestRecord, Tags};
 use crate::registry::Registry;
 use crate::storable::Storable;
 use crate::storage::{
     StorageEntry, StorageError, StorageErrorKind, StreamWriteRequest, WriteRequest,
 };
-use crate::{Error, Result};
 
 /// How many contents a batch writes at once, unless [`Saver::concurrency`] says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -293,7 +293,7 @@ impl<'r> Saver<'r> {
         let mut jobs = Vec::new();
         let mut written: Vec<Vec<Option<Written>>> = Vec::with_capacity(total);
         for (index, item) in pending.iter().enumerate() {
-            crate::manifest::cooperate(index).await;
+            crate::hash::cooperate(index).await;
             let Some(item) = item else {
                 written.push(Vec::new());
                 continue;
@@ -630,7 +630,7 @@ fn write_job(
             futures::future::ready(Ok(Digest::with(algorithm, &hashed))).boxed()
         } else {
             tokio::task::spawn_blocking(move || Digest::with(algorithm, &hashed))
-                .map(|r| r.map_err(|e| e.to_string()))
+                .map(|r| r.map_err(Arc::new))
                 .boxed()
         }
         .shared();
@@ -642,7 +642,7 @@ fn write_job(
                     config: serde_json::Value::Null,
                     data: None,
                 })
-                .map_err(Error::Task),
+                .map_err(|e| Error::Task(Box::new(e))),
             Some(storage) => {
                 let request = WriteRequest::with_pending_digest(data, &tags, digest.clone());
                 match storage.write(request).await {
@@ -653,7 +653,7 @@ fn write_job(
                             config,
                             data: None,
                         })
-                        .map_err(Error::Task),
+                        .map_err(|e| Error::Task(Box::new(e))),
                     Err(source) => Err(Error::Storage {
                         operation: "write",
                         storage: storage_name.to_owned(),

@@ -9,10 +9,11 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, BoxStream, Stream, StreamExt};
 
-use crate::manifest::{Digester, HashPipe, ManifestId};
+use crate::error::Error;
+use crate::hash::{Digester, HashPipe};
+use crate::id::ManifestId;
 use crate::serializer::{StreamDecoder, StreamEncoder};
 use crate::storage::{ByteStream, StorageError, StorageErrorKind};
-use crate::Error;
 
 /// The error a producer stream may yield.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -526,7 +527,7 @@ async fn mismatch(
     let (hasher, expected) = (hasher?, expected.as_ref()?);
     let actual = match hasher.finish().await {
         Ok(actual) => actual,
-        Err(e) => return Some(Error::Task(e.to_string())),
+        Err(e) => return Some(Error::Task(Box::new(e))),
     };
     digest_mismatch(actual, expected, what)
 }
@@ -609,7 +610,7 @@ pub(crate) fn ranged<T: Send + 'static>(
                 Some(check) => match (&mut check.0).await {
                     Ok(Ok(actual)) => digest_mismatch(actual, &expected, &what),
                     Ok(Err(source)) => Some(what.read_error(&Some(expected.clone()), source)),
-                    Err(e) => Some(Error::Task(e.to_string())),
+                    Err(e) => Some(Error::Task(Box::new(e))),
                 },
                 None => None,
             };

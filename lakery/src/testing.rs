@@ -27,7 +27,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, StreamExt};
 
-use crate::manifest::{Digest, HashAlgorithm, Tags};
+use crate::hash::{Digest, HashAlgorithm};
+use crate::record::Tags;
 use crate::serializer::{Serializer, Stored, StreamSerializer};
 use crate::storage::{Storage, StorageErrorKind, StreamWriteRequest, WriteRequest};
 
@@ -550,7 +551,7 @@ pub fn repack<T: crate::Storable>(version: u32, contents: &[RawContent]) -> crat
                 }
             })?),
         };
-        loaded.push(crate::__private::LoadedContent {
+        loaded.push(crate::repack::LoadedContent {
             key: content.key.clone(),
             data: content.data.clone(),
             lazy: None,
@@ -562,6 +563,6 @@ pub fn repack<T: crate::Storable>(version: u32, contents: &[RawContent]) -> crat
     }
     T::repack_version(
         version,
-        &mut crate::__private::Repacker::new(manifest, version, loaded),
+        &mut crate::repack::Repacker::new(manifest, version, loaded),
     )
 }

@@ -46,8 +46,9 @@ use uuid::Uuid;
 pub use self::query::{Cursor, Order, Page, Query};
 use self::records::{ContentRow, ManifestHead, ManifestRow, NewRows, StoredContent};
 use self::types::{DbUuid, JsonText};
-use crate::manifest::{ContentRecord, ManifestId, ManifestRecord};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
+use crate::id::ManifestId;
+use crate::record::{ContentRecord, ManifestRecord};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
@@ -181,7 +182,7 @@ macro_rules! pooled {
             $pool
                 .get()
                 .await
-                .map_err(|e| $crate::Error::Pool(e.to_string()))?,
+                .map_err(|e| $crate::Error::Pool(Box::new(e)))?,
         );
         let $conn: &mut $conn_ty = &mut pooled;
         let result: ::diesel::QueryResult<_> = $body;
@@ -392,7 +393,7 @@ macro_rules! migrate_server {
             Ok(applied)
         })
         .await?
-        .map_err(|e| Error::Migration(e.to_string()))
+        .map_err(Error::Migration)
     }};
 }
 
@@ -573,7 +574,7 @@ impl Database {
     pub async fn migrate(&self) -> Result<()> {
         match &self.pools {
             Pools::Sqlite(pool) => {
-                let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+                let mut conn = pool.get().await.map_err(|e| Error::Pool(Box::new(e)))?;
                 // Holding the write lock from before the harness reads which migrations
                 // are pending makes concurrent callers, in other processes too, take
                 // turns; each migration then runs in a savepoint of this transaction.
@@ -582,7 +583,7 @@ impl Database {
                         .immediate_transaction(|conn| {
                             conn.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ())
                         })
-                        .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e.to_string()))
+                        .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e))
                 })
                 .await
                 .map_err(|e| classify("applying migrations", e))?
@@ -649,7 +650,7 @@ impl Database {
                 if optimize {
                     self.unanalyzed.store(0, Ordering::Relaxed);
                 }
-                let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+                let mut conn = pool.get().await.map_err(|e| Error::Pool(Box::new(e)))?;
                 conn.spawn_blocking(move |conn| {
                     use self::schema::sqlite as schema;
                     conn.immediate_transaction(|conn| {
@@ -734,7 +735,7 @@ impl Database {
             Ok(parsed)
         })
         .await
-        .map_err(|e| Error::Task(e.to_string()))?;
+        .map_err(|e| Error::Task(Box::new(e)))?;
         // Nothing can be collected safely without knowing every reference.
         let (config, e) = match parsed {
             Ok(parsed) => return Ok(parsed),
@@ -778,7 +779,7 @@ impl Database {
             // timeout or not, when another connection commits between their first read
             // and their first write.
             sqlite(pool) => {
-                let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+                let mut conn = pool.get().await.map_err(|e| Error::Pool(Box::new(e)))?;
                 conn.spawn_blocking(move |conn| {
                     use self::schema::sqlite as schema;
                     conn.immediate_transaction(|conn| delete_chunks!(sync conn, schema, keys))
@@ -826,7 +827,7 @@ impl Database {
             ($pool:expr, $size:expr, $sql:expr $(,)?) => {{
                 let mut held = Vec::new();
                 for _ in 0..$size {
-                    held.push($pool.get().await.map_err(|e| Error::Pool(e.to_string()))?);
+                    held.push($pool.get().await.map_err(|e| Error::Pool(Box::new(e)))?);
                 }
                 let mut settings = Vec::new();
                 for conn in &mut held {
@@ -921,7 +922,7 @@ async fn blocking<R: Send + 'static>(
 ) -> Result<R> {
     tokio::task::spawn_blocking(task)
         .await
-        .map_err(|e| Error::Task(e.to_string()))?
+        .map_err(|e| Error::Task(Box::new(e)))?
         .map_err(|e| classify("applying migrations", e))
 }
 
@@ -936,6 +937,6 @@ pub(crate) fn classify(context: &'static str, source: diesel::result::Error) -> 
     }
     Error::Database {
         context: context.to_owned(),
-        source,
+        source: Box::new(source),
     }
 }

@@ -11,9 +11,10 @@ use uuid::Uuid;
 use super::records::ManifestRow;
 use super::types::DbUuid;
 use super::{delete_chunks, on_backend, Database, CHUNK};
-use crate::manifest::{check_tag, ManifestRecord};
-use crate::storable::{ClassId, Storable};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
+use crate::id::ClassId;
+use crate::record::{check_tag, ManifestRecord};
+use crate::storable::Storable;
 
 /// Which manifests to find: by storable type or class id, version, tags, and creation
 /// time; in creation order, a page at a time.
@@ -314,7 +315,7 @@ pub(super) async fn delete_where(db: &Database, query: &Query) -> Result<usize> 
         // writes, which a deferred SQLite transaction cannot do beside other writers.
         sqlite(pool) => {
             let query = query.clone();
-            let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+            let mut conn = pool.get().await.map_err(|e| Error::Pool(Box::new(e)))?;
             conn.spawn_blocking(move |conn| {
                 use super::schema::sqlite as schema;
                 conn.immediate_transaction(|conn| {

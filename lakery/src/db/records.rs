@@ -5,9 +5,10 @@
 use diesel::prelude::*;
 
 use super::types::{BlobBytes, DbTime, DbUuid, JsonText};
-use crate::manifest::{ContentRecord, ManifestId, ManifestRecord, Tags};
-use crate::storable::ClassId;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
+use crate::id::ClassId;
+use crate::id::ManifestId;
+use crate::record::{ContentRecord, ManifestRecord, Tags};
 
 /// A manifest to insert.
 pub(crate) struct NewManifest {
