@@ -399,7 +399,7 @@ pub struct StoredBytes {
     /// The MIME type its serializer gave.
     pub content_type: String,
     /// The encoding applied after the serializer, if any.
-    pub encoding: Option<crate::Encoding>,
+    pub encoding: Option<crate::encoding::Encoding>,
     /// The bytes exactly as stored.
     pub data: Bytes,
 }
@@ -430,7 +430,11 @@ impl StoredBytes {
         }
     }
 
-    fn decompress_error(&self, encoding: crate::Encoding, source: std::io::Error) -> Error {
+    fn decompress_error(
+        &self,
+        encoding: crate::encoding::Encoding,
+        source: std::io::Error,
+    ) -> Error {
         Error::Encoding {
             action: "decompress",
             manifest: self.manifest,
@@ -544,7 +548,7 @@ fn read_error(manifest: ManifestId, row: &StoredContent, source: StorageError) -
 /// Reads a content whole, about `size` bytes, as a stream whose chunks are hashed on
 /// another thread while the next ones arrive.
 async fn read_while_hashing(
-    storage: &dyn crate::Storage,
+    storage: &dyn crate::storage::Storage,
     config: &serde_json::Value,
     algorithm: HashAlgorithm,
     size: usize,
@@ -630,12 +634,12 @@ fn readable(manifest: ManifestId, row: &StoredContent) -> Result<HashAlgorithm> 
         reason,
     };
     if let Some(encoding) = &row.encoding {
-        if crate::Encoding::from_name(encoding).is_none() {
+        if crate::encoding::Encoding::from_name(encoding).is_none() {
             return Err(corrupt(format!(
                 "content `{}` has encoding `{encoding}`, which this build of lakery cannot \
                  decode (it knows {}; `zstd` and `gzip` are cargo features)",
                 row.content_key,
-                match crate::Encoding::ALL {
+                match crate::encoding::Encoding::ALL {
                     [] => "none".to_owned(),
                     all => all
                         .iter()
@@ -763,7 +767,10 @@ fn content(
         content_type: row.content_type,
         serializer_name: row.serializer_name,
         serializer_config,
-        encoding: row.encoding.as_deref().and_then(crate::Encoding::from_name),
+        encoding: row
+            .encoding
+            .as_deref()
+            .and_then(crate::encoding::Encoding::from_name),
     })
 }
 

@@ -29,7 +29,7 @@ pub struct UnpackedContent {
     /// The serializer's configuration, if it records one.
     pub serializer_config: Option<serde_json::Value>,
     /// The compression applied to the bytes, from the field's attribute.
-    pub encoding: Option<crate::Encoding>,
+    pub encoding: Option<crate::encoding::Encoding>,
 }
 
 impl std::fmt::Debug for UnpackedContent {

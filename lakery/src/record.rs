@@ -116,7 +116,8 @@ impl ContentRecord {
     /// [`ContentType::format`](crate::ContentType::format)).
     pub fn parsed_content_type(
         &self,
-    ) -> std::result::Result<crate::ContentType, crate::ContentTypeError> {
+    ) -> std::result::Result<crate::content_type::ContentType, crate::content_type::ContentTypeError>
+    {
         self.content_type.parse()
     }
 }

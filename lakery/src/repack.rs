@@ -27,7 +27,7 @@ pub(crate) struct LoadedContent {
     pub serializer_name: String,
     pub serializer_config: Option<serde_json::Value>,
     /// The compression to undo, as recorded with the content.
-    pub encoding: Option<crate::Encoding>,
+    pub encoding: Option<crate::encoding::Encoding>,
 }
 
 /// Where a stream content's bytes are, and what they must hash to.

@@ -1,5 +1,6 @@
 //! The [`Storable`] trait: what `#[derive(Storable)]` implements.
 
+use crate::db::Query;
 use crate::error::Result;
 use crate::id::ClassId;
 use crate::pack::Unpacker;
@@ -21,7 +22,7 @@ pub struct ContentSpec {
     /// Whether the field is a [`ContentStream`](crate::ContentStream), read lazily.
     pub stream: bool,
     /// The compression of `encoding = "..."`, applied after the serializer.
-    pub encoding: Option<crate::Encoding>,
+    pub encoding: Option<crate::encoding::Encoding>,
     /// For a `#[storable(nested)]` field, the contents of its type, stored under
     /// `<key>.<their key>`; the content `key` itself then records the nested type's
     /// class and version.
@@ -115,5 +116,14 @@ pub trait Storable: Sized + Send + 'static {
                 contents, version,
             ))
         }
+    }
+}
+
+// A query by Rust type is written here, beside the trait that gives the class id, so
+// the database layer does not depend on the codec.
+impl Query {
+    /// A query for the manifests of storable type `T`, at any version.
+    pub fn of<T: Storable>() -> Self {
+        Query::new().class_id(T::CLASS_ID)
     }
 }

@@ -178,7 +178,7 @@ pub(crate) type FailureSlot = Arc<Mutex<Option<Error>>>;
 /// `failure`, as the items' are.
 pub(crate) fn compress(
     bytes: ByteStream,
-    encoding: crate::Encoding,
+    encoding: crate::encoding::Encoding,
     what: Described,
     failure: FailureSlot,
 ) -> ByteStream {
@@ -371,7 +371,7 @@ impl Described {
 /// What a loaded stream checks its bytes against at their end.
 #[derive(Debug, Clone)]
 pub(crate) struct Expected {
-    pub algorithm: crate::HashAlgorithm,
+    pub algorithm: crate::hash::HashAlgorithm,
     pub hash: String,
     pub size: u64,
     pub storage: String,
@@ -384,7 +384,7 @@ pub(crate) fn decode<T: Send + 'static>(
     decoder: Box<dyn StreamDecoder<T>>,
     what: Described,
     expected: Option<Expected>,
-    encoding: Option<crate::Encoding>,
+    encoding: Option<crate::encoding::Encoding>,
 ) -> BoxStream<'static, Result<T, Error>> {
     struct Decoding<T> {
         bytes: ByteStream,
@@ -408,7 +408,7 @@ pub(crate) fn decode<T: Send + 'static>(
         encoding: encoding.map(|e| e.name()).unwrap_or_default().to_owned(),
         source,
     };
-    let decompressor = match encoding.map(crate::Encoding::decoder).transpose() {
+    let decompressor = match encoding.map(crate::encoding::Encoding::decoder).transpose() {
         Ok(decompressor) => decompressor,
         Err(source) => {
             let error = encoding_error(&what, source);
@@ -533,7 +533,11 @@ async fn mismatch(
 }
 
 /// The hash error, when `actual` is not what was recorded.
-fn digest_mismatch(actual: crate::Digest, expected: &Expected, what: &Described) -> Option<Error> {
+fn digest_mismatch(
+    actual: crate::hash::Digest,
+    expected: &Expected,
+    what: &Described,
+) -> Option<Error> {
     if actual.hex().eq_ignore_ascii_case(&expected.hash) && actual.size == expected.size {
         return None;
     }
@@ -562,7 +566,7 @@ pub(crate) fn ranged<T: Send + 'static>(
     expected: Expected,
 ) -> BoxStream<'static, Result<T, Error>> {
     /// The hashing task, stopped when the stream is dropped before its end.
-    struct Check(tokio::task::JoinHandle<Result<crate::Digest, StorageError>>);
+    struct Check(tokio::task::JoinHandle<Result<crate::hash::Digest, StorageError>>);
     impl Drop for Check {
         fn drop(&mut self) {
             self.0.abort();

@@ -538,14 +538,17 @@ pub struct RawContent {
 ///
 /// Hashes are not checked here (there are none to check against): the bytes are taken
 /// as read and checked.
-pub fn repack<T: crate::Storable>(version: u32, contents: &[RawContent]) -> crate::Result<T> {
-    let manifest = crate::ManifestId::from(uuid::Uuid::nil());
+pub fn repack<T: crate::storable::Storable>(
+    version: u32,
+    contents: &[RawContent],
+) -> crate::error::Result<T> {
+    let manifest = crate::id::ManifestId::from(uuid::Uuid::nil());
     let mut loaded = Vec::with_capacity(contents.len());
     for content in contents {
         let encoding = match &content.encoding {
             None => None,
-            Some(name) => Some(crate::Encoding::from_name(name).ok_or_else(|| {
-                crate::Error::CorruptRecord {
+            Some(name) => Some(crate::encoding::Encoding::from_name(name).ok_or_else(|| {
+                crate::error::Error::CorruptRecord {
                     manifest: manifest.to_string(),
                     reason: format!("content `{}` has unknown encoding `{name}`", content.key),
                 }

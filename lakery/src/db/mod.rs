@@ -182,7 +182,7 @@ macro_rules! pooled {
             $pool
                 .get()
                 .await
-                .map_err(|e| $crate::Error::Pool(Box::new(e)))?,
+                .map_err(|e| $crate::error::Error::Pool(Box::new(e)))?,
         );
         let $conn: &mut $conn_ty = &mut pooled;
         let result: ::diesel::QueryResult<_> = $body;

@@ -14,7 +14,6 @@ use super::{delete_chunks, on_backend, Database, CHUNK};
 use crate::error::{Error, Result};
 use crate::id::ClassId;
 use crate::record::{check_tag, ManifestRecord};
-use crate::storable::Storable;
 
 /// Which manifests to find: by storable type or class id, version, tags, and creation
 /// time; in creation order, a page at a time.
@@ -98,8 +97,8 @@ impl fmt::Display for Cursor {
 }
 
 /// The cursor just after (or, newest first, just before) this manifest.
-impl From<crate::ManifestId> for Cursor {
-    fn from(id: crate::ManifestId) -> Self {
+impl From<crate::id::ManifestId> for Cursor {
+    fn from(id: crate::id::ManifestId) -> Self {
         Cursor(*id.as_uuid())
     }
 }
@@ -132,11 +131,6 @@ impl Query {
     /// A query that selects every manifest.
     pub fn new() -> Self {
         Query::default()
-    }
-
-    /// A query for the manifests of storable type `T`, at any version.
-    pub fn of<T: Storable>() -> Self {
-        Query::new().class_id(T::CLASS_ID)
     }
 
     /// Only manifests of this class.
