@@ -53,6 +53,7 @@ mod durable;
 mod each;
 mod encoding;
 mod error;
+mod fetch;
 mod hash;
 mod id;
 mod load;
@@ -90,9 +91,11 @@ pub use crate::maintenance::{
 };
 pub use crate::record::{ContentRecord, ManifestRecord, ManifestRef, Tags};
 pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_STORAGE};
-pub use crate::save::{save_one, SaveHandle, SaveOne, SavedBatch, Saver, DEFAULT_CONCURRENCY};
+pub use crate::save::{save_one, SaveHandle, SaveOne, SavedBatch, Saver};
 pub use crate::storable::{ContentSpec, Storable};
 #[cfg(feature = "object-store")]
 pub use crate::storage::ObjectStorage;
-pub use crate::storage::{DatabaseStorage, FileStorage, MemoryStorage, Storage};
+pub use crate::storage::{
+    DatabaseStorage, FileStorage, MemoryStorage, Storage, DEFAULT_CONCURRENCY,
+};
 pub use crate::stream::ContentStream;

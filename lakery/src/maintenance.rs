@@ -7,8 +7,8 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::db::{Database, Query};
 use crate::error::{Error, Result};
+use crate::fetch;
 use crate::id::ManifestId;
-use crate::load::check_content;
 use crate::registry::Registry;
 use crate::storage::{StorageEntry, StorageError, StorageErrorKind, StoredBlob};
 
@@ -371,12 +371,19 @@ pub async fn verify_with_progress(
                 continue;
             }
             report.manifests += 1;
-            for row in contents.remove(key).unwrap_or_default() {
-                let storage = row.storage_name.clone();
-                let content_key = row.content_key.clone();
-                let entry = registry.storage(&row.storage_name).cloned();
-                let job = check_content(record.id, row, entry);
-                jobs.push(async move { (record.id, content_key, storage, job.await) });
+            for content in contents.remove(key).unwrap_or_default() {
+                let manifest = record.id;
+                jobs.push(async move {
+                    match content {
+                        Ok(content) => {
+                            let (key, storage) =
+                                (content.key.clone(), content.storage_name.clone());
+                            let entry = registry.storage(&storage).cloned();
+                            (manifest, key, storage, fetch::check(content, entry).await)
+                        }
+                        Err(bad) => (manifest, bad.key, bad.storage_name, Err(bad.error)),
+                    }
+                });
             }
         }
         let mut results = stream::iter(jobs).buffer_unordered(CONCURRENCY);

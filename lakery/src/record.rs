@@ -2,10 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::encoding::Encoding;
 use crate::error::{Error, Result};
+use crate::hash::{Digest, HashAlgorithm};
 use crate::id::{ClassId, ManifestId};
 
 /// String key/value pairs attached to a manifest (at save time) or a content (in its
@@ -121,3 +124,62 @@ impl ContentRecord {
         self.content_type.parse()
     }
 }
+
+/// A value as a save hands it to the database: its manifest, its contents, and whether
+/// the manifest it replaces is deleted in the same transaction. `db` turns it into
+/// rows; nothing else builds a row.
+#[derive(Debug)]
+pub(crate) struct NewValue {
+    pub record: ManifestRecord,
+    pub contents: Vec<NewContent>,
+    pub delete_replaced: bool,
+}
+
+/// One content of a [`NewValue`]: where it was written and what checks it.
+#[derive(Debug)]
+pub(crate) struct NewContent {
+    pub key: String,
+    pub content_type: String,
+    pub encoding: Option<Encoding>,
+    pub digest: Digest,
+    pub serializer_name: String,
+    pub serializer_config: Option<serde_json::Value>,
+    pub storage_name: String,
+    /// What the storage returned; `null` for the database storage.
+    pub storage_config: serde_json::Value,
+    /// The bytes, for the database storage, which keeps them in the row.
+    pub data: Option<Bytes>,
+    pub tags: Tags,
+}
+
+/// A content as a load reads it back: its row, checked into typed fields (`db` does
+/// this, in one place), and its bytes when the database storage keeps them. The hash
+/// stays as recorded, so that a mismatch reports what was recorded.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredContent {
+    pub manifest: ManifestId,
+    pub key: String,
+    pub content_type: String,
+    pub encoding: Option<Encoding>,
+    pub algorithm: HashAlgorithm,
+    /// The recorded hash, as text.
+    pub hash: String,
+    pub size: u64,
+    pub serializer_name: String,
+    pub serializer_config: Option<serde_json::Value>,
+    pub storage_name: String,
+    pub storage_config: serde_json::Value,
+    pub data: Option<Bytes>,
+}
+
+/// A content whose row could not be checked into a [`StoredContent`]: its key and
+/// storage, which the row names even when the rest is unreadable, and why.
+#[derive(Debug)]
+pub(crate) struct CorruptContent {
+    pub key: String,
+    pub storage_name: String,
+    pub error: Error,
+}
+
+/// A content as the database gives it back: checked, or what made it unreadable.
+pub(crate) type CheckedContent = std::result::Result<StoredContent, Box<CorruptContent>>;

@@ -44,11 +44,11 @@ use futures::FutureExt;
 use uuid::Uuid;
 
 pub use self::query::{Cursor, Order, Page, Query};
-use self::records::{ContentRow, ManifestHead, ManifestRow, NewRows, StoredContent};
+use self::records::{ContentRow, ManifestHead, ManifestRow, NewRows, StoredContentRow};
 use self::types::{DbUuid, JsonText};
 use crate::error::{Error, Result};
 use crate::id::ManifestId;
-use crate::record::{ContentRecord, ManifestRecord};
+use crate::record::{CheckedContent, ContentRecord, ManifestRecord, NewValue};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
@@ -397,10 +397,11 @@ macro_rules! migrate_server {
     }};
 }
 
-/// Manifest rows by id, and their content rows by manifest id.
+/// Manifest rows by id, and their contents by manifest id, each checked on its own so
+/// that one bad row fails only its value.
 pub(crate) type Fetched = (
     HashMap<Uuid, ManifestHead>,
-    HashMap<Uuid, Vec<StoredContent>>,
+    HashMap<Uuid, Vec<CheckedContent>>,
 );
 
 /// A pooled handle to the database that holds lakery's manifests: SQLite, PostgreSQL or
@@ -637,8 +638,9 @@ impl Database {
 
     /// Inserts manifests, their contents and their tags, and deletes the manifests in
     /// `rows.deleted`, in one transaction.
-    pub(crate) async fn insert(&self, mut rows: NewRows) -> Result<()> {
+    pub(crate) async fn insert(&self, values: Vec<NewValue>) -> Result<Vec<ManifestRecord>> {
         let context = "committing manifests";
+        let (mut rows, records) = NewRows::of(values);
         crate::durable::committing(|| rows.manifests.iter().map(|m| m.id.0).collect());
         on_backend!(self, context,
             // SQLite commits a whole batch in one hop to a blocking thread, through the
@@ -675,17 +677,18 @@ impl Database {
                 })
                 .await
             }
-        )
+        )?;
+        Ok(records)
     }
 
     /// Reads manifests and all their contents, in one statement per chunk of ids, so a
     /// manifest and its contents come from one consistent snapshot.
     pub(crate) async fn fetch(&self, ids: Vec<Uuid>) -> Result<Fetched> {
         let mut manifests = HashMap::with_capacity(ids.len());
-        let mut contents: HashMap<Uuid, Vec<StoredContent>> = HashMap::with_capacity(ids.len());
+        let mut contents: HashMap<Uuid, Vec<CheckedContent>> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
             let keys: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
-            let rows: Vec<(ManifestHead, Option<StoredContent>)> =
+            let rows: Vec<(ManifestHead, Option<StoredContentRow>)> =
                 on_backend!(self, "reading manifests", |conn, schema| {
                     use schema::{lakery_contents as c, lakery_manifests as m};
                     m::table
@@ -698,7 +701,10 @@ impl Database {
             for (head, content) in rows {
                 let id = head.id.0;
                 if let Some(content) = content {
-                    contents.entry(id).or_default().push(content);
+                    contents
+                        .entry(id)
+                        .or_default()
+                        .push(content.check(&head.id));
                 }
                 manifests.entry(id).or_insert(head);
             }

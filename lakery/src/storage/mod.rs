@@ -34,6 +34,10 @@ pub use object_store;
 
 pub use crate::error::storage::{StorageError, StorageErrorKind};
 
+/// How many contents a [`Saver`](crate::Saver) writes, and a
+/// [`Loader`](crate::Loader) reads, at once unless told otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
 /// A digest computed on another thread; shared, so its failure is too.
 type SharedDigest = Shared<BoxFuture<'static, Result<Digest, Arc<tokio::task::JoinError>>>>;
 
