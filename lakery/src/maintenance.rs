@@ -1,6 +1,7 @@
 //! Looking after what is stored: [`collect_garbage`] removes blobs nothing refers to,
 //! [`verify`] re-reads contents and checks them.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -10,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::fetch;
 use crate::id::ManifestId;
 use crate::registry::Registry;
-use crate::storage::{StorageEntry, StorageError, StorageErrorKind, StoredBlob};
+use crate::storage::{Storage, StorageEntry, StorageError, StorageErrorKind, StoredBlob};
 
 /// How many blobs are deleted, or contents read, at once.
 const CONCURRENCY: usize = 16;
@@ -232,13 +233,12 @@ pub async fn collect_garbage_with_progress(
         return Ok(report);
     }
     let mut deletions = stream::iter(candidates)
-        .map(|(name, storage, blob)| async move {
-            match storage.delete_if_older(&blob.config, cutoff).await {
-                Ok(deleted) => Ok((name, blob, deleted)),
-                Err(e) => Err(maintenance_error(&name, "delete an unreferenced blob", e)),
-            }
-        })
-        .buffer_unordered(CONCURRENCY);
+        .map(move |(name, storage, blob)| remove_blob(name, storage, blob, cutoff))
+        .buffer_unordered(CONCURRENCY)
+        // Boxed, so that the stream is proven `Send` here, where its types are known:
+        // left to the caller's `tokio::spawn`, the check meets the closure's erased
+        // lifetimes and fails as "not general enough" (tests/spawn.rs).
+        .boxed();
     while let Some((name, blob, deleted)) = deletions.try_next().await? {
         if deleted {
             done.done += 1;
@@ -252,6 +252,20 @@ pub async fn collect_garbage_with_progress(
     }
     report.sort();
     Ok(report)
+}
+
+/// Deletes one unreferenced blob unless it was written again since `cutoff`.
+///
+async fn remove_blob(
+    name: String,
+    storage: Arc<dyn Storage>,
+    blob: StoredBlob,
+    cutoff: SystemTime,
+) -> Result<(String, StoredBlob, bool)> {
+    match storage.delete_if_older(&blob.config, cutoff).await {
+        Ok(deleted) => Ok((name, blob, deleted)),
+        Err(e) => Err(maintenance_error(&name, "delete an unreferenced blob", e)),
+    }
 }
 
 impl GcReport {
