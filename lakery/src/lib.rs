@@ -46,28 +46,40 @@
 
 extern crate self as lakery;
 
-mod body;
+// The modules by layer, each importing only from its own layer and those above it in
+// this list (tests/layering.rs checks it; ARCHITECTURE.md draws it).
+
+// 1. Model: what is stored and how it is named, hashed and encoded; the errors.
 mod content_type;
-pub mod db;
-mod durable;
-mod each;
 mod encoding;
 mod error;
-mod fetch;
 mod hash;
 mod id;
+mod record;
+
+// 2. Backends: where bytes go, how values become bytes, the database.
+pub mod db;
+mod durable;
+pub mod serializer;
+pub mod storage;
+
+// 3. Codec: values into contents and back, streams, reading a content.
+mod body;
+mod each;
+mod fetch;
+mod pack;
+mod registry;
+mod repack;
+mod storable;
+mod stream;
+
+// 4. Flows: what a user calls.
 mod load;
 mod maintenance;
 pub mod migration;
-mod pack;
-mod record;
-mod registry;
-mod repack;
 mod save;
-pub mod serializer;
-mod storable;
-pub mod storage;
-mod stream;
+
+// 5. The crate's face: the re-exports below, the derive's names, the conformance kit.
 #[cfg(feature = "testing")]
 pub mod testing;
 
