@@ -50,9 +50,9 @@ use crate::error::{Error, Result};
 use crate::id::ManifestId;
 use crate::record::{CheckedContent, ContentRecord, ManifestRecord, NewValue};
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
-const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/mysql");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
 /// Pragmas set on every SQLite connection. A page of 8 KiB (taken when the file is
 /// created) holds a few JSON bodies of a few kilobytes: 4 KiB pages made batch saves a
