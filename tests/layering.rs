@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("body", 3),
     ("each", 3),
     ("pack", 3),
+    ("probe", 3),
     ("repack", 3),
     ("stream", 3),
     ("fetch", 3),

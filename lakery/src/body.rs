@@ -42,16 +42,3 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<'_, T> {
         T::deserialize(deserializer).map(Field::Owned)
     }
 }
-
-/// What a field without `#[content]` needs: the body is one serde struct of them all.
-#[diagnostic::on_unimplemented(
-    message = "a body field of type `{Self}` must implement `serde::Serialize` and `serde::de::DeserializeOwned`",
-    label = "fields without `#[content]` are serialized together, as the body, through serde",
-    note = "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`, or give the field `#[content(serializer = ...)]` with a serializer that handles it"
-)]
-pub trait BodyField {}
-
-impl<T: Serialize + serde::de::DeserializeOwned> BodyField for T {}
-
-/// Checked for each body field, at the field's type, so the error points there.
-pub fn assert_body_field<T: BodyField>() {}

@@ -63,7 +63,8 @@ mod durable;
 pub mod serializer;
 pub mod storage;
 
-// 3. Codec: values into contents and back, streams, reading a content.
+// 3. Codec: values into contents and back, streams, reading a content; and `probe`, the
+// derive's checks, mounted under `__private` below.
 mod body;
 mod each;
 mod fetch;
