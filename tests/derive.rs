@@ -10,6 +10,8 @@ mod body_only;
 mod const_serializer;
 #[path = "derive/contents_only.rs"]
 mod contents_only;
+#[path = "derive/crate_path.rs"]
+mod crate_path;
 #[path = "derive/custom_serializer.rs"]
 mod custom_serializer;
 #[path = "derive/generic_bounds.rs"]
@@ -22,6 +24,8 @@ mod mixed_tags_storage;
 mod raw_identifier;
 #[path = "derive/self_in_fields.rs"]
 mod self_in_fields;
+#[path = "derive/shadowed_std_names.rs"]
+mod shadowed_std_names;
 #[path = "derive/skip_default.rs"]
 mod skip_default;
 #[path = "derive/streams.rs"]

@@ -1,5 +1,7 @@
 //! The typed model of the struct being derived: its fields, each with its role.
 
+use proc_macro2::TokenStream;
+use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, Generics, Ident, Type};
 
@@ -18,6 +20,9 @@ pub struct Field<'a> {
     pub ident: &'a Ident,
     pub ty: &'a Type,
     pub role: Role,
+    /// Whether the type names one of the struct's type parameters: it then needs bounds
+    /// that the derive does not add, and its errors say to add them.
+    pub generic: bool,
 }
 
 /// Where a field's value goes.
@@ -97,6 +102,11 @@ impl<'a> Container<'a> {
                 return None;
             }
         };
+        let params: Vec<&Ident> = input
+            .generics
+            .type_params()
+            .map(|param| &param.ident)
+            .collect();
         let fields = named
             .named
             .iter()
@@ -115,6 +125,7 @@ impl<'a> Container<'a> {
                         .expect("lakery-derive invariant: named fields have idents"),
                     ty: &field.ty,
                     role,
+                    generic: mentions_any(field.ty.to_token_stream(), &params),
                 }
             })
             .collect();
@@ -135,6 +146,16 @@ impl<'a> Container<'a> {
     pub fn has_body(&self) -> bool {
         self.body_fields().next().is_some()
     }
+}
+
+/// Whether `tokens` name any of `idents` (a type that names one of the struct's
+/// parameters).
+pub fn mentions_any(tokens: TokenStream, idents: &[&Ident]) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => idents.iter().any(|param| **param == ident),
+        proc_macro2::TokenTree::Group(group) => mentions_any(group.stream(), idents),
+        _ => false,
+    })
 }
 
 /// `T` when `ty` is written `ContentStream<T>` (by any path ending so): such a field

@@ -27,6 +27,7 @@ const VERSION_FORMAT: &str = "`#[storable(version = 2)]`";
 const CONTAINER_SERIALIZER_FORMAT: &str = "`#[storable(serializer = Json)]`";
 const MIGRATE_FROM_FORMAT: &str = "`#[storable(version = 2, migrate_from = ExperimentV1)]`";
 const MIGRATE_FORMAT: &str = "`#[storable(version = 3, migrate = migrate_old_experiment)]`";
+const CRATE_FORMAT: &str = "`#[storable(crate = \"my_crate::lakery\")]`";
 const CONTENT_SERIALIZER_FORMAT: &str = "`#[content(serializer = Bincode)]`";
 const STORAGE_FORMAT: &str = "`#[content(storage = \"archive\")]`";
 const ENCODING_FORMAT: &str = "`#[content(encoding = \"zstd\")]`";
@@ -130,6 +131,9 @@ pub struct Container {
     pub migrate_from: Option<syn::Type>,
     /// `migrate = path::to::function`: loads older versions with no type of their own.
     pub migrate: Option<ValuePath>,
+    /// `crate = "path"`: the path generated code names lakery by, for a crate that
+    /// re-exports it; `::lakery` when absent.
+    pub krate: Option<Path>,
 }
 
 impl Container {
@@ -139,6 +143,10 @@ impl Container {
         let mut serializer = Attr::none(cx, STORABLE, SERIALIZER);
         let mut migrate_from = Attr::none(cx, STORABLE, MIGRATE_FROM);
         let mut migrate = Attr::none(cx, STORABLE, MIGRATE);
+        let mut krate = Attr::none(cx, STORABLE, CRATE);
+        // An unknown key that looks like a misspelled `class_id`: its error says so, and
+        // "missing `class_id`" would only repeat it.
+        let mut misspelled_class_id = false;
 
         for attr in &input.attrs {
             if attr.path() == &CONTENT {
@@ -193,12 +201,22 @@ impl Container {
                     let first = migrate.first(&meta.path);
                     let value = value_of(cx, &meta, MIGRATE, MIGRATE_FORMAT)?;
                     migrate.set_if(first, value.and_then(|expr| parse_hook(cx, expr)));
+                } else if meta.path == CRATE {
+                    let first = krate.first(&meta.path);
+                    let value = value_of(cx, &meta, CRATE, CRATE_FORMAT)?;
+                    krate.set_if(first, value.and_then(|expr| parse_crate(cx, &expr)));
                 } else {
                     let key = path_text(&meta.path);
                     let mut message = format!(
                         "unknown storable attribute `{key}`; expected one of `{CLASS_ID}`, \
-                         `{VERSION}`, `{SERIALIZER}`, `{MIGRATE_FROM}`, `{MIGRATE}`"
+                         `{VERSION}`, `{SERIALIZER}`, `{MIGRATE_FROM}`, `{MIGRATE}`, `{CRATE}`"
                     );
+                    if looks_like(&key, CLASS_ID.0) {
+                        misspelled_class_id = true;
+                        message.push_str(&format!("\nhelp: did you mean `{CLASS_ID}`?"));
+                    } else if looks_like(&key, VERSION.0) {
+                        message.push_str(&format!("\nhelp: did you mean `{VERSION}`?"));
+                    }
                     if meta.path == SKIP || meta.path == STORAGE || meta.path == TAGS {
                         message.push_str(&format!(
                             "\nhelp: `{key}` applies to a field: put it on the field, in \
@@ -215,7 +233,7 @@ impl Container {
             }
         }
 
-        if !class_id.seen {
+        if !class_id.seen && !misspelled_class_id {
             cx.error_spanned_by(
                 &input.ident,
                 format!(
@@ -236,8 +254,51 @@ impl Container {
             serializer: serializer.get(),
             migrate_from: migrate_from.get(),
             migrate: migrate.get(),
+            krate: krate.get(),
         }
     }
+}
+
+/// The `crate = "..."` path of the struct's attributes, read without reporting anything:
+/// for the placeholder impl emitted next to errors, which must name lakery the same way.
+pub fn crate_path(input: &syn::DeriveInput) -> Option<Path> {
+    let mut found = None;
+    for attr in &input.attrs {
+        if attr.path() != &STORABLE {
+            continue;
+        }
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path == CRATE {
+                let lit: LitStr = meta.value()?.parse()?;
+                found = lit.parse::<Path>().ok();
+            } else {
+                let _ = skip_value(&meta);
+            }
+            Ok(())
+        });
+    }
+    found
+}
+
+/// Whether `key` is `word` with a small typo: at most two edits apart, or the same letters
+/// without its underscores (`classid`, `class-id` read as a path).
+fn looks_like(key: &str, word: &str) -> bool {
+    let plain = |text: &str| -> String { text.chars().filter(|c| c.is_alphanumeric()).collect() };
+    plain(key).eq_ignore_ascii_case(&plain(word)) || edit_distance(key, word) <= 2
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 /// A field's `#[storable(...)]` and `#[content(...)]`.
@@ -675,7 +736,23 @@ fn parse_version(cx: &Ctxt, expr: &Expr) -> Option<u32> {
 
 fn parse_serializer(cx: &Ctxt, expr: Expr, format: &str) -> Option<SerializerPath> {
     match expr {
-        Expr::Path(path) if path.attrs.is_empty() => Some(SerializerPath { path }),
+        Expr::Path(path) if path.attrs.is_empty() => match std_type_name(&path) {
+            Some(name) => {
+                cx.error_spanned_by(
+                    &path,
+                    format!(
+                        "`{name}` is a type, not a serializer: `serializer = ...` names the \
+                         serializer that stores the field, such as `Json`, `Bincode`, \
+                         `MessagePack`, `Text` (for a `String`) or `RawBytes` (for a \
+                         `Vec<u8>`)\n\
+                         help: the field's own type says what is stored; leave `serializer` \
+                         out to store it as JSON, or name a serializer, as in {format}"
+                    ),
+                );
+                None
+            }
+            None => Some(SerializerPath { path }),
+        },
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..
         }) => {
@@ -697,6 +774,47 @@ fn parse_serializer(cx: &Ctxt, expr: Expr, format: &str) -> Option<SerializerPat
                      help: to use a configured serializer, declare it as a constant \
                      (`const PRETTY: MySerializer = MySerializer {{ .. }};`) and write \
                      `serializer = PRETTY`"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The name of a standard type written where a serializer belongs (`serializer = String`):
+/// the compiler would only say "expected value, found struct `String`". A user's own
+/// type there still gets the compiler's message: a derive cannot tell a type from a value.
+fn std_type_name(path: &ExprPath) -> Option<String> {
+    const STD_TYPES: &[&str] = &[
+        "String", "Vec", "Option", "Box", "HashMap", "BTreeMap", "HashSet", "BTreeSet", "Bytes",
+        "str", "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
+        "i64", "i128", "isize", "f32", "f64",
+    ];
+    let ident = path.path.get_ident()?;
+    let name = ident.to_string();
+    STD_TYPES.contains(&name.as_str()).then_some(name)
+}
+
+/// A `crate = "..."` value: a string literal holding a path.
+fn parse_crate(cx: &Ctxt, expr: &Expr) -> Option<Path> {
+    let Some(lit) = string_literal(expr) else {
+        cx.error_spanned_by(
+            expr,
+            format!(
+                "expected a string literal holding the path to lakery: the correct format \
+                 looks like {CRATE_FORMAT}"
+            ),
+        );
+        return None;
+    };
+    match lit.parse::<Path>() {
+        Ok(path) => Some(path),
+        Err(_) => {
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "`crate` must be a path such as `my_crate::lakery`: the correct format \
+                     looks like {CRATE_FORMAT}"
                 ),
             );
             None

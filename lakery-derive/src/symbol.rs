@@ -23,6 +23,8 @@ pub const TAGS: Symbol = Symbol("tags");
 pub const ENCODING: Symbol = Symbol("encoding");
 pub const EACH: Symbol = Symbol("each");
 pub const NESTED: Symbol = Symbol("nested");
+/// `crate = "path"`: where a crate that re-exports lakery has it.
+pub const CRATE: Symbol = Symbol("crate");
 
 /// The key of the content that holds every field without `#[content]`.
 pub const BODY_KEY: &str = "body";

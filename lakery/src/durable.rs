@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::manifest::ManifestId;
+use crate::id::ManifestId;
 
 /// Fsyncs a file's data and metadata.
 pub(crate) fn sync_file(file: &File, path: &Path) -> io::Result<()> {

@@ -46,21 +46,41 @@
 
 extern crate self as lakery;
 
+// The modules by layer, each importing only from its own layer and those above it in
+// this list (tests/layering.rs checks it; ARCHITECTURE.md draws it).
+
+// 1. Model: what is stored and how it is named, hashed and encoded; the errors.
 mod content_type;
-pub mod db;
-mod durable;
 mod encoding;
 mod error;
+mod hash;
+mod id;
+mod record;
+
+// 2. Backends: where bytes go, how values become bytes, the database.
+pub mod db;
+mod durable;
+pub mod serializer;
+pub mod storage;
+
+// 3. Codec: values into contents and back, streams, reading a content; and `probe`, the
+// derive's checks, mounted under `__private` below.
+mod body;
+mod each;
+mod fetch;
+mod pack;
+mod registry;
+mod repack;
+mod storable;
+mod stream;
+
+// 4. Flows: what a user calls.
 mod load;
 mod maintenance;
-mod manifest;
 pub mod migration;
-mod registry;
 mod save;
-pub mod serializer;
-mod storable;
-pub mod storage;
-mod stream;
+
+// 5. The crate's face: the re-exports below, the derive's names, the conformance kit.
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -74,18 +94,21 @@ pub use crate::content_type::{ContentType, ContentTypeError, Format};
 pub use crate::db::{Backend, Cursor, Database, Order, Page, Query};
 pub use crate::encoding::Encoding;
 pub use crate::error::{BatchFailure, Error, Mismatch, Result};
+pub use crate::hash::{Digest, Digester, HashAlgorithm};
+pub use crate::id::ClassId;
+pub use crate::id::ManifestId;
 pub use crate::load::{load_one, read_content, LoadHandle, LoadedBatch, Loader, StoredBytes};
 pub use crate::maintenance::{
     collect_garbage, collect_garbage_with_progress, verify, verify_with_progress, CollectedBlob,
     GcOptions, GcReport, Problem, ProblemKind, Progress, VerifyReport,
 };
-pub use crate::manifest::{
-    ContentRecord, Digest, Digester, HashAlgorithm, ManifestId, ManifestRecord, ManifestRef, Tags,
-};
+pub use crate::record::{ContentRecord, ManifestRecord, ManifestRef, Tags};
 pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_STORAGE};
-pub use crate::save::{save_one, SaveHandle, SaveOne, SavedBatch, Saver, DEFAULT_CONCURRENCY};
-pub use crate::storable::{ClassId, ContentSpec, Storable};
+pub use crate::save::{save_one, SaveHandle, SaveOne, SavedBatch, Saver};
+pub use crate::storable::{ContentSpec, Storable};
 #[cfg(feature = "object-store")]
 pub use crate::storage::ObjectStorage;
-pub use crate::storage::{DatabaseStorage, FileStorage, MemoryStorage, Storage};
+pub use crate::storage::{
+    DatabaseStorage, FileStorage, MemoryStorage, Storage, DEFAULT_CONCURRENCY,
+};
 pub use crate::stream::ContentStream;

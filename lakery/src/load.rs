@@ -10,20 +10,16 @@ use bytes::Bytes;
 use futures::future::FutureExt;
 use futures::stream::{self, StreamExt};
 
-use crate::__private::{LazySource, LoadedContent, Repacker};
-use crate::db::records::StoredContent;
 use crate::db::{Database, Fetched, CHUNK};
-use crate::error::{BatchFailure, Mismatch};
-use crate::manifest::{
-    cooperate, digest, Digest, Digester, HashAlgorithm, HashPipe, ManifestId, ManifestRef,
-    INLINE_HASH_LIMIT,
-};
+use crate::error::{BatchFailure, Error, Result};
+use crate::fetch;
+use crate::hash::{cooperate, INLINE_HASH_LIMIT};
+use crate::id::{ClassId, ManifestId};
+use crate::record::{CheckedContent, CorruptContent, ManifestRef};
 use crate::registry::Registry;
-use crate::save::DEFAULT_CONCURRENCY;
-use crate::storable::{ClassId, ContentSpec, Storable};
-use crate::storage::{StorageEntry, StorageError};
-use crate::stream::Expected;
-use crate::{Error, Result};
+use crate::repack::{LoadedContent, Repacker};
+use crate::storable::{ContentSpec, Storable};
+use crate::storage::DEFAULT_CONCURRENCY;
 
 /// Loads the value a manifest holds, as `T`.
 ///
@@ -190,7 +186,7 @@ impl<'r> Loader<'r> {
         let mut values: Vec<Option<Box<dyn Any + Send>>> = Vec::with_capacity(total);
         for (n, range) in chunks.iter().enumerate() {
             let fetched = match next.take() {
-                Some(task) => task.await.map_err(|e| Error::Task(e.to_string()))??,
+                Some(task) => task.await.map_err(|e| Error::Task(Box::new(e)))??,
                 None => unreachable!("a fetch is started for every chunk"),
             };
             next = chunks.get(n + 1).cloned().map(fetch);
@@ -222,18 +218,33 @@ struct Chunk<'a> {
     concurrency: usize,
 }
 
+/// For each request of a chunk, its stored version and the contents read so far;
+/// `None` once the value failed (or was never valid).
+type Pending = Vec<Option<(u32, Vec<LoadedContent>)>>;
+
 impl Chunk<'_> {
     /// Checks the manifests, reads and verifies the contents, and repacks each value.
     async fn load(
-        self,
-        (manifests, mut content_rows): Fetched,
+        &self,
+        fetched: Fetched,
         failures: &mut Vec<BatchFailure>,
     ) -> Vec<Option<Box<dyn Any + Send>>> {
-        let failures_before = failures.len();
-        let mut loaded: Vec<Option<(u32, Vec<LoadedContent>)>> =
-            Vec::with_capacity(self.requests.len());
+        let (mut pending, jobs) = self.check(fetched, failures).await;
+        self.read(&mut pending, jobs, failures).await;
+        self.repack(pending, failures).await
+    }
+
+    /// Checks each manifest against its request, and sorts its contents: streams are
+    /// described for later, small contents in the database checked right away, and a
+    /// read is planned for each of the others.
+    async fn check(
+        &self,
+        (manifests, mut content_rows): Fetched,
+        failures: &mut Vec<BatchFailure>,
+    ) -> (Pending, Vec<ReadJob>) {
+        let mut pending: Pending = Vec::with_capacity(self.requests.len());
         let mut jobs = Vec::new();
-        // A manifest asked for more than once gets its rows copied for all but the
+        // A manifest asked for more than once gets its contents copied for all but the
         // last request; the usual case, once each, moves them.
         let mut remaining: HashMap<ManifestId, usize> = HashMap::with_capacity(self.requests.len());
         for request in self.requests.iter().flatten() {
@@ -242,7 +253,7 @@ impl Chunk<'_> {
         for (offset, request) in self.requests.iter().enumerate() {
             cooperate(offset).await;
             let index = self.first + offset;
-            loaded.push(None);
+            pending.push(None);
             let Some(request) = request else { continue };
             let key = *request.id.as_uuid();
             let last = remaining.get_mut(&request.id).is_some_and(|n| {
@@ -265,59 +276,70 @@ impl Chunk<'_> {
             let rows = if last {
                 content_rows.remove(&key)
             } else {
-                content_rows.get(&key).cloned()
+                content_rows
+                    .get(&key)
+                    .map(|rows| rows.iter().map(clone_checked).collect())
             }
             .unwrap_or_default();
             let mut contents = Vec::with_capacity(rows.len());
-            for mut row in rows {
-                let stream = ContentSpec::is_stream(request.specs, &row.content_key);
-                if stream {
-                    let storage = self.registry.storage(&row.storage_name).cloned();
-                    match lazy_content(request.id, row, storage) {
-                        Ok(content) => contents.push(content),
-                        Err(error) => failures.push(BatchFailure { index, error }),
+            let mut failed = false;
+            for content in rows {
+                match self.plan(offset, request, content, &mut jobs) {
+                    Ok(Some(content)) => contents.push(content),
+                    Ok(None) => {}
+                    Err(error) => {
+                        failed = true;
+                        failures.push(BatchFailure { index, error });
                     }
-                    continue;
-                }
-                match self.registry.storage(&row.storage_name) {
-                    // Small contents kept in the database are checked right here: a
-                    // future per content would cost more than the check.
-                    Some(StorageEntry::Database)
-                        if row
-                            .data
-                            .as_ref()
-                            .is_some_and(|d| d.len() <= INLINE_HASH_LIMIT) =>
-                    {
-                        let data = Bytes::from(row.data.take().unwrap_or_default());
-                        let digest = Digest::with(algorithm_of(&row), &data);
-                        match verified(request.id, row, data, digest) {
-                            Ok(content) => contents.push(content),
-                            Err(error) => failures.push(BatchFailure { index, error }),
-                        }
-                    }
-                    storage => jobs.push(read_job(offset, request.id, row, storage.cloned())),
                 }
             }
-            loaded[offset] = Some((version, contents));
+            if !failed {
+                pending[offset] = Some((version, contents));
+            }
         }
+        (pending, jobs)
+    }
 
-        let mut failed = vec![false; self.requests.len()];
-        for failure in &failures[failures_before..] {
-            if let Some(flag) = failure
-                .index
-                .checked_sub(self.first)
-                .and_then(|offset| failed.get_mut(offset))
-            {
-                *flag = true;
-            }
+    /// What to do with one content of a checked manifest: the content when it is
+    /// ready now, or `None` when a read of it was queued in `jobs`.
+    fn plan(
+        &self,
+        offset: usize,
+        request: &Request,
+        content: CheckedContent,
+        jobs: &mut Vec<ReadJob>,
+    ) -> Result<Option<LoadedContent>> {
+        let content = content.map_err(|bad| bad.error)?;
+        let storage = self.registry.storage(&content.storage_name);
+        if ContentSpec::is_stream(request.specs, &content.key) {
+            return fetch::lazy(content, storage.cloned()).map(Some);
         }
+        if fetch::is_inline(&content, storage) {
+            return fetch::read_inline(content).map(Some);
+        }
+        let read = fetch::read(content, storage.cloned());
+        jobs.push(read.map(move |result| (offset, result)).boxed());
+        Ok(None)
+    }
+
+    /// Runs the planned reads, a few at a time, into the values they belong to.
+    async fn read(
+        &self,
+        pending: &mut Pending,
+        jobs: Vec<ReadJob>,
+        failures: &mut Vec<BatchFailure>,
+    ) {
         let mut results = stream::iter(jobs).buffer_unordered(self.concurrency);
         while let Some((offset, result)) = results.next().await {
-            match (result, &mut loaded[offset]) {
-                (Ok(content), Some((_, contents))) => contents.push(content),
-                (Ok(_), None) => unreachable!("contents are read only for checked manifests"),
-                (Err(error), _) => {
-                    failed[offset] = true;
+            match result {
+                Ok(content) => {
+                    // A value that failed already keeps failing; its content is dropped.
+                    if let Some((_, contents)) = &mut pending[offset] {
+                        contents.push(content);
+                    }
+                }
+                Err(error) => {
+                    pending[offset] = None;
                     failures.push(BatchFailure {
                         index: self.first + offset,
                         error,
@@ -325,14 +347,18 @@ impl Chunk<'_> {
                 }
             }
         }
-        drop(results);
+    }
 
+    /// Rebuilds each value whose contents were all read.
+    async fn repack(
+        &self,
+        pending: Pending,
+        failures: &mut Vec<BatchFailure>,
+    ) -> Vec<Option<Box<dyn Any + Send>>> {
         let mut values = Vec::with_capacity(self.requests.len());
-        for (offset, (request, contents)) in self.requests.iter().zip(loaded).enumerate() {
+        for (offset, (request, loaded)) in self.requests.iter().zip(pending).enumerate() {
             cooperate(offset).await;
-            let (Some(request), Some((version, contents)), false) =
-                (request, contents, failed[offset])
-            else {
+            let (Some(request), Some((version, contents))) = (request, loaded) else {
                 values.push(None);
                 continue;
             };
@@ -343,7 +369,7 @@ impl Chunk<'_> {
             let repacked = if size > INLINE_HASH_LIMIT {
                 tokio::task::spawn_blocking(move || repack(id, version, contents))
                     .await
-                    .unwrap_or_else(|e| Err(Error::Task(e.to_string())))
+                    .unwrap_or_else(|e| Err(Error::Task(Box::new(e))))
             } else {
                 repack(id, version, contents)
             };
@@ -359,6 +385,29 @@ impl Chunk<'_> {
             }
         }
         values
+    }
+}
+
+/// A copy of a checked content, for a manifest requested more than once.
+fn clone_checked(content: &CheckedContent) -> CheckedContent {
+    match content {
+        Ok(content) => Ok(content.clone()),
+        Err(bad) => Err(Box::new(CorruptContent {
+            key: bad.key.clone(),
+            storage_name: bad.storage_name.clone(),
+            // Errors do not clone; a row check only finds corrupt records, whose copy
+            // says the same.
+            error: Error::CorruptRecord {
+                manifest: match &bad.error {
+                    Error::CorruptRecord { manifest, .. } => manifest.clone(),
+                    _ => String::new(),
+                },
+                reason: match &bad.error {
+                    Error::CorruptRecord { reason, .. } => reason.clone(),
+                    other => other.to_string(),
+                },
+            },
+        })),
     }
 }
 
@@ -397,7 +446,7 @@ pub struct StoredBytes {
     /// The MIME type its serializer gave.
     pub content_type: String,
     /// The encoding applied after the serializer, if any.
-    pub encoding: Option<crate::Encoding>,
+    pub encoding: Option<crate::encoding::Encoding>,
     /// The bytes exactly as stored.
     pub data: Bytes,
 }
@@ -428,7 +477,11 @@ impl StoredBytes {
         }
     }
 
-    fn decompress_error(&self, encoding: crate::Encoding, source: std::io::Error) -> Error {
+    fn decompress_error(
+        &self,
+        encoding: crate::encoding::Encoding,
+        source: std::io::Error,
+    ) -> Error {
         Error::Encoding {
             action: "decompress",
             manifest: self.manifest,
@@ -456,18 +509,21 @@ pub async fn read_content(
     if !manifests.contains_key(&id) {
         return Err(Error::ManifestNotFound(manifest));
     }
-    let row = contents
+    let content = contents
         .remove(&id)
         .unwrap_or_default()
         .into_iter()
-        .find(|row| row.content_key == key)
+        .find(|content| match content {
+            Ok(content) => content.key == key,
+            Err(bad) => bad.key == key,
+        })
         .ok_or_else(|| Error::MissingContent {
             manifest,
             key: key.to_owned(),
-        })?;
-    let storage = registry.storage(&row.storage_name).cloned();
-    let (_, content) = read_job(0, manifest, row, storage).await;
-    let content = content?;
+        })?
+        .map_err(|bad| bad.error)?;
+    let storage = registry.storage(&content.storage_name).cloned();
+    let content = fetch::read(content, storage).await?;
     Ok(StoredBytes {
         manifest,
         key: content.key,
@@ -477,293 +533,8 @@ pub async fn read_content(
     })
 }
 
+/// A planned read of one content, with the offset of its value in the chunk.
 type ReadJob = Pin<Box<dyn Future<Output = (usize, Result<LoadedContent>)> + Send>>;
-
-/// Fetches one content's bytes from its storage (or a large one from its row) and
-/// checks them, hashing on a blocking thread when they are large.
-pub(crate) fn read_job(
-    offset: usize,
-    manifest: ManifestId,
-    mut row: StoredContent,
-    storage: Option<StorageEntry>,
-) -> ReadJob {
-    async move {
-        let result = async {
-            let data = match (storage, row.data.take()) {
-                (Some(StorageEntry::Database), Some(data)) => Bytes::from(data),
-                (Some(StorageEntry::Database), None) => return Err(no_bytes(manifest, &row)),
-                (Some(StorageEntry::External(storage)), _) => {
-                    let config = storage_config(manifest, &row)?;
-                    let size = usize::try_from(row.size).unwrap_or(0);
-                    if size > STREAMED_READ_ABOVE {
-                        let algorithm = algorithm_of(&row);
-                        let (data, digest) =
-                            read_while_hashing(&*storage, &config, algorithm, size)
-                                .await
-                                .map_err(|source| read_error(manifest, &row, source))?;
-                        return verified(manifest, row, data, digest);
-                    }
-                    storage
-                        .read(&config)
-                        .await
-                        .map_err(|source| read_error(manifest, &row, source))?
-                }
-                (None, _) => {
-                    return Err(Error::UnknownStorage {
-                        manifest,
-                        key: row.content_key,
-                        storage: row.storage_name,
-                    })
-                }
-            };
-            let digest = digest(algorithm_of(&row), &data).await?;
-            verified(manifest, row, data, digest)
-        }
-        .await;
-        (offset, result)
-    }
-    .boxed()
-}
-
-/// Above this size, a content is read as a stream and hashed on a thread of its own as
-/// the chunks arrive, rather than read whole and hashed after.
-const STREAMED_READ_ABOVE: usize = 4 << 20;
-
-fn read_error(manifest: ManifestId, row: &StoredContent, source: StorageError) -> Error {
-    Error::Storage {
-        operation: "read",
-        storage: row.storage_name.clone(),
-        manifest,
-        key: row.content_key.clone(),
-        source: Box::new(source),
-    }
-}
-
-/// Reads a content whole, about `size` bytes, as a stream whose chunks are hashed on
-/// another thread while the next ones arrive.
-async fn read_while_hashing(
-    storage: &dyn crate::Storage,
-    config: &serde_json::Value,
-    algorithm: HashAlgorithm,
-    size: usize,
-) -> std::result::Result<(Bytes, Digest), StorageError> {
-    let mut chunks = storage.read_stream(config).await?;
-    let mut hasher = HashPipe::new(Digester::with(algorithm));
-    let mut data = bytes::BytesMut::with_capacity(size);
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk?;
-        data.extend_from_slice(&chunk);
-        hasher.update(chunk).await;
-    }
-    let digest = hasher
-        .finish()
-        .await
-        .map_err(|e| StorageError::io("cannot hash what was read", e))?;
-    Ok((data.freeze(), digest))
-}
-
-/// Checks a content's bytes against its row, reading them as a stream so that memory
-/// stays bounded however large the content; returns its size.
-pub(crate) async fn check_content(
-    manifest: ManifestId,
-    mut row: StoredContent,
-    storage: Option<StorageEntry>,
-) -> Result<u64> {
-    let algorithm = readable(manifest, &row)?;
-    let actual = match (storage, row.data.take()) {
-        (Some(StorageEntry::Database), Some(data)) => digest(algorithm, &Bytes::from(data)).await?,
-        (Some(StorageEntry::Database), None) => return Err(no_bytes(manifest, &row)),
-        (Some(StorageEntry::External(storage)), _) => {
-            let config = storage_config(manifest, &row)?;
-            let read_error = |source| Error::Storage {
-                operation: "read",
-                storage: row.storage_name.clone(),
-                manifest,
-                key: row.content_key.clone(),
-                source: Box::new(source),
-            };
-            let mut chunks = storage.read_stream(&config).await.map_err(read_error)?;
-            let mut hasher = HashPipe::new(Digester::with(algorithm));
-            while let Some(chunk) = chunks.next().await {
-                hasher.update(chunk.map_err(read_error)?).await;
-            }
-            hasher
-                .finish()
-                .await
-                .map_err(|e| Error::Task(e.to_string()))?
-        }
-        (None, _) => {
-            return Err(Error::UnknownStorage {
-                manifest,
-                key: row.content_key,
-                storage: row.storage_name,
-            })
-        }
-    };
-    verified(manifest, row, Bytes::new(), actual).map(|_| actual.size)
-}
-
-/// The error of a content in the database storage whose row holds no bytes.
-fn no_bytes(manifest: ManifestId, row: &StoredContent) -> Error {
-    Error::CorruptRecord {
-        manifest: manifest.to_string(),
-        reason: format!(
-            "content `{}` is in the database storage but its row holds no bytes",
-            row.content_key
-        ),
-    }
-}
-
-/// The hash algorithm a row names; SHA-256 for a name lakery does not know, which
-/// [`readable`] refuses before any bytes are trusted.
-fn algorithm_of(row: &StoredContent) -> HashAlgorithm {
-    HashAlgorithm::from_name(&row.hash_algorithm).unwrap_or_default()
-}
-
-/// Checks that lakery can read a content as its row describes it, and returns the
-/// algorithm of its hash.
-fn readable(manifest: ManifestId, row: &StoredContent) -> Result<HashAlgorithm> {
-    let corrupt = |reason: String| Error::CorruptRecord {
-        manifest: manifest.to_string(),
-        reason,
-    };
-    if let Some(encoding) = &row.encoding {
-        if crate::Encoding::from_name(encoding).is_none() {
-            return Err(corrupt(format!(
-                "content `{}` has encoding `{encoding}`, which this build of lakery cannot \
-                 decode (it knows {}; `zstd` and `gzip` are cargo features)",
-                row.content_key,
-                match crate::Encoding::ALL {
-                    [] => "none".to_owned(),
-                    all => all
-                        .iter()
-                        .map(|e| e.name())
-                        .collect::<Vec<_>>()
-                        .join(" and "),
-                }
-            )));
-        }
-    }
-    HashAlgorithm::from_name(&row.hash_algorithm).ok_or_else(|| {
-        corrupt(format!(
-            "content `{}` uses hash algorithm `{}`, which this version of lakery does not know \
-             (it knows {})",
-            row.content_key,
-            row.hash_algorithm,
-            HashAlgorithm::ALL.map(HashAlgorithm::name).join(" and ")
-        ))
-    })
-}
-
-/// A content the loaded type reads as a stream: not read now, but described so that
-/// the stream reads and checks it when it is polled.
-fn lazy_content(
-    manifest: ManifestId,
-    mut row: StoredContent,
-    storage: Option<StorageEntry>,
-) -> Result<LoadedContent> {
-    let algorithm = readable(manifest, &row)?;
-    let expected = Expected {
-        algorithm,
-        hash: row.hash.clone(),
-        size: u64::try_from(row.size).unwrap_or(u64::MAX),
-        storage: row.storage_name.clone(),
-    };
-    let (storage, data, config) = match (storage, row.data.take()) {
-        (Some(StorageEntry::Database), Some(data)) => {
-            (None, Bytes::from(data), serde_json::Value::Null)
-        }
-        (Some(StorageEntry::Database), None) => return Err(no_bytes(manifest, &row)),
-        (Some(StorageEntry::External(storage)), _) => {
-            let config = storage_config(manifest, &row)?;
-            (Some(storage), Bytes::new(), config)
-        }
-        (None, _) => {
-            return Err(Error::UnknownStorage {
-                manifest,
-                key: row.content_key,
-                storage: row.storage_name,
-            })
-        }
-    };
-    let lazy = LazySource {
-        storage,
-        config,
-        expected,
-    };
-    content(manifest, row, data, Some(lazy))
-}
-
-fn storage_config(manifest: ManifestId, row: &StoredContent) -> Result<serde_json::Value> {
-    serde_json::from_str(&row.storage_config.0).map_err(|e| Error::CorruptRecord {
-        manifest: manifest.to_string(),
-        reason: format!(
-            "storage_config of content `{}` is not JSON: {e}",
-            row.content_key
-        ),
-    })
-}
-
-/// Checks bytes read for a content against the size and hash its row recorded.
-fn verified(
-    manifest: ManifestId,
-    row: StoredContent,
-    data: Bytes,
-    actual: Digest,
-) -> Result<LoadedContent> {
-    let algorithm = readable(manifest, &row)?;
-    let mut expected = [0u8; 32];
-    let hash_ok = hex::decode_to_slice(&row.hash, &mut expected).is_ok();
-    if !hash_ok
-        || algorithm != actual.algorithm
-        || expected != actual.hash
-        || u64::try_from(row.size).ok() != Some(actual.size)
-    {
-        return Err(Error::HashMismatch {
-            manifest,
-            key: row.content_key,
-            storage: row.storage_name,
-            mismatch: Box::new(Mismatch {
-                algorithm: row.hash_algorithm,
-                expected: row.hash,
-                actual: actual.hex(),
-                expected_size: u64::try_from(row.size).unwrap_or_default(),
-                actual_size: actual.size,
-            }),
-        });
-    }
-    content(manifest, row, data, None)
-}
-
-/// A content's row and bytes, as the repacking code takes them.
-fn content(
-    manifest: ManifestId,
-    row: StoredContent,
-    data: Bytes,
-    lazy: Option<LazySource>,
-) -> Result<LoadedContent> {
-    let serializer_config = match row.serializer_config.as_ref().map(|json| json.0.as_str()) {
-        None => None,
-        Some(json) => Some(
-            serde_json::from_str(json).map_err(|e| Error::CorruptRecord {
-                manifest: manifest.to_string(),
-                reason: format!(
-                    "serializer_config of content `{}` is not JSON: {e}",
-                    row.content_key
-                ),
-            })?,
-        ),
-    };
-    Ok(LoadedContent {
-        key: row.content_key,
-        data,
-        lazy,
-        content_type: row.content_type,
-        serializer_name: row.serializer_name,
-        serializer_config,
-        encoding: row.encoding.as_deref().and_then(crate::Encoding::from_name),
-    })
-}
 
 /// The values a [`Loader`] rebuilt.
 pub struct LoadedBatch {

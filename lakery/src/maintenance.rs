@@ -1,16 +1,17 @@
 //! Looking after what is stored: [`collect_garbage`] removes blobs nothing refers to,
 //! [`verify`] re-reads contents and checks them.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::db::{Database, Query};
-use crate::load::check_content;
-use crate::manifest::ManifestId;
+use crate::error::{Error, Result};
+use crate::fetch;
+use crate::id::ManifestId;
 use crate::registry::Registry;
-use crate::storage::{StorageEntry, StorageError, StorageErrorKind, StoredBlob};
-use crate::{Error, Result};
+use crate::storage::{Storage, StorageEntry, StorageError, StorageErrorKind, StoredBlob};
 
 /// How many blobs are deleted, or contents read, at once.
 const CONCURRENCY: usize = 16;
@@ -212,7 +213,7 @@ pub async fn collect_garbage_with_progress(
         (candidates, referenced_count, recent)
     })
     .await
-    .map_err(|e| Error::Task(e.to_string()))?;
+    .map_err(|e| Error::Task(Box::new(e)))?;
     report.referenced = referenced_count;
     report.recent = recent;
     let mut done = Progress {
@@ -232,13 +233,12 @@ pub async fn collect_garbage_with_progress(
         return Ok(report);
     }
     let mut deletions = stream::iter(candidates)
-        .map(|(name, storage, blob)| async move {
-            match storage.delete_if_older(&blob.config, cutoff).await {
-                Ok(deleted) => Ok((name, blob, deleted)),
-                Err(e) => Err(maintenance_error(&name, "delete an unreferenced blob", e)),
-            }
-        })
-        .buffer_unordered(CONCURRENCY);
+        .map(move |(name, storage, blob)| remove_blob(name, storage, blob, cutoff))
+        .buffer_unordered(CONCURRENCY)
+        // Boxed, so that the stream is proven `Send` here, where its types are known:
+        // left to the caller's `tokio::spawn`, the check meets the closure's erased
+        // lifetimes and fails as "not general enough" (tests/spawn.rs).
+        .boxed();
     while let Some((name, blob, deleted)) = deletions.try_next().await? {
         if deleted {
             done.done += 1;
@@ -252,6 +252,20 @@ pub async fn collect_garbage_with_progress(
     }
     report.sort();
     Ok(report)
+}
+
+/// Deletes one unreferenced blob unless it was written again since `cutoff`.
+///
+async fn remove_blob(
+    name: String,
+    storage: Arc<dyn Storage>,
+    blob: StoredBlob,
+    cutoff: SystemTime,
+) -> Result<(String, StoredBlob, bool)> {
+    match storage.delete_if_older(&blob.config, cutoff).await {
+        Ok(deleted) => Ok((name, blob, deleted)),
+        Err(e) => Err(maintenance_error(&name, "delete an unreferenced blob", e)),
+    }
 }
 
 impl GcReport {
@@ -371,12 +385,19 @@ pub async fn verify_with_progress(
                 continue;
             }
             report.manifests += 1;
-            for row in contents.remove(key).unwrap_or_default() {
-                let storage = row.storage_name.clone();
-                let content_key = row.content_key.clone();
-                let entry = registry.storage(&row.storage_name).cloned();
-                let job = check_content(record.id, row, entry);
-                jobs.push(async move { (record.id, content_key, storage, job.await) });
+            for content in contents.remove(key).unwrap_or_default() {
+                let manifest = record.id;
+                jobs.push(async move {
+                    match content {
+                        Ok(content) => {
+                            let (key, storage) =
+                                (content.key.clone(), content.storage_name.clone());
+                            let entry = registry.storage(&storage).cloned();
+                            (manifest, key, storage, fetch::check(content, entry).await)
+                        }
+                        Err(bad) => (manifest, bad.key, bad.storage_name, Err(bad.error)),
+                    }
+                });
             }
         }
         let mut results = stream::iter(jobs).buffer_unordered(CONCURRENCY);

@@ -56,119 +56,15 @@
 
 use std::ops::ControlFlow;
 
-use bytes::Bytes;
-
-use crate::__private::{take_content, LoadedContent};
 use crate::db::{Cursor, Database, Query};
+use crate::error::{Error, Result};
+use crate::id::ManifestId;
 use crate::load::Loader;
-use crate::manifest::{ManifestId, ManifestRecord};
+use crate::record::ManifestRecord;
 use crate::registry::Registry;
+pub use crate::repack::{OldContent, OldValue};
 use crate::save::Saver;
-use crate::serializer::{Json, Serializer};
-use crate::storable::{ClassId, Storable};
-use crate::{Error, Result};
-
-/// The stored contents of a manifest saved by an older version of a type, as a
-/// `migrate` hook receives them: each content's bytes (their hash already checked),
-/// content type and serializer, by key.
-#[derive(Debug)]
-pub struct OldValue {
-    manifest: ManifestId,
-    class_id: ClassId,
-    version: u32,
-    contents: Vec<LoadedContent>,
-}
-
-impl OldValue {
-    pub(crate) fn new(
-        manifest: ManifestId,
-        class_id: ClassId,
-        version: u32,
-        contents: Vec<LoadedContent>,
-    ) -> Self {
-        OldValue {
-            manifest,
-            class_id,
-            version,
-            contents,
-        }
-    }
-
-    /// The manifest being loaded.
-    pub fn manifest(&self) -> ManifestId {
-        self.manifest
-    }
-
-    /// The class id.
-    pub fn class_id(&self) -> ClassId {
-        self.class_id
-    }
-
-    /// The version the manifest was saved at.
-    pub fn version(&self) -> u32 {
-        self.version
-    }
-
-    /// The keys of the stored contents: `body` for the fields without `#[content]`, and
-    /// the name of each `#[content]` field the old version had.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.contents.iter().map(|content| content.key.as_str())
-    }
-
-    /// The content stored under `key`, if there is one.
-    pub fn content(&self, key: &str) -> Option<OldContent<'_>> {
-        self.contents
-            .iter()
-            .find(|content| content.key == key)
-            .map(|content| OldContent { content })
-    }
-
-    /// The body (the old fields without `#[content]`) as JSON, when it was saved with the
-    /// JSON serializer, the default.
-    pub fn body_json(&mut self) -> Result<serde_json::Value> {
-        self.json("body")
-    }
-
-    /// The content under `key` as JSON, when it was saved with the JSON serializer.
-    pub fn json(&mut self, key: &str) -> Result<serde_json::Value> {
-        self.take(key, &Json)
-    }
-
-    /// Deserializes and removes the content under `key` with `serializer`, which must be
-    /// able to read what it was stored with: to read an old `#[content(serializer =
-    /// Bincode)]` field as its old type, `old.take::<Vec<f32>, _>("results", &Bincode)`.
-    pub fn take<V, S: Serializer<V>>(&mut self, key: &str, serializer: &S) -> Result<V> {
-        take_content(self.manifest, &mut self.contents, key, serializer)
-    }
-}
-
-/// One stored content of an [`OldValue`].
-#[derive(Debug, Clone, Copy)]
-pub struct OldContent<'a> {
-    content: &'a LoadedContent,
-}
-
-impl<'a> OldContent<'a> {
-    /// The bytes, as stored.
-    pub fn data(&self) -> &'a Bytes {
-        &self.content.data
-    }
-
-    /// The content type recorded when it was saved, such as `application/json`.
-    pub fn content_type(&self) -> &'a str {
-        &self.content.content_type
-    }
-
-    /// The versioned name of the serializer that wrote it, such as `lakery.json@v1`.
-    pub fn serializer_name(&self) -> &'a str {
-        &self.content.serializer_name
-    }
-
-    /// The serializer's configuration, if it recorded one.
-    pub fn serializer_config(&self) -> Option<&'a serde_json::Value> {
-        self.content.serializer_config.as_ref()
-    }
-}
+use crate::storable::Storable;
 
 /// How [`rewrite`] goes about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -357,7 +253,7 @@ async fn load_migrated<T: Storable>(
                     .into_iter()
                     .map(|handle| batch.take(handle))
                     .collect::<Option<Vec<T>>>()
-                    .ok_or_else(|| Error::Task("a loaded batch lost a value".to_owned()))?;
+                    .ok_or_else(|| Error::Task("a loaded batch lost a value".into()))?;
                 return Ok((records, values));
             }
             Err(Error::Batch { failures, .. }) => {

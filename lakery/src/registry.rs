@@ -4,10 +4,11 @@ use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::manifest::HashAlgorithm;
-use crate::storable::{ClassId, ContentSpec, Storable};
+use crate::error::{Error, Result};
+use crate::hash::HashAlgorithm;
+use crate::id::ClassId;
+use crate::storable::{ContentSpec, Storable};
 use crate::storage::{DatabaseStorage, IntoStorage, StorageEntry};
-use crate::{Error, Result};
 
 /// The name under which [`RegistryBuilder::default_storage`] registers its storage.
 pub const DEFAULT_STORAGE: &str = "default";

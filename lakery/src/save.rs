@@ -8,23 +8,18 @@ use bytes::Bytes;
 use futures::future::FutureExt;
 use futures::stream::{self, StreamExt};
 
-use crate::__private::{UnpackedContent, Unpacker};
-use crate::db::records::{tags_json, NewContent, NewManifest, NewRows, NewTag};
-use crate::db::types::{BlobBytes, DbTime, DbUuid, JsonText};
 use crate::db::Database;
-use crate::error::BatchFailure;
-use crate::manifest::{
-    check_tag, Digest, Digester, HashAlgorithm, ManifestId, ManifestRecord, Tags, INLINE_HASH_LIMIT,
-};
+use crate::error::{BatchFailure, Error, Result};
+use crate::hash::{cooperate, Digest, Digester, HashAlgorithm, INLINE_HASH_LIMIT};
+use crate::id::ManifestId;
+use crate::pack::{UnpackedContent, Unpacker};
+use crate::record::{check_tag, ManifestRecord, NewContent, NewValue, Tags};
 use crate::registry::Registry;
 use crate::storable::Storable;
 use crate::storage::{
     StorageEntry, StorageError, StorageErrorKind, StreamWriteRequest, WriteRequest,
+    DEFAULT_CONCURRENCY,
 };
-use crate::{Error, Result};
-
-/// How many contents a batch writes at once, unless [`Saver::concurrency`] says otherwise.
-pub const DEFAULT_CONCURRENCY: usize = 16;
 
 /// Saves one value and commits its manifest. Add manifest tags with `.tags(...)`, then
 /// `.await` it.
@@ -286,63 +281,8 @@ impl<'r> Saver<'r> {
             delete_replaced,
         } = self;
         let total = pending.len();
-        let algorithm = registry.hash_algorithm();
-
-        // Every content bound for an external storage is written concurrently; the
-        // contents kept in the database only need their digest.
-        let mut jobs = Vec::new();
-        let mut written: Vec<Vec<Option<Written>>> = Vec::with_capacity(total);
-        for (index, item) in pending.iter().enumerate() {
-            crate::manifest::cooperate(index).await;
-            let Some(item) = item else {
-                written.push(Vec::new());
-                continue;
-            };
-            written.push(vec![None; item.contents.len()]);
-            for (slot, content) in item.contents.iter().enumerate() {
-                let storage_name = registry.storage_of(content.spec);
-                let storage = match registry.storage(storage_name) {
-                    Some(StorageEntry::Database) => None,
-                    Some(StorageEntry::External(storage)) => Some(storage.clone()),
-                    None => {
-                        failures.push(BatchFailure {
-                            index,
-                            error: Error::UnknownStorage {
-                                manifest: item.record.id,
-                                key: content.key.clone(),
-                                storage: storage_name.to_owned(),
-                            },
-                        });
-                        continue;
-                    }
-                };
-                let target = Target {
-                    name: storage_name,
-                    storage,
-                    algorithm,
-                };
-                if content.stream.is_some() {
-                    jobs.push(stream_job(index, slot, item, content, target));
-                } else if target.storage.is_none() && content.data.len() <= INLINE_HASH_LIMIT {
-                    written[index][slot] = Some(Written {
-                        digest: Digest::with(algorithm, &content.data),
-                        config: serde_json::Value::Null,
-                        data: None,
-                    });
-                } else {
-                    jobs.push(write_job(index, slot, item, content, target));
-                }
-            }
-        }
-        let mut results = stream::iter(jobs).buffer_unordered(concurrency);
-        while let Some((index, slot, result)) = results.next().await {
-            match result {
-                Ok(done) => written[index][slot] = Some(done),
-                Err(error) => failures.push(BatchFailure { index, error }),
-            }
-        }
-        drop(results);
-
+        let (jobs, mut written) = plan(registry, &pending, &mut failures).await;
+        write(jobs, &mut written, concurrency, &mut failures).await;
         if !failures.is_empty() {
             failures.sort_by_key(|f| f.index);
             return Err(Error::Batch {
@@ -351,71 +291,138 @@ impl<'r> Saver<'r> {
                 failures,
             });
         }
+        let values = new_values(registry, pending, written, delete_replaced);
+        let records = db.insert(values).await?;
+        Ok(SavedBatch { batch, records })
+    }
+}
 
-        let mut rows = NewRows {
-            manifests: Vec::with_capacity(total),
-            contents: Vec::with_capacity(total),
-            tags: Vec::new(),
-            deleted: Vec::new(),
+/// For each value, and each of its contents, what writing it produced; `None` until it
+/// is written.
+type Written = Vec<Vec<Option<Write>>>;
+
+/// Decides where each content goes: a write job for every content bound for a storage
+/// (or large, or a stream), and the digest alone for a small content the database keeps,
+/// which is done right here.
+async fn plan(
+    registry: &Registry,
+    pending: &[Option<Pending>],
+    failures: &mut Vec<BatchFailure>,
+) -> (Vec<WriteJob>, Written) {
+    let algorithm = registry.hash_algorithm();
+    let mut jobs = Vec::new();
+    let mut written: Written = Vec::with_capacity(pending.len());
+    for (index, item) in pending.iter().enumerate() {
+        cooperate(index).await;
+        let Some(item) = item else {
+            written.push(Vec::new());
+            continue;
         };
-        let mut records = Vec::with_capacity(total);
-        for (item, written) in pending.into_iter().zip(written) {
-            let Some(item) = item else {
-                unreachable!("a failed value was reported above")
+        written.push(vec![None; item.contents.len()]);
+        for (slot, content) in item.contents.iter().enumerate() {
+            let storage_name = registry.storage_of(content.spec);
+            let storage = match registry.storage(storage_name) {
+                Some(StorageEntry::Database) => None,
+                Some(StorageEntry::External(storage)) => Some(storage.clone()),
+                None => {
+                    failures.push(BatchFailure {
+                        index,
+                        error: Error::UnknownStorage {
+                            manifest: item.record.id,
+                            key: content.key.clone(),
+                            storage: storage_name.to_owned(),
+                        },
+                    });
+                    continue;
+                }
             };
-            let manifest_id = DbUuid(*item.record.id.as_uuid());
-            let created_at = DbTime(item.record.created_at);
-            for (content, written) in item.contents.into_iter().zip(written) {
-                let Some(Written {
+            let target = Target {
+                name: storage_name,
+                storage,
+                algorithm,
+            };
+            if content.stream.is_some() {
+                jobs.push(stream_job(index, slot, item, content, target));
+            } else if target.storage.is_none() && content.data.len() <= INLINE_HASH_LIMIT {
+                written[index][slot] = Some(Write {
+                    digest: Digest::with(algorithm, &content.data),
+                    config: serde_json::Value::Null,
+                    data: None,
+                });
+            } else {
+                jobs.push(write_job(index, slot, item, content, target));
+            }
+        }
+    }
+    (jobs, written)
+}
+
+/// Runs the write jobs, `concurrency` at a time, recording what each produced.
+async fn write(
+    jobs: Vec<WriteJob>,
+    written: &mut Written,
+    concurrency: usize,
+    failures: &mut Vec<BatchFailure>,
+) {
+    let mut results = stream::iter(jobs).buffer_unordered(concurrency);
+    while let Some((index, slot, result)) = results.next().await {
+        match result {
+            Ok(done) => written[index][slot] = Some(done),
+            Err(error) => failures.push(BatchFailure { index, error }),
+        }
+    }
+}
+
+/// The values to commit, each manifest with its written contents; called once every
+/// content was written.
+fn new_values(
+    registry: &Registry,
+    pending: Vec<Option<Pending>>,
+    written: Written,
+    delete_replaced: bool,
+) -> Vec<NewValue> {
+    let mut values = Vec::with_capacity(pending.len());
+    for (item, written) in pending.into_iter().zip(written) {
+        let Some(item) = item else {
+            unreachable!("a failed value was reported before its contents were committed")
+        };
+        let contents = item
+            .contents
+            .into_iter()
+            .zip(written)
+            .map(|(content, written)| {
+                let Some(Write {
                     digest,
-                    config: storage_config,
+                    config,
                     data,
                 }) = written
                 else {
                     unreachable!("every content of a value without failures was written")
                 };
-                let storage_name = registry.storage_of(content.spec);
-                let inline = storage_config.is_null();
-                rows.contents.push(NewContent {
-                    manifest_id,
-                    content_key: content.key,
+                // The database storage keeps the bytes in the row: a stream's as it
+                // was encoded, else the value's.
+                let data = config.is_null().then(|| data.unwrap_or(content.data));
+                NewContent {
+                    key: content.key,
                     content_type: content.content_type,
-                    encoding: content.encoding.map(|e| e.name().to_owned()),
-                    hash: digest.hex(),
-                    hash_algorithm: digest.algorithm.name().to_owned(),
-                    size: digest.size as i64,
+                    encoding: content.encoding,
+                    digest,
                     serializer_name: content.serializer_name,
-                    serializer_config: content.serializer_config.map(|c| JsonText(c.to_string())),
-                    storage_name: storage_name.to_owned(),
-                    storage_config: JsonText(storage_config.to_string()),
-                    data: inline.then(|| BlobBytes(data.unwrap_or(content.data))),
-                    tags: tags_json(&spec_tags(content.spec.tags)),
-                    created_at,
-                });
-            }
-            rows.tags
-                .extend(item.record.tags.iter().map(|(key, value)| NewTag {
-                    manifest_id,
-                    tag_key: key.clone(),
-                    tag_value: value.clone(),
-                }));
-            rows.manifests.push(NewManifest {
-                id: manifest_id,
-                class_id: DbUuid(*item.record.class_id.as_uuid()),
-                // The registry refuses versions above `i32::MAX`.
-                class_version: i32::try_from(item.record.class_version).unwrap_or(i32::MAX),
-                tags: tags_json(&item.record.tags),
-                created_at,
-                replaces: item.record.replaces.map(|id| DbUuid(*id.as_uuid())),
-            });
-            if let (true, Some(replaced)) = (delete_replaced, item.record.replaces) {
-                rows.deleted.push(DbUuid(*replaced.as_uuid()));
-            }
-            records.push(item.record);
-        }
-        db.insert(rows).await?;
-        Ok(SavedBatch { batch, records })
+                    serializer_config: content.serializer_config,
+                    storage_name: registry.storage_of(content.spec).to_owned(),
+                    storage_config: config,
+                    data,
+                    tags: spec_tags(content.spec.tags),
+                }
+            })
+            .collect();
+        values.push(NewValue {
+            record: item.record,
+            contents,
+            delete_replaced,
+        });
     }
+    values
 }
 
 fn spec_tags(tags: &[(&str, &str)]) -> Tags {
@@ -427,7 +434,7 @@ fn spec_tags(tags: &[(&str, &str)]) -> Tags {
 /// What writing one content produced: its digest, the storage's config (`null` for the
 /// database storage), and, for a stream bound for the database, its bytes.
 #[derive(Clone)]
-struct Written {
+struct Write {
     digest: Digest,
     config: serde_json::Value,
     data: Option<Bytes>,
@@ -441,7 +448,7 @@ struct Target {
     algorithm: HashAlgorithm,
 }
 
-type WriteJob = Pin<Box<dyn Future<Output = (usize, usize, Result<Written>)> + Send>>;
+type WriteJob = Pin<Box<dyn Future<Output = (usize, usize, Result<Write>)> + Send>>;
 
 /// The tags a storage receives with a content: its own and its manifest's, the
 /// manifest's winning.
@@ -513,7 +520,7 @@ fn stream_job(
                 }
                 match failed {
                     Some(error) => Err(error),
-                    None => Ok(Written {
+                    None => Ok(Write {
                         digest: digester.finish(),
                         config: serde_json::Value::Null,
                         data: Some(data.freeze()),
@@ -563,13 +570,11 @@ fn stream_job(
                             ),
                         )))
                     }
-                    Ok((config, digest)) if seen.ended && seen.taken == digest.size => {
-                        Ok(Written {
-                            digest,
-                            config,
-                            data: None,
-                        })
-                    }
+                    Ok((config, digest)) if seen.ended && seen.taken == digest.size => Ok(Write {
+                        digest,
+                        config,
+                        data: None,
+                    }),
                     Ok((_, digest)) => {
                         Err(storage_error(StorageError::new(
                             StorageErrorKind::Other,
@@ -630,30 +635,30 @@ fn write_job(
             futures::future::ready(Ok(Digest::with(algorithm, &hashed))).boxed()
         } else {
             tokio::task::spawn_blocking(move || Digest::with(algorithm, &hashed))
-                .map(|r| r.map_err(|e| e.to_string()))
+                .map(|r| r.map_err(Arc::new))
                 .boxed()
         }
         .shared();
         let result = match storage {
             None => digest
                 .await
-                .map(|digest| Written {
+                .map(|digest| Write {
                     digest,
                     config: serde_json::Value::Null,
                     data: None,
                 })
-                .map_err(Error::Task),
+                .map_err(|e| Error::Task(Box::new(e))),
             Some(storage) => {
                 let request = WriteRequest::with_pending_digest(data, &tags, digest.clone());
                 match storage.write(request).await {
                     Ok(config) => digest
                         .await
-                        .map(|digest| Written {
+                        .map(|digest| Write {
                             digest,
                             config,
                             data: None,
                         })
-                        .map_err(Error::Task),
+                        .map_err(|e| Error::Task(Box::new(e))),
                     Err(source) => Err(Error::Storage {
                         operation: "write",
                         storage: storage_name.to_owned(),

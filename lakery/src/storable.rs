@@ -1,67 +1,10 @@
 //! The [`Storable`] trait: what `#[derive(Storable)]` implements.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-use crate::__private::{Repacker, Unpacker};
-use crate::Result;
-
-/// The identity of a storable type: a UUID chosen once and kept forever.
-///
-/// The class id is what a manifest records, so renaming or moving the Rust type does not
-/// orphan stored data. Generate one with `uuidgen` when you first derive [`Storable`].
-///
-/// ```
-/// let id = lakery::ClassId::parse("6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11").unwrap();
-/// assert_eq!(id.to_string(), "6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11");
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ClassId(Uuid);
-
-impl ClassId {
-    /// Builds a class id from the 128 bits of its UUID; used by the derive, which
-    /// checks the UUID at compile time.
-    pub const fn from_u128(bits: u128) -> Self {
-        ClassId(Uuid::from_u128(bits))
-    }
-
-    /// Parses a class id from its hyphenated UUID form.
-    pub fn parse(text: &str) -> std::result::Result<Self, uuid::Error> {
-        Uuid::parse_str(text).map(ClassId)
-    }
-
-    /// The class id's 128 bits; `const`, so the derive can compare class ids at compile
-    /// time.
-    pub const fn as_u128(&self) -> u128 {
-        self.0.as_u128()
-    }
-
-    /// The class id as a [`Uuid`].
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
-}
-
-impl fmt::Display for ClassId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
-    }
-}
-
-impl fmt::Debug for ClassId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ClassId({})", self.0.hyphenated())
-    }
-}
-
-impl From<Uuid> for ClassId {
-    fn from(uuid: Uuid) -> Self {
-        ClassId(uuid)
-    }
-}
+use crate::db::Query;
+use crate::error::Result;
+use crate::id::ClassId;
+use crate::pack::Unpacker;
+use crate::repack::Repacker;
 
 /// The static description of one content of a storable type, as written in its
 /// attributes. The registry reads these to check, before anything is saved, that every
@@ -79,7 +22,7 @@ pub struct ContentSpec {
     /// Whether the field is a [`ContentStream`](crate::ContentStream), read lazily.
     pub stream: bool,
     /// The compression of `encoding = "..."`, applied after the serializer.
-    pub encoding: Option<crate::Encoding>,
+    pub encoding: Option<crate::encoding::Encoding>,
     /// For a `#[storable(nested)]` field, the contents of its type, stored under
     /// `<key>.<their key>`; the content `key` itself then records the nested type's
     /// class and version.
@@ -169,9 +112,18 @@ pub trait Storable: Sized + Send + 'static {
         if version == Self::VERSION {
             Self::repack(contents)
         } else {
-            Err(crate::__private::unsupported_version::<Self>(
+            Err(crate::repack::unsupported_version::<Self>(
                 contents, version,
             ))
         }
+    }
+}
+
+// A query by Rust type is written here, beside the trait that gives the class id, so
+// the database layer does not depend on the codec.
+impl Query {
+    /// A query for the manifests of storable type `T`, at any version.
+    pub fn of<T: Storable>() -> Self {
+        Query::new().class_id(T::CLASS_ID)
     }
 }

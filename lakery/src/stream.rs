@@ -9,10 +9,11 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, BoxStream, Stream, StreamExt};
 
-use crate::manifest::{Digester, HashPipe, ManifestId};
+use crate::error::Error;
+use crate::hash::{Digester, HashPipe};
+use crate::id::ManifestId;
 use crate::serializer::{StreamDecoder, StreamEncoder};
 use crate::storage::{ByteStream, StorageError, StorageErrorKind};
-use crate::Error;
 
 /// The error a producer stream may yield.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -177,7 +178,7 @@ pub(crate) type FailureSlot = Arc<Mutex<Option<Error>>>;
 /// `failure`, as the items' are.
 pub(crate) fn compress(
     bytes: ByteStream,
-    encoding: crate::Encoding,
+    encoding: crate::encoding::Encoding,
     what: Described,
     failure: FailureSlot,
 ) -> ByteStream {
@@ -370,7 +371,7 @@ impl Described {
 /// What a loaded stream checks its bytes against at their end.
 #[derive(Debug, Clone)]
 pub(crate) struct Expected {
-    pub algorithm: crate::HashAlgorithm,
+    pub algorithm: crate::hash::HashAlgorithm,
     pub hash: String,
     pub size: u64,
     pub storage: String,
@@ -383,7 +384,7 @@ pub(crate) fn decode<T: Send + 'static>(
     decoder: Box<dyn StreamDecoder<T>>,
     what: Described,
     expected: Option<Expected>,
-    encoding: Option<crate::Encoding>,
+    encoding: Option<crate::encoding::Encoding>,
 ) -> BoxStream<'static, Result<T, Error>> {
     struct Decoding<T> {
         bytes: ByteStream,
@@ -407,7 +408,7 @@ pub(crate) fn decode<T: Send + 'static>(
         encoding: encoding.map(|e| e.name()).unwrap_or_default().to_owned(),
         source,
     };
-    let decompressor = match encoding.map(crate::Encoding::decoder).transpose() {
+    let decompressor = match encoding.map(crate::encoding::Encoding::decoder).transpose() {
         Ok(decompressor) => decompressor,
         Err(source) => {
             let error = encoding_error(&what, source);
@@ -526,13 +527,17 @@ async fn mismatch(
     let (hasher, expected) = (hasher?, expected.as_ref()?);
     let actual = match hasher.finish().await {
         Ok(actual) => actual,
-        Err(e) => return Some(Error::Task(e.to_string())),
+        Err(e) => return Some(Error::Task(Box::new(e))),
     };
     digest_mismatch(actual, expected, what)
 }
 
 /// The hash error, when `actual` is not what was recorded.
-fn digest_mismatch(actual: crate::Digest, expected: &Expected, what: &Described) -> Option<Error> {
+fn digest_mismatch(
+    actual: crate::hash::Digest,
+    expected: &Expected,
+    what: &Described,
+) -> Option<Error> {
     if actual.hex().eq_ignore_ascii_case(&expected.hash) && actual.size == expected.size {
         return None;
     }
@@ -561,7 +566,7 @@ pub(crate) fn ranged<T: Send + 'static>(
     expected: Expected,
 ) -> BoxStream<'static, Result<T, Error>> {
     /// The hashing task, stopped when the stream is dropped before its end.
-    struct Check(tokio::task::JoinHandle<Result<crate::Digest, StorageError>>);
+    struct Check(tokio::task::JoinHandle<Result<crate::hash::Digest, StorageError>>);
     impl Drop for Check {
         fn drop(&mut self) {
             self.0.abort();
@@ -609,7 +614,7 @@ pub(crate) fn ranged<T: Send + 'static>(
                 Some(check) => match (&mut check.0).await {
                     Ok(Ok(actual)) => digest_mismatch(actual, &expected, &what),
                     Ok(Err(source)) => Some(what.read_error(&Some(expected.clone()), source)),
-                    Err(e) => Some(Error::Task(e.to_string())),
+                    Err(e) => Some(Error::Task(Box::new(e))),
                 },
                 None => None,
             };

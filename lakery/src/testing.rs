@@ -27,7 +27,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, StreamExt};
 
-use crate::manifest::{Digest, HashAlgorithm, Tags};
+use crate::hash::{Digest, HashAlgorithm};
+use crate::record::Tags;
 use crate::serializer::{Serializer, Stored, StreamSerializer};
 use crate::storage::{Storage, StorageErrorKind, StreamWriteRequest, WriteRequest};
 
@@ -537,20 +538,23 @@ pub struct RawContent {
 ///
 /// Hashes are not checked here (there are none to check against): the bytes are taken
 /// as read and checked.
-pub fn repack<T: crate::Storable>(version: u32, contents: &[RawContent]) -> crate::Result<T> {
-    let manifest = crate::ManifestId::from(uuid::Uuid::nil());
+pub fn repack<T: crate::storable::Storable>(
+    version: u32,
+    contents: &[RawContent],
+) -> crate::error::Result<T> {
+    let manifest = crate::id::ManifestId::from(uuid::Uuid::nil());
     let mut loaded = Vec::with_capacity(contents.len());
     for content in contents {
         let encoding = match &content.encoding {
             None => None,
-            Some(name) => Some(crate::Encoding::from_name(name).ok_or_else(|| {
-                crate::Error::CorruptRecord {
+            Some(name) => Some(crate::encoding::Encoding::from_name(name).ok_or_else(|| {
+                crate::error::Error::CorruptRecord {
                     manifest: manifest.to_string(),
                     reason: format!("content `{}` has unknown encoding `{name}`", content.key),
                 }
             })?),
         };
-        loaded.push(crate::__private::LoadedContent {
+        loaded.push(crate::repack::LoadedContent {
             key: content.key.clone(),
             data: content.data.clone(),
             lazy: None,
@@ -562,6 +566,6 @@ pub fn repack<T: crate::Storable>(version: u32, contents: &[RawContent]) -> crat
     }
     T::repack_version(
         version,
-        &mut crate::__private::Repacker::new(manifest, version, loaded),
+        &mut crate::repack::Repacker::new(manifest, version, loaded),
     )
 }

@@ -44,14 +44,15 @@ use futures::FutureExt;
 use uuid::Uuid;
 
 pub use self::query::{Cursor, Order, Page, Query};
-use self::records::{ContentRow, ManifestHead, ManifestRow, NewRows, StoredContent};
+use self::records::{ContentRow, ManifestHead, ManifestRow, NewRows, StoredContentRow};
 use self::types::{DbUuid, JsonText};
-use crate::manifest::{ContentRecord, ManifestId, ManifestRecord};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
+use crate::id::ManifestId;
+use crate::record::{CheckedContent, ContentRecord, ManifestRecord, NewValue};
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
-const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/mysql");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
 /// Pragmas set on every SQLite connection. A page of 8 KiB (taken when the file is
 /// created) holds a few JSON bodies of a few kilobytes: 4 KiB pages made batch saves a
@@ -181,7 +182,7 @@ macro_rules! pooled {
             $pool
                 .get()
                 .await
-                .map_err(|e| $crate::Error::Pool(e.to_string()))?,
+                .map_err(|e| $crate::error::Error::Pool(Box::new(e)))?,
         );
         let $conn: &mut $conn_ty = &mut pooled;
         let result: ::diesel::QueryResult<_> = $body;
@@ -392,14 +393,15 @@ macro_rules! migrate_server {
             Ok(applied)
         })
         .await?
-        .map_err(|e| Error::Migration(e.to_string()))
+        .map_err(Error::Migration)
     }};
 }
 
-/// Manifest rows by id, and their content rows by manifest id.
+/// Manifest rows by id, and their contents by manifest id, each checked on its own so
+/// that one bad row fails only its value.
 pub(crate) type Fetched = (
     HashMap<Uuid, ManifestHead>,
-    HashMap<Uuid, Vec<StoredContent>>,
+    HashMap<Uuid, Vec<CheckedContent>>,
 );
 
 /// A pooled handle to the database that holds lakery's manifests: SQLite, PostgreSQL or
@@ -573,7 +575,7 @@ impl Database {
     pub async fn migrate(&self) -> Result<()> {
         match &self.pools {
             Pools::Sqlite(pool) => {
-                let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+                let mut conn = pool.get().await.map_err(|e| Error::Pool(Box::new(e)))?;
                 // Holding the write lock from before the harness reads which migrations
                 // are pending makes concurrent callers, in other processes too, take
                 // turns; each migration then runs in a savepoint of this transaction.
@@ -582,7 +584,7 @@ impl Database {
                         .immediate_transaction(|conn| {
                             conn.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ())
                         })
-                        .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e.to_string()))
+                        .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e))
                 })
                 .await
                 .map_err(|e| classify("applying migrations", e))?
@@ -636,8 +638,9 @@ impl Database {
 
     /// Inserts manifests, their contents and their tags, and deletes the manifests in
     /// `rows.deleted`, in one transaction.
-    pub(crate) async fn insert(&self, mut rows: NewRows) -> Result<()> {
+    pub(crate) async fn insert(&self, values: Vec<NewValue>) -> Result<Vec<ManifestRecord>> {
         let context = "committing manifests";
+        let (mut rows, records) = NewRows::of(values);
         crate::durable::committing(|| rows.manifests.iter().map(|m| m.id.0).collect());
         on_backend!(self, context,
             // SQLite commits a whole batch in one hop to a blocking thread, through the
@@ -649,7 +652,7 @@ impl Database {
                 if optimize {
                     self.unanalyzed.store(0, Ordering::Relaxed);
                 }
-                let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+                let mut conn = pool.get().await.map_err(|e| Error::Pool(Box::new(e)))?;
                 conn.spawn_blocking(move |conn| {
                     use self::schema::sqlite as schema;
                     conn.immediate_transaction(|conn| {
@@ -674,17 +677,18 @@ impl Database {
                 })
                 .await
             }
-        )
+        )?;
+        Ok(records)
     }
 
     /// Reads manifests and all their contents, in one statement per chunk of ids, so a
     /// manifest and its contents come from one consistent snapshot.
     pub(crate) async fn fetch(&self, ids: Vec<Uuid>) -> Result<Fetched> {
         let mut manifests = HashMap::with_capacity(ids.len());
-        let mut contents: HashMap<Uuid, Vec<StoredContent>> = HashMap::with_capacity(ids.len());
+        let mut contents: HashMap<Uuid, Vec<CheckedContent>> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
             let keys: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
-            let rows: Vec<(ManifestHead, Option<StoredContent>)> =
+            let rows: Vec<(ManifestHead, Option<StoredContentRow>)> =
                 on_backend!(self, "reading manifests", |conn, schema| {
                     use schema::{lakery_contents as c, lakery_manifests as m};
                     m::table
@@ -697,7 +701,10 @@ impl Database {
             for (head, content) in rows {
                 let id = head.id.0;
                 if let Some(content) = content {
-                    contents.entry(id).or_default().push(content);
+                    contents
+                        .entry(id)
+                        .or_default()
+                        .push(content.check(&head.id));
                 }
                 manifests.entry(id).or_insert(head);
             }
@@ -734,7 +741,7 @@ impl Database {
             Ok(parsed)
         })
         .await
-        .map_err(|e| Error::Task(e.to_string()))?;
+        .map_err(|e| Error::Task(Box::new(e)))?;
         // Nothing can be collected safely without knowing every reference.
         let (config, e) = match parsed {
             Ok(parsed) => return Ok(parsed),
@@ -778,7 +785,7 @@ impl Database {
             // timeout or not, when another connection commits between their first read
             // and their first write.
             sqlite(pool) => {
-                let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+                let mut conn = pool.get().await.map_err(|e| Error::Pool(Box::new(e)))?;
                 conn.spawn_blocking(move |conn| {
                     use self::schema::sqlite as schema;
                     conn.immediate_transaction(|conn| delete_chunks!(sync conn, schema, keys))
@@ -826,7 +833,7 @@ impl Database {
             ($pool:expr, $size:expr, $sql:expr $(,)?) => {{
                 let mut held = Vec::new();
                 for _ in 0..$size {
-                    held.push($pool.get().await.map_err(|e| Error::Pool(e.to_string()))?);
+                    held.push($pool.get().await.map_err(|e| Error::Pool(Box::new(e)))?);
                 }
                 let mut settings = Vec::new();
                 for conn in &mut held {
@@ -921,7 +928,7 @@ async fn blocking<R: Send + 'static>(
 ) -> Result<R> {
     tokio::task::spawn_blocking(task)
         .await
-        .map_err(|e| Error::Task(e.to_string()))?
+        .map_err(|e| Error::Task(Box::new(e)))?
         .map_err(|e| classify("applying migrations", e))
 }
 
@@ -936,6 +943,6 @@ pub(crate) fn classify(context: &'static str, source: diesel::result::Error) -> 
     }
     Error::Database {
         context: context.to_owned(),
-        source,
+        source: Box::new(source),
     }
 }

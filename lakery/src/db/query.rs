@@ -11,9 +11,9 @@ use uuid::Uuid;
 use super::records::ManifestRow;
 use super::types::DbUuid;
 use super::{delete_chunks, on_backend, Database, CHUNK};
-use crate::manifest::{check_tag, ManifestRecord};
-use crate::storable::{ClassId, Storable};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
+use crate::id::ClassId;
+use crate::record::{check_tag, ManifestRecord};
 
 /// Which manifests to find: by storable type or class id, version, tags, and creation
 /// time; in creation order, a page at a time.
@@ -97,8 +97,8 @@ impl fmt::Display for Cursor {
 }
 
 /// The cursor just after (or, newest first, just before) this manifest.
-impl From<crate::ManifestId> for Cursor {
-    fn from(id: crate::ManifestId) -> Self {
+impl From<crate::id::ManifestId> for Cursor {
+    fn from(id: crate::id::ManifestId) -> Self {
         Cursor(*id.as_uuid())
     }
 }
@@ -131,11 +131,6 @@ impl Query {
     /// A query that selects every manifest.
     pub fn new() -> Self {
         Query::default()
-    }
-
-    /// A query for the manifests of storable type `T`, at any version.
-    pub fn of<T: Storable>() -> Self {
-        Query::new().class_id(T::CLASS_ID)
     }
 
     /// Only manifests of this class.
@@ -314,7 +309,7 @@ pub(super) async fn delete_where(db: &Database, query: &Query) -> Result<usize> 
         // writes, which a deferred SQLite transaction cannot do beside other writers.
         sqlite(pool) => {
             let query = query.clone();
-            let mut conn = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+            let mut conn = pool.get().await.map_err(|e| Error::Pool(Box::new(e)))?;
             conn.spawn_blocking(move |conn| {
                 use super::schema::sqlite as schema;
                 conn.immediate_transaction(|conn| {

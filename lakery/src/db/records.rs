@@ -5,9 +5,14 @@
 use diesel::prelude::*;
 
 use super::types::{BlobBytes, DbTime, DbUuid, JsonText};
-use crate::manifest::{ContentRecord, ManifestId, ManifestRecord, Tags};
-use crate::storable::ClassId;
-use crate::{Error, Result};
+use crate::encoding::Encoding;
+use crate::error::{Error, Result};
+use crate::hash::HashAlgorithm;
+use crate::id::ClassId;
+use crate::id::ManifestId;
+use crate::record::{
+    CheckedContent, ContentRecord, CorruptContent, ManifestRecord, NewValue, StoredContent, Tags,
+};
 
 /// A manifest to insert.
 pub(crate) struct NewManifest {
@@ -93,7 +98,7 @@ pub(crate) struct ContentRow {
 
 /// What loading needs of a content: where its bytes are, how to check and read them.
 #[derive(Queryable, Debug, Clone)]
-pub(crate) struct StoredContent {
+pub(crate) struct StoredContentRow {
     pub content_key: String,
     pub content_type: String,
     pub encoding: Option<String>,
@@ -161,16 +166,39 @@ fn json(manifest: &DbUuid, what: &str, text: &JsonText) -> Result<serde_json::Va
     serde_json::from_str(&text.0).map_err(|e| corrupt(manifest.0, what, e))
 }
 
+/// The fields a content row stores as text or signed integers, checked: what both the
+/// public record and the loading path read.
+fn content_fields(
+    manifest: &DbUuid,
+    key: &str,
+    serializer_config: Option<&JsonText>,
+    storage_config: &JsonText,
+    size: i64,
+) -> Result<(Option<serde_json::Value>, serde_json::Value, u64)> {
+    let field = |name: &str, problem: &str| format!("{name} of content `{key}` {problem}");
+    let serializer_config = serializer_config
+        .map(|text| json(manifest, &field("serializer_config", "is not JSON"), text))
+        .transpose()?;
+    let storage_config = json(
+        manifest,
+        &field("storage_config", "is not JSON"),
+        storage_config,
+    )?;
+    let size =
+        u64::try_from(size).map_err(|e| corrupt(manifest.0, &field("size", "is negative"), e))?;
+    Ok((serializer_config, storage_config, size))
+}
+
 impl ContentRow {
     pub fn into_record(self) -> Result<ContentRecord> {
         let m = &self.manifest_id;
-        let serializer_config = self
-            .serializer_config
-            .as_ref()
-            .map(|text| json(m, "serializer_config is not JSON", text))
-            .transpose()?;
-        let storage_config = json(m, "storage_config is not JSON", &self.storage_config)?;
-        let size = u64::try_from(self.size).map_err(|e| corrupt(m.0, "size is negative", e))?;
+        let (serializer_config, storage_config, size) = content_fields(
+            m,
+            &self.content_key,
+            self.serializer_config.as_ref(),
+            &self.storage_config,
+            self.size,
+        )?;
         Ok(ContentRecord {
             manifest_id: ManifestId::from(m.0),
             tags: parse_tags(m, &self.tags)?,
@@ -186,5 +214,157 @@ impl ContentRow {
             storage_config,
             created_at: self.created_at.0,
         })
+    }
+}
+
+impl StoredContentRow {
+    /// Checks the row of a content of `manifest` into what loading reads: an encoding
+    /// and a hash algorithm this build knows, a size, and configs that are JSON.
+    pub fn check(self, manifest: &DbUuid) -> CheckedContent {
+        match self.fields(manifest) {
+            Ok(fields) => Ok(self.into_content(manifest, fields)),
+            Err(error) => Err(Box::new(CorruptContent {
+                key: self.content_key,
+                storage_name: self.storage_name,
+                error,
+            })),
+        }
+    }
+
+    /// The typed fields of the row, or why it cannot be read.
+    fn fields(&self, manifest: &DbUuid) -> Result<CheckedFields> {
+        let key = &self.content_key;
+        let corrupt = |reason: String| Error::CorruptRecord {
+            manifest: manifest.0.to_string(),
+            reason,
+        };
+        let encoding =
+            match &self.encoding {
+                None => None,
+                Some(name) => {
+                    Some(Encoding::from_name(name).ok_or_else(|| {
+                        corrupt(format!(
+                    "content `{key}` has encoding `{name}`, which this build of lakery cannot \
+                     decode (it knows {}; `zstd` and `gzip` are cargo features)",
+                    match Encoding::ALL {
+                        [] => "none".to_owned(),
+                        all => all.iter().map(|e| e.name()).collect::<Vec<_>>().join(" and "),
+                    }
+                ))
+                    })?)
+                }
+            };
+        let algorithm = HashAlgorithm::from_name(&self.hash_algorithm).ok_or_else(|| {
+            corrupt(format!(
+                "content `{key}` uses hash algorithm `{}`, which this version of lakery does \
+                 not know (it knows {})",
+                self.hash_algorithm,
+                HashAlgorithm::ALL.map(HashAlgorithm::name).join(" and ")
+            ))
+        })?;
+        let (serializer_config, storage_config, size) = content_fields(
+            manifest,
+            key,
+            self.serializer_config.as_ref(),
+            &self.storage_config,
+            self.size,
+        )?;
+        Ok(CheckedFields {
+            encoding,
+            algorithm,
+            size,
+            serializer_config,
+            storage_config,
+        })
+    }
+
+    fn into_content(self, manifest: &DbUuid, fields: CheckedFields) -> StoredContent {
+        let CheckedFields {
+            encoding,
+            algorithm,
+            size,
+            serializer_config,
+            storage_config,
+        } = fields;
+        StoredContent {
+            manifest: ManifestId::from(manifest.0),
+            key: self.content_key,
+            content_type: self.content_type,
+            encoding,
+            algorithm,
+            hash: self.hash,
+            size,
+            serializer_name: self.serializer_name,
+            serializer_config,
+            storage_name: self.storage_name,
+            storage_config,
+            data: self.data.map(bytes::Bytes::from),
+        }
+    }
+}
+
+/// What [`StoredContentRow::fields`] reads of a row.
+struct CheckedFields {
+    encoding: Option<Encoding>,
+    algorithm: crate::hash::HashAlgorithm,
+    size: u64,
+    serializer_config: Option<serde_json::Value>,
+    storage_config: serde_json::Value,
+}
+
+impl NewRows {
+    /// The rows of the values a save commits, in one place for every backend, and
+    /// their manifests' records.
+    pub fn of(values: Vec<NewValue>) -> (NewRows, Vec<ManifestRecord>) {
+        let mut records = Vec::with_capacity(values.len());
+        let mut rows = NewRows {
+            manifests: Vec::with_capacity(values.len()),
+            contents: Vec::with_capacity(values.len()),
+            tags: Vec::new(),
+            deleted: Vec::new(),
+        };
+        for value in values {
+            let record = value.record;
+            let manifest_id = DbUuid(*record.id.as_uuid());
+            let created_at = DbTime(record.created_at);
+            rows.contents
+                .extend(value.contents.into_iter().map(|content| NewContent {
+                    manifest_id,
+                    content_key: content.key,
+                    content_type: content.content_type,
+                    encoding: content.encoding.map(|e| e.name().to_owned()),
+                    hash: content.digest.hex(),
+                    hash_algorithm: content.digest.algorithm.name().to_owned(),
+                    // A content's size is its length in memory, far below `i64::MAX`.
+                    size: i64::try_from(content.digest.size).unwrap_or(i64::MAX),
+                    serializer_name: content.serializer_name,
+                    serializer_config: content.serializer_config.map(|c| JsonText(c.to_string())),
+                    storage_name: content.storage_name,
+                    storage_config: JsonText(content.storage_config.to_string()),
+                    data: content.data.map(BlobBytes),
+                    tags: tags_json(&content.tags),
+                    created_at,
+                }));
+            rows.tags
+                .extend(record.tags.iter().map(|(key, value)| NewTag {
+                    manifest_id,
+                    tag_key: key.clone(),
+                    tag_value: value.clone(),
+                }));
+            rows.manifests.push(NewManifest {
+                id: manifest_id,
+                class_id: DbUuid(*record.class_id.as_uuid()),
+                // The registry refuses versions above `i32::MAX`.
+                class_version: i32::try_from(record.class_version).unwrap_or(i32::MAX),
+                tags: tags_json(&record.tags),
+                created_at,
+                replaces: record.replaces.map(|id| DbUuid(*id.as_uuid())),
+            });
+            if let (true, Some(replaced)) = (value.delete_replaced, record.replaces) {
+                rows.deleted.push(DbUuid(*replaced.as_uuid()));
+            }
+            records.push(record);
+        }
+        (rows, records)
     }
 }

@@ -151,7 +151,7 @@ macro_rules! backend_schema {
                 c::hash_algorithm, c::size, c::serializer_name, c::serializer_config,
                 c::storage_name, c::storage_config, c::tags, c::created_at
             );
-            /// The columns of [`rows::StoredContent`].
+            /// The columns of [`rows::StoredContentRow`].
             STORED_CONTENT = (
                 c::content_key, c::content_type, c::encoding, c::hash, c::hash_algorithm,
                 c::size, c::serializer_name, c::serializer_config, c::storage_name,

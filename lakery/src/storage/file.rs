@@ -13,8 +13,8 @@ use super::{
     WriteRequest,
 };
 use crate::durable;
-use crate::manifest::{Digest, HashPipe};
-use crate::{Error, Result};
+use crate::error::Result;
+use crate::hash::{Digest, HashPipe};
 
 /// How many bytes a streamed read hands out at a time.
 const READ_CHUNK: usize = 1 << 20;
@@ -103,11 +103,13 @@ fn remove_stale_temp_files(root: &Path, age: Duration) {
 
 impl FileStorage {
     /// A storage rooted at `root`, created if missing.
-    pub fn new(root: impl AsRef<Path>) -> Result<Self> {
+    pub fn new(root: impl AsRef<Path>) -> Result<Self, StorageError> {
         let root = root.as_ref();
-        let setup = |source| Error::StorageSetup {
-            path: root.to_owned(),
-            source,
+        let setup = |source| {
+            StorageError::io(
+                format!("cannot open storage at `{}`", root.display()),
+                source,
+            )
         };
         fs::create_dir_all(root).map_err(setup)?;
         let root = root.canonicalize().map_err(setup)?;
@@ -571,7 +573,8 @@ fn list_blobs(root: &Path) -> Result<Vec<StoredBlob>, StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{Digest, Tags};
+    use crate::hash::Digest;
+    use crate::record::Tags;
 
     async fn write(storage: &FileStorage, data: &'static [u8]) -> Value {
         let data = Bytes::from_static(data);

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use super::{Storage, StorageError, StorageErrorKind, StoredBlob, WriteRequest};
-use crate::manifest::Tags;
+use crate::record::Tags;
 
 /// Keeps contents in memory, for tests. Clones share the same data, so a test can keep
 /// one clone and hand another to the registry.

@@ -19,7 +19,8 @@ use super::file::is_blob_path;
 use super::{
     ByteStream, Storage, StorageError, StorageErrorKind, StreamWriteRequest, WriteRequest,
 };
-use crate::manifest::{Digest, HashPipe, Tags};
+use crate::hash::{Digest, HashPipe};
+use crate::record::Tags;
 
 /// The size of each part of a streamed upload, and the most a stream is buffered before
 /// its upload starts: a stream that ends within it is put in one request.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::db::Database;
 use crate::durable::log;
 pub use crate::durable::Step as DurabilityStep;
-use crate::Result;
+use crate::error::Result;
 
 /// Records every [`DurabilityStep`] taken in this process while it lives: the fsyncs and
 /// renames of [`FileStorage`](crate::FileStorage), and the start of each transaction

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream::StreamExt;
 
-use crate::manifest::Digest;
+use crate::hash::Digest;
 use crate::storage::{
     ByteStream, Storage, StorageError, StorageErrorKind, StoredBlob, StreamWriteRequest,
     WriteRequest,

@@ -70,7 +70,7 @@ pub async fn content_bytes(
         (decoded, stored.content_type)
     })
     .await
-    .map_err(|e| failed(lakery::Error::Task(e.to_string())))
+    .map_err(|e| failed(lakery::Error::Task(Box::new(e))))
     .and_then(|(decoded, content_type)| {
         decoded
             .map(|(b, more)| ((b, content_type), more))

@@ -1,11 +1,12 @@
 //! The one error type of lakery.
 
 use std::fmt;
-use std::path::PathBuf;
 
-use crate::manifest::ManifestId;
-use crate::storable::ClassId;
-use crate::storage::StorageError;
+use crate::error::storage::StorageError;
+use crate::id::ClassId;
+use crate::id::ManifestId;
+
+pub(crate) mod storage;
 
 /// `Result<T, lakery::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -39,32 +40,28 @@ pub enum Error {
     Database {
         /// What lakery was doing.
         context: String,
-        /// diesel's error.
+        /// The driver's error (diesel's, for lakery's own backends), reachable through
+        /// [`std::error::Error::source`] without making diesel part of lakery's API.
         #[source]
-        source: diesel::result::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// No connection could be taken from the pool.
     #[error("cannot get a database connection: {0}")]
-    Pool(String),
+    Pool(#[source] Box<dyn std::error::Error + Send + Sync>),
 
     /// Applying the schema migrations failed.
     #[error("applying lakery's schema migrations failed: {0}")]
-    Migration(String),
+    Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
 
     /// The database has no lakery schema, or an older one.
     #[error("the database is missing lakery's schema ({0}); call `Database::migrate` first")]
     SchemaMissing(String),
 
-    /// A storage could not be set up.
-    #[error("cannot open storage at `{path}`: {source}")]
-    StorageSetup {
-        /// The storage's root.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A storage could not be set up: its folder, URL or client. Storage constructors
+    /// return the [`StorageError`]; `?` turns it into this.
+    #[error("cannot set up a storage: {0}")]
+    StorageSetup(#[source] Box<StorageError>),
 
     /// A storage failed to write, read or delete a content.
     #[error("storage `{storage}` failed to {operation} content `{key}` of manifest {manifest}: {source}")]
@@ -122,7 +119,7 @@ pub enum Error {
         serializer: String,
         /// The serializer's error.
         #[source]
-        source: crate::serializer::SerializerError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// The stream a `ContentStream` was filled from yielded an error.
@@ -174,7 +171,7 @@ pub enum Error {
         serializer: String,
         /// The serializer's error.
         #[source]
-        source: crate::serializer::SerializerError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// A content's bytes could not be compressed, or what was stored could not be
@@ -350,7 +347,13 @@ pub enum Error {
 
     /// A blocking task panicked or was cancelled.
     #[error("a background task failed: {0}")]
-    Task(String),
+    Task(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StorageError> for Error {
+    fn from(error: StorageError) -> Self {
+        Error::StorageSetup(Box::new(error))
+    }
 }
 
 /// What a hash check found: the recorded digest and the one of the bytes read.

@@ -1,185 +1,11 @@
-//! Manifests and content records: what the database keeps about every saved value.
+//! Hashing: the algorithms a content can be hashed with, their digests, and the pipe
+//! that hashes a stream of chunks beside the write or read that produces them.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use uuid::Uuid;
 
-use crate::storable::ClassId;
-use crate::{Error, Result};
-
-/// String key/value pairs attached to a manifest (at save time) or a content (in its
-/// `#[content(tags(...))]` attribute).
-pub type Tags = BTreeMap<String, String>;
-
-/// Longest tag key or value accepted, in bytes.
-pub const MAX_TAG_LEN: usize = 1024;
-
-pub(crate) fn check_tag(key: &str, value: &str) -> Result<()> {
-    let bad = |reason| {
-        Err(Error::InvalidTag {
-            key: key.to_owned(),
-            reason,
-        })
-    };
-    if key.is_empty() {
-        return bad("tag keys must not be empty");
-    }
-    if key.len() > MAX_TAG_LEN || value.len() > MAX_TAG_LEN {
-        return bad("tag keys and values are at most 1024 bytes");
-    }
-    if key.chars().chain(value.chars()).any(char::is_control) {
-        return bad("tag keys and values must not contain control characters");
-    }
-    Ok(())
-}
-
-/// The id of a manifest: a UUID of version 7, which begins with its creation time, so
-/// ids sort in creation order.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ManifestId(Uuid);
-
-impl ManifestId {
-    pub(crate) fn new() -> Self {
-        ManifestId(Uuid::now_v7())
-    }
-
-    /// When the id was made, to the millisecond: the first 48 bits of a version-7 UUID.
-    /// A manifest's `created_at` is this time, so id order is creation order.
-    pub fn created_at(&self) -> DateTime<Utc> {
-        let millis = self
-            .0
-            .get_timestamp()
-            .map(|ts| {
-                let (secs, nanos) = ts.to_unix();
-                secs as i64 * 1000 + i64::from(nanos / 1_000_000)
-            })
-            .unwrap_or(0);
-        DateTime::from_timestamp_millis(millis).unwrap_or_default()
-    }
-
-    /// The id as a [`Uuid`].
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
-}
-
-impl From<Uuid> for ManifestId {
-    fn from(uuid: Uuid) -> Self {
-        ManifestId(uuid)
-    }
-}
-
-impl FromStr for ManifestId {
-    type Err = uuid::Error;
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        Uuid::parse_str(s).map(ManifestId)
-    }
-}
-
-impl fmt::Display for ManifestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
-    }
-}
-
-impl fmt::Debug for ManifestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ManifestId({})", self.0.hyphenated())
-    }
-}
-
-/// One saved value: which type wrote it, at which version, with which tags, and when.
-///
-/// Returned by a save; hand it (or its [`id`](ManifestRecord::id)) to a load.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestRecord {
-    /// The manifest's id.
-    pub id: ManifestId,
-    /// The class id of the type that saved it.
-    pub class_id: ClassId,
-    /// The version of that type.
-    pub class_version: u32,
-    /// The tags given at save time.
-    pub tags: Tags,
-    /// When it was saved.
-    pub created_at: DateTime<Utc>,
-    /// The manifest this one replaced, when [`rewrite`](crate::migration::rewrite)
-    /// saved it as the migrated form of an older version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replaces: Option<ManifestId>,
-}
-
-/// Anything that names a manifest: a [`ManifestRecord`], a [`ManifestId`], or a
-/// reference to either.
-pub trait ManifestRef {
-    /// The manifest's id.
-    fn manifest_id(&self) -> ManifestId;
-}
-
-impl ManifestRef for ManifestId {
-    fn manifest_id(&self) -> ManifestId {
-        *self
-    }
-}
-
-impl ManifestRef for ManifestRecord {
-    fn manifest_id(&self) -> ManifestId {
-        self.id
-    }
-}
-
-impl<T: ManifestRef + ?Sized> ManifestRef for &T {
-    fn manifest_id(&self) -> ManifestId {
-        (**self).manifest_id()
-    }
-}
-
-/// One content of a saved value, as recorded in the database.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContentRecord {
-    /// The manifest it belongs to.
-    pub manifest_id: ManifestId,
-    /// `body`, or the field's name.
-    pub key: String,
-    /// The MIME type of the bytes.
-    pub content_type: String,
-    /// A transfer encoding applied to the bytes (such as compression), if any.
-    pub encoding: Option<String>,
-    /// The hash of the stored bytes, in lowercase hex.
-    pub hash: String,
-    /// The hash algorithm's name: `sha256` or `blake3` (see [`HashAlgorithm`]).
-    pub hash_algorithm: String,
-    /// The size of the stored bytes.
-    pub size: u64,
-    /// The versioned name of the serializer that wrote it.
-    pub serializer_name: String,
-    /// The serializer's recorded configuration.
-    pub serializer_config: Option<serde_json::Value>,
-    /// The registered name of the storage that holds it.
-    pub storage_name: String,
-    /// What that storage needs to find the bytes again.
-    pub storage_config: serde_json::Value,
-    /// The content's own tags.
-    pub tags: Tags,
-    /// When it was saved.
-    pub created_at: DateTime<Utc>,
-}
-
-impl ContentRecord {
-    /// The content type, parsed: its format whatever its parameters (see
-    /// [`ContentType::format`](crate::ContentType::format)).
-    pub fn parsed_content_type(
-        &self,
-    ) -> std::result::Result<crate::ContentType, crate::ContentTypeError> {
-        self.content_type.parse()
-    }
-}
+use crate::error::{Error, Result};
 
 /// The hash that names and checks a content's bytes, recorded with each content so that
 /// contents hashed either way load side by side.
@@ -444,7 +270,7 @@ pub(crate) async fn digest(algorithm: HashAlgorithm, data: &bytes::Bytes) -> Res
     let data = data.clone();
     tokio::task::spawn_blocking(move || Digest::with(algorithm, &data))
         .await
-        .map_err(|e| Error::Task(e.to_string()))
+        .map_err(|e| Error::Task(Box::new(e)))
 }
 
 /// Yields to the async runtime every 64 values of a loop that hashes, serializes or
