@@ -67,7 +67,7 @@ impl fmt::Debug for ManifestId {
 /// The identity of a storable type: a UUID chosen once and kept forever.
 ///
 /// The class id is what a manifest records, so renaming or moving the Rust type does not
-/// orphan stored data. Generate one with `uuidgen` when you first derive [`Storable`].
+/// orphan stored data. Generate one with `uuidgen` when you first derive [`Storable`](crate::Storable).
 ///
 /// ```
 /// let id = lakery::ClassId::parse("6f1c2a7e-9a1b-4c55-8d2e-0b7f3c9e4a11").unwrap();
