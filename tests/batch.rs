@@ -480,6 +480,13 @@ async fn a_commit_the_database_refuses_part_way_leaves_nothing_and_the_pool_work
                 && error.to_string().contains("refused by the test"),
             "{error}"
         );
+        // The cause stays an error, reachable as the source, without diesel in lakery's
+        // own types.
+        let cause = std::error::Error::source(&error).expect("the database's error");
+        assert!(
+            cause.downcast_ref::<diesel::result::Error>().is_some(),
+            "attempt {attempt}: {cause:?}"
+        );
         // Every payload was written before the commit was tried (the same bytes each
         // attempt, so the same 300 blobs).
         assert_eq!(memory.len(), 300, "attempt {attempt}");
