@@ -158,15 +158,7 @@ impl Repacker {
     ) -> Result<ContentStream<T>> {
         let manifest = self.manifest;
         let key = self.full_key(key);
-        let position = self
-            .contents
-            .iter()
-            .position(|content| content.key == key)
-            .ok_or_else(|| Error::MissingContent {
-                manifest,
-                key: key.clone(),
-            })?;
-        let content = self.contents.swap_remove(position);
+        let content = remove(manifest, &mut self.contents, &key)?;
         if !serializer.can_read(&content.serializer_name) {
             return Err(Error::SerializerMismatch {
                 manifest,
@@ -282,14 +274,7 @@ pub(crate) fn take_content<S: Serializer<V>, V>(
     key: &str,
     serializer: &S,
 ) -> Result<V> {
-    let position = contents
-        .iter()
-        .position(|content| content.key == key)
-        .ok_or_else(|| Error::MissingContent {
-            manifest,
-            key: key.to_owned(),
-        })?;
-    let content = contents.swap_remove(position);
+    let content = remove(manifest, contents, key)?;
     if content.lazy.is_some() {
         return Err(Error::StreamMismatch {
             manifest,
@@ -299,6 +284,22 @@ pub(crate) fn take_content<S: Serializer<V>, V>(
         });
     }
     decode(manifest, content, serializer)
+}
+
+/// Takes the content stored under `key` out of `contents`.
+fn remove(
+    manifest: ManifestId,
+    contents: &mut Vec<LoadedContent>,
+    key: &str,
+) -> Result<LoadedContent> {
+    let position = contents
+        .iter()
+        .position(|content| content.key == key)
+        .ok_or_else(|| Error::MissingContent {
+            manifest,
+            key: key.to_owned(),
+        })?;
+    Ok(contents.swap_remove(position))
 }
 
 /// Deserializes one loaded content with `serializer`, which must be able to read it.
