@@ -687,6 +687,9 @@ fn urls_without_their_feature_or_malformed_are_clear_errors() {
     let error = ObjectStorage::from_url("not a url").unwrap_err();
     assert_eq!(error.kind(), StorageErrorKind::InvalidConfig);
     assert!(error.to_string().contains("not a url"), "{error}");
+    // The URL parser's error stays the cause, not only words in the message.
+    let cause = std::error::Error::source(&error).expect("the parser's error");
+    assert!(cause.is::<url::ParseError>(), "{cause:?}");
     let error = ObjectStorage::from_url("ftp://example.com/x").unwrap_err();
     assert!(error.to_string().contains("ftp://example.com/x"), "{error}");
     // This build has `s3` but not `gcs` unless all features are on.

@@ -939,7 +939,7 @@ pub(crate) fn classify(context: &'static str, source: diesel::result::Error) -> 
         || (message.contains("lakery_") && message.contains("does not exist"))
         || (message.contains("lakery_") && message.contains("doesn't exist"));
     if missing_table {
-        return Error::SchemaMissing(message);
+        return Error::SchemaMissing(Box::new(source));
     }
     Error::Database {
         context: context.to_owned(),

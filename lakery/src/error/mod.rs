@@ -56,7 +56,7 @@ pub enum Error {
 
     /// The database has no lakery schema, or an older one.
     #[error("the database is missing lakery's schema ({0}); call `Database::migrate` first")]
-    SchemaMissing(String),
+    SchemaMissing(#[source] Box<dyn std::error::Error + Send + Sync>),
 
     /// A storage could not be set up: its folder, URL or client. Storage constructors
     /// return the [`StorageError`]; `?` turns it into this.

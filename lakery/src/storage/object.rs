@@ -176,9 +176,16 @@ impl ObjectStorage {
                 format!("cannot open object store {url}: {reason}"),
             )
         };
-        let parsed = url::Url::parse(url).map_err(|e| invalid(e.to_string()))?;
+        let unusable = |source: Box<dyn std::error::Error + Send + Sync>| {
+            StorageError::new(
+                StorageErrorKind::InvalidConfig,
+                format!("cannot open object store {url}"),
+            )
+            .with_source(source)
+        };
+        let parsed = url::Url::parse(url).map_err(|e| unusable(e.into()))?;
         let (scheme, _) =
-            object_store::ObjectStoreScheme::parse(&parsed).map_err(|e| invalid(e.to_string()))?;
+            object_store::ObjectStoreScheme::parse(&parsed).map_err(|e| unusable(e.into()))?;
         use object_store::ObjectStoreScheme as S;
         let (feature, tags) = match scheme {
             S::AmazonS3 => ("s3", TagMode::ObjectTags),
@@ -201,17 +208,15 @@ impl ObjectStorage {
                 .into_iter()
                 .map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.into())),
         );
-        let (store, prefix) = object_store::parse_url_opts(&parsed, options).map_err(|e| {
-            let reason = match e {
+        let (store, prefix) =
+            object_store::parse_url_opts(&parsed, options).map_err(|e| match e {
                 object_store::Error::Generic { source, .. }
                     if source.to_string().contains("not enabled") =>
                 {
-                    format!("lakery was built without its `{feature}` feature")
+                    invalid(format!("lakery was built without its `{feature}` feature"))
                 }
-                other => other.to_string(),
-            };
-            invalid(reason)
-        })?;
+                other => unusable(other.into()),
+            })?;
         let mut storage = Self::from_store(Arc::from(store), prefix.as_ref())?;
         storage.location = url.trim_end_matches('/').into();
         storage.tags = tags;
