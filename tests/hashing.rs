@@ -187,3 +187,45 @@ async fn an_unknown_hash_algorithm_is_named_on(t: TestDb) {
         "{message}"
     );
 }
+
+/// A content row is untrusted: one that records a size of a petabyte makes a load, a
+/// batch load and a raw read report a mismatch, rather than ask for a petabyte of memory
+/// (which aborted the process).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorded_size_beyond_memory_is_a_mismatch() {
+    common::each_backend(a_recorded_size_beyond_memory_is_a_mismatch_on).await;
+}
+
+async fn a_recorded_size_beyond_memory_is_a_mismatch_on(t: TestDb) {
+    let memory = MemoryStorage::new();
+    let registry = registry(&t, &memory, HashAlgorithm::Sha256);
+    let record = lakery::save_one(&capture(3), &registry, &t.db)
+        .await
+        .unwrap();
+    t.execute("UPDATE lakery_contents SET size = 1000000000000000 WHERE content_key = 'notes'")
+        .await;
+    let is_mismatch = |error: &Error| {
+        matches!(error, Error::HashMismatch { key, mismatch, .. }
+            if key == "notes" && mismatch.expected_size == 1_000_000_000_000_000
+                && mismatch.actual_size == "notes ".len() as u64 * 3)
+    };
+    let error = lakery::load_one::<Capture>(&record, &registry, &t.db)
+        .await
+        .unwrap_err();
+    assert!(is_mismatch(&error), "{error:?}");
+    let mut loader = lakery::Loader::new(&registry, &t.db);
+    loader.load_soon::<Capture>(&record);
+    match loader.finish().await {
+        Err(Error::Batch { failures, .. }) => {
+            assert!(
+                failures.iter().any(|f| is_mismatch(&f.error)),
+                "{failures:?}"
+            )
+        }
+        other => panic!("expected the batch to fail: {other:?}"),
+    }
+    let error = lakery::read_content(&registry, &t.db, record.id, "notes")
+        .await
+        .unwrap_err();
+    assert!(is_mismatch(&error), "{error:?}");
+}

@@ -18,6 +18,10 @@ use crate::stream::Expected;
 /// the chunks arrive, rather than read whole and hashed after.
 const STREAMED_READ_ABOVE: usize = 4 << 20;
 
+/// The most a streamed read sets aside before its bytes arrive. The recorded size is
+/// untrusted: a row that claims a petabyte must not make a load ask for one.
+const MAX_RESERVED: usize = 64 << 20;
+
 /// Where a content's bytes are: in its row (the database storage), or in a storage at
 /// the config the storage returned.
 enum Source {
@@ -139,11 +143,17 @@ async fn hash_stream(
         .await
         .map_err(read_error)?;
     let mut hasher = HashPipe::new(Digester::with(content.algorithm));
-    let mut data = keep.map(BytesMut::with_capacity);
+    let mut data = keep.map(|size| BytesMut::with_capacity(size.min(MAX_RESERVED)));
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(read_error)?;
-        if let Some(data) = &mut data {
-            data.extend_from_slice(&chunk);
+        if let Some(kept) = &mut data {
+            // Bytes beyond the recorded size cannot pass the check: they are hashed, for
+            // the mismatch to report, but not kept, so memory stays within the record.
+            if (kept.len() + chunk.len()) as u64 > content.size {
+                data = None;
+            } else {
+                kept.extend_from_slice(&chunk);
+            }
         }
         hasher.update(chunk).await;
     }
