@@ -160,12 +160,7 @@ impl Repacker {
         let key = self.full_key(key);
         let content = remove(manifest, &mut self.contents, &key)?;
         if !serializer.can_read(&content.serializer_name) {
-            return Err(Error::SerializerMismatch {
-                manifest,
-                key: content.key,
-                stored: content.serializer_name,
-                expected: serializer.name().to_owned(),
-            });
+            return Err(serializer_mismatch(manifest, content, serializer.name()));
         }
         let what = Described {
             manifest,
@@ -302,6 +297,16 @@ fn remove(
     Ok(contents.swap_remove(position))
 }
 
+/// The error for a content that the field's serializer, `expected`, cannot read.
+fn serializer_mismatch(manifest: ManifestId, content: LoadedContent, expected: &str) -> Error {
+    Error::SerializerMismatch {
+        manifest,
+        key: content.key,
+        stored: content.serializer_name,
+        expected: expected.to_owned(),
+    }
+}
+
 /// Deserializes one loaded content with `serializer`, which must be able to read it.
 fn decode<S: Serializer<V>, V>(
     manifest: ManifestId,
@@ -309,12 +314,7 @@ fn decode<S: Serializer<V>, V>(
     serializer: &S,
 ) -> Result<V> {
     if !serializer.can_read(&content.serializer_name) {
-        return Err(Error::SerializerMismatch {
-            manifest,
-            key: content.key,
-            stored: content.serializer_name,
-            expected: serializer.name().to_owned(),
-        });
+        return Err(serializer_mismatch(manifest, content, serializer.name()));
     }
     let data = match content.encoding {
         Some(encoding) => encoding
