@@ -32,6 +32,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("fetch", 3),
     // 4. Flows: what a user calls.
     ("save", 4),
+    ("inspect", 4),
     ("load", 4),
     ("migration", 4),
     ("maintenance", 4),

@@ -81,7 +81,9 @@ impl Encoding {
             Encoding::Gzip => Box::new(flate2::read::GzDecoder::new(data)),
         };
         let mut out = Vec::new();
-        reader.take(limit as u64 + 1).read_to_end(&mut out)?;
+        reader
+            .take((limit as u64).saturating_add(1))
+            .read_to_end(&mut out)?;
         let more = out.len() > limit;
         out.truncate(limit);
         Ok((out.into(), more))
@@ -112,6 +114,129 @@ impl Encoding {
             #[cfg(feature = "gzip")]
             Encoding::Gzip => Box::new(flate2::write::GzDecoder::new(Vec::new())),
         }))
+    }
+}
+
+/// The most a [`Decompressor`] hands out at once for zstd. gzip's inflater cannot stop
+/// mid-input, so it is fed [`GZIP_SLICE`] bytes at a time, which deflate's ratio of at
+/// most 1032 to 1 keeps under about 4 MiB.
+pub(crate) const PIECE: usize = 256 << 10;
+const GZIP_SLICE: usize = 4 << 10;
+
+/// Undoes an encoding chunk by chunk in bounded memory: each compressed chunk is
+/// [`feed`](Decompressor::feed)-ed in and its output taken in pieces, so a few kilobytes
+/// that claim gigabytes never become gigabytes at once.
+pub(crate) struct Decompressor {
+    state: Inflating,
+    input: Bytes,
+    at: usize,
+    /// zstd's hint after the last step: 0 once a frame is complete.
+    frame_left: usize,
+}
+
+enum Inflating {
+    #[cfg(feature = "zstd")]
+    Zstd(Box<zstd::stream::raw::Decoder<'static>>),
+    #[cfg(feature = "gzip")]
+    Gzip(Box<flate2::write::GzDecoder<Vec<u8>>>),
+}
+
+impl Decompressor {
+    // Without either feature there is no encoding, and so nothing after the match.
+    #[cfg_attr(not(any(feature = "zstd", feature = "gzip")), allow(unreachable_code))]
+    pub(crate) fn new(encoding: Encoding) -> std::io::Result<Self> {
+        let state = match encoding {
+            #[cfg(feature = "zstd")]
+            Encoding::Zstd => Inflating::Zstd(Box::new(zstd::stream::raw::Decoder::new()?)),
+            #[cfg(feature = "gzip")]
+            Encoding::Gzip => Inflating::Gzip(Box::new(flate2::write::GzDecoder::new(Vec::new()))),
+        };
+        Ok(Decompressor {
+            state,
+            input: Bytes::new(),
+            at: 0,
+            frame_left: 1,
+        })
+    }
+
+    /// Hands in the next compressed chunk; take every [`piece`](Decompressor::piece) of
+    /// the one before first.
+    pub(crate) fn feed(&mut self, chunk: Bytes) {
+        debug_assert!(
+            self.at >= self.input.len(),
+            "the last chunk was not used up"
+        );
+        self.input = chunk;
+        self.at = 0;
+    }
+
+    /// The next piece of output from what was fed, or `None` once it is used up.
+    #[cfg_attr(
+        not(any(feature = "zstd", feature = "gzip")),
+        allow(unreachable_code, unused_variables, unused_mut)
+    )]
+    pub(crate) fn piece(&mut self) -> std::io::Result<Option<Bytes>> {
+        loop {
+            let rest = &self.input[self.at.min(self.input.len())..];
+            let mut out = Vec::with_capacity(PIECE);
+            match &mut self.state {
+                #[cfg(feature = "zstd")]
+                Inflating::Zstd(decoder) => {
+                    use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+                    let mut input = InBuffer::around(rest);
+                    let mut output = OutBuffer::around(&mut out);
+                    self.frame_left = decoder.run(&mut input, &mut output)?;
+                    let (read, written) = (input.pos(), output.pos());
+                    self.at += read;
+                    // Output that filled the buffer may have more behind it, even once
+                    // the input is used up.
+                    if written == 0 && read == 0 {
+                        return Ok(None);
+                    }
+                }
+                #[cfg(feature = "gzip")]
+                Inflating::Gzip(decoder) => {
+                    if rest.is_empty() {
+                        return Ok(None);
+                    }
+                    let slice = &rest[..rest.len().min(GZIP_SLICE)];
+                    decoder.write_all(slice)?;
+                    self.at += slice.len();
+                    out = std::mem::take(decoder.get_mut());
+                }
+            }
+            if !out.is_empty() {
+                return Ok(Some(out.into()));
+            }
+        }
+    }
+
+    /// The end of the input: what is left, and an error if the data was cut short.
+    #[cfg_attr(
+        not(any(feature = "zstd", feature = "gzip")),
+        allow(unreachable_code, unused_variables)
+    )]
+    pub(crate) fn finish(self) -> std::io::Result<Bytes> {
+        match self.state {
+            #[cfg(feature = "zstd")]
+            Inflating::Zstd(_) => {
+                if self.frame_left != 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the zstd frame is cut short",
+                    ));
+                }
+                Ok(Bytes::new())
+            }
+            #[cfg(feature = "gzip")]
+            Inflating::Gzip(decoder) => decoder.finish().map(Bytes::from),
+        }
+    }
+}
+
+impl std::fmt::Debug for Decompressor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Decompressor")
     }
 }
 

@@ -63,8 +63,10 @@ pub(crate) async fn read(
                 let (data, digest) = hash_stream(&*storage, &content, Some(size)).await?;
                 return verified(content, data.unwrap_or_default(), digest);
             }
+            // One byte past the record tells a blob that grew from one that did not,
+            // without reading the rest of it.
             storage
-                .read(&content.storage_config)
+                .read_up_to(&content.storage_config, content.size + 1)
                 .await
                 .map_err(|source| read_error(&content, source))?
         }
@@ -165,13 +167,12 @@ async fn hash_stream(
 }
 
 fn read_error(content: &StoredContent, source: StorageError) -> Error {
-    Error::Storage {
-        operation: "read",
-        storage: content.storage_name.clone(),
-        manifest: content.manifest,
-        key: content.key.clone(),
-        source: Box::new(source),
-    }
+    Error::reading(
+        content.manifest,
+        &content.key,
+        &content.storage_name,
+        source,
+    )
 }
 
 /// Checks bytes read for a content against the size and hash its record holds.
@@ -209,5 +210,7 @@ fn loaded(content: StoredContent, data: Bytes, lazy: Option<LazySource>) -> Load
         serializer_name: content.serializer_name,
         serializer_config: content.serializer_config,
         encoding: content.encoding,
+        storage_name: content.storage_name,
+        decoded_limit: crate::registry::DEFAULT_MAX_DECODED_SIZE,
     }
 }

@@ -75,6 +75,7 @@ mod storable;
 mod stream;
 
 // 4. Flows: what a user calls.
+mod inspect;
 mod load;
 mod maintenance;
 pub mod migration;
@@ -91,19 +92,20 @@ pub mod __private;
 pub use lakery_derive::Storable;
 
 pub use crate::content_type::{ContentType, ContentTypeError, Format};
-pub use crate::db::{Backend, Cursor, Database, Order, Page, Query};
+pub use crate::db::{Backend, Cursor, Database, Order, Page, Query, UnreadableManifest};
 pub use crate::encoding::Encoding;
 pub use crate::error::{BatchFailure, Error, Mismatch, Result};
 pub use crate::hash::{Digest, Digester, HashAlgorithm};
 pub use crate::id::ClassId;
 pub use crate::id::ManifestId;
-pub use crate::load::{load_one, read_content, LoadHandle, LoadedBatch, Loader, StoredBytes};
+pub use crate::inspect::{read_content, stream_content, Chunks, ContentChunks, StoredBytes};
+pub use crate::load::{load_one, LoadHandle, LoadedBatch, Loader};
 pub use crate::maintenance::{
     collect_garbage, collect_garbage_with_progress, verify, verify_with_progress, CollectedBlob,
     GcOptions, GcReport, Problem, ProblemKind, Progress, VerifyReport,
 };
 pub use crate::record::{ContentRecord, ManifestRecord, ManifestRef, Tags};
-pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_STORAGE};
+pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_MAX_DECODED_SIZE, DEFAULT_STORAGE};
 pub use crate::save::{save_one, SaveHandle, SaveOne, SavedBatch, Saver};
 pub use crate::storable::{ContentSpec, Storable};
 #[cfg(feature = "object-store")]

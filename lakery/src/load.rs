@@ -6,7 +6,6 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use bytes::Bytes;
 use futures::future::FutureExt;
 use futures::stream::{self, StreamExt};
 
@@ -314,11 +313,15 @@ impl Chunk<'_> {
         if ContentSpec::is_stream(request.specs, &content.key) {
             return fetch::lazy(content, storage.cloned()).map(Some);
         }
+        let limit = self.registry.max_decoded_size();
         if fetch::is_inline(&content, storage) {
-            return fetch::read_inline(content).map(Some);
+            return fetch::read_inline(content).map(|content| Some(content.within(limit)));
         }
         let read = fetch::read(content, storage.cloned());
-        jobs.push(read.map(move |result| (offset, result)).boxed());
+        jobs.push(
+            read.map(move |result| (offset, result.map(|content| content.within(limit))))
+                .boxed(),
+        );
         Ok(None)
     }
 
@@ -432,105 +435,6 @@ impl Request {
         }
         Ok(())
     }
-}
-
-/// One content's bytes as stored, checked against their hash, with what is needed to
-/// read them: returned by [`read_content`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct StoredBytes {
-    /// The manifest it belongs to.
-    pub manifest: ManifestId,
-    /// The content's key.
-    pub key: String,
-    /// The MIME type its serializer gave.
-    pub content_type: String,
-    /// The encoding applied after the serializer, if any.
-    pub encoding: Option<crate::encoding::Encoding>,
-    /// The bytes exactly as stored.
-    pub data: Bytes,
-}
-
-impl StoredBytes {
-    /// At most `limit` bytes of what its serializer wrote, and whether there was more:
-    /// for a look at a content whose decompressed size is not to be trusted.
-    pub fn decoded_up_to(&self, limit: usize) -> Result<(Bytes, bool)> {
-        match self.encoding {
-            None => {
-                let more = self.data.len() > limit;
-                Ok((self.data.slice(..self.data.len().min(limit)), more))
-            }
-            Some(encoding) => encoding
-                .decode_up_to(&self.data, limit)
-                .map_err(|source| self.decompress_error(encoding, source)),
-        }
-    }
-
-    /// The bytes its serializer wrote: [`data`](StoredBytes::data) with the encoding
-    /// undone; [`Error::Encoding`] if they do not decompress.
-    pub fn decoded(&self) -> Result<Bytes> {
-        match self.encoding {
-            None => Ok(self.data.clone()),
-            Some(encoding) => encoding
-                .decode(&self.data)
-                .map_err(|source| self.decompress_error(encoding, source)),
-        }
-    }
-
-    fn decompress_error(
-        &self,
-        encoding: crate::encoding::Encoding,
-        source: std::io::Error,
-    ) -> Error {
-        Error::Encoding {
-            action: "decompress",
-            manifest: self.manifest,
-            key: self.key.clone(),
-            encoding: encoding.name().to_owned(),
-            source,
-        }
-    }
-}
-
-/// The stored bytes of one content, whatever type wrote it, checked against their hash:
-/// for tools that look at stored data without its Rust type (the `lakery` command line
-/// and viewer). [`StoredBytes::decoded`] undoes the content's encoding.
-///
-/// A missing manifest is [`Error::ManifestNotFound`], a missing key
-/// [`Error::MissingContent`], bytes that do not match [`Error::HashMismatch`].
-pub async fn read_content(
-    registry: &Registry,
-    db: &Database,
-    manifest: ManifestId,
-    key: &str,
-) -> Result<StoredBytes> {
-    let id = *manifest.as_uuid();
-    let (manifests, mut contents) = db.fetch(vec![id]).await?;
-    if !manifests.contains_key(&id) {
-        return Err(Error::ManifestNotFound(manifest));
-    }
-    let content = contents
-        .remove(&id)
-        .unwrap_or_default()
-        .into_iter()
-        .find(|content| match content {
-            Ok(content) => content.key == key,
-            Err(bad) => bad.key == key,
-        })
-        .ok_or_else(|| Error::MissingContent {
-            manifest,
-            key: key.to_owned(),
-        })?
-        .map_err(|bad| bad.error)?;
-    let storage = registry.storage(&content.storage_name).cloned();
-    let content = fetch::read(content, storage).await?;
-    Ok(StoredBytes {
-        manifest,
-        key: content.key,
-        content_type: content.content_type,
-        encoding: content.encoding,
-        data: content.data,
-    })
 }
 
 /// A planned read of one content, with the offset of its value in the chunk.

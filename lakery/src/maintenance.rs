@@ -439,9 +439,7 @@ pub async fn verify_with_progress(
 
 fn problem_kind(error: &Error) -> ProblemKind {
     match error {
-        Error::Storage { source, .. } if source.kind() == StorageErrorKind::NotFound => {
-            ProblemKind::Missing
-        }
+        Error::BlobMissing { .. } => ProblemKind::Missing,
         Error::HashMismatch { .. } | Error::CorruptRecord { .. } => ProblemKind::Corrupt,
         _ => ProblemKind::Unreadable,
     }

@@ -13,6 +13,10 @@ use crate::storage::{DatabaseStorage, IntoStorage, StorageEntry};
 /// The name under which [`RegistryBuilder::default_storage`] registers its storage.
 pub const DEFAULT_STORAGE: &str = "default";
 
+/// How large a content may be once its compression is undone, unless
+/// [`RegistryBuilder::max_decoded_size`] says otherwise: 1 GiB.
+pub const DEFAULT_MAX_DECODED_SIZE: u64 = 1 << 30;
+
 /// What the registry knows of one storable type.
 #[derive(Debug)]
 pub(crate) struct StorableInfo {
@@ -53,6 +57,7 @@ pub struct Registry {
     default_storage: &'static str,
     storables: HashMap<TypeId, Arc<StorableInfo>>,
     hash_algorithm: HashAlgorithm,
+    max_decoded_size: u64,
 }
 
 impl std::fmt::Debug for Registry {
@@ -100,6 +105,11 @@ impl Registry {
         self.hash_algorithm
     }
 
+    /// How large a content may be once its compression is undone.
+    pub fn max_decoded_size(&self) -> u64 {
+        self.max_decoded_size
+    }
+
     pub(crate) fn storage(&self, name: &str) -> Option<&StorageEntry> {
         self.storages.get(name)
     }
@@ -125,6 +135,7 @@ pub struct RegistryBuilder {
     default_storage: Option<StorageEntry>,
     storables: Vec<(TypeId, StorableCheck)>,
     hash_algorithm: HashAlgorithm,
+    max_decoded_size: Option<u64>,
 }
 
 impl RegistryBuilder {
@@ -157,6 +168,18 @@ impl RegistryBuilder {
     /// ```
     pub fn hash_algorithm(mut self, algorithm: HashAlgorithm) -> Self {
         self.hash_algorithm = algorithm;
+        self
+    }
+
+    /// Sets how large a compressed content may become when a load undoes its
+    /// compression: [`DEFAULT_MAX_DECODED_SIZE`], 1 GiB, unless set. Past it the load
+    /// fails with [`Error::TooLarge`](crate::Error::TooLarge).
+    ///
+    /// A content's row records its compressed size only, and rows are untrusted: a few
+    /// kilobytes of zstd can claim gigabytes. The limit bounds what one content can make
+    /// a load allocate. Streams are undone a bounded piece at a time and need no limit.
+    pub fn max_decoded_size(mut self, bytes: u64) -> Self {
+        self.max_decoded_size = Some(bytes);
         self
     }
 
@@ -226,6 +249,7 @@ impl RegistryBuilder {
                 default_storage,
                 storables,
                 hash_algorithm: self.hash_algorithm,
+                max_decoded_size: self.max_decoded_size.unwrap_or(DEFAULT_MAX_DECODED_SIZE),
             })
         } else {
             Err(Error::Registry(problems))

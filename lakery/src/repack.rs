@@ -28,6 +28,18 @@ pub(crate) struct LoadedContent {
     pub serializer_config: Option<serde_json::Value>,
     /// The compression to undo, as recorded with the content.
     pub encoding: Option<crate::encoding::Encoding>,
+    /// The storage it was read from, for errors.
+    pub storage_name: String,
+    /// How large it may become when its compression is undone.
+    pub decoded_limit: u64,
+}
+
+impl LoadedContent {
+    /// The content, to be decompressed to at most `limit` bytes.
+    pub(crate) fn within(mut self, limit: u64) -> Self {
+        self.decoded_limit = limit;
+        self
+    }
 }
 
 /// Where a stream content's bytes are, and what they must hash to.
@@ -194,15 +206,8 @@ impl Repacker {
                 config,
                 expected,
             }) => {
-                // Opened when first polled, so a stream never read opens nothing.
-                let opened =
-                    futures::stream::once(async move { storage.read_stream(&config).await });
-                let bytes = opened
-                    .flat_map(|opened| match opened {
-                        Ok(bytes) => bytes,
-                        Err(error) => futures::stream::once(async move { Err(error) }).boxed(),
-                    })
-                    .boxed();
+                let limit = expected.size.saturating_add(1);
+                let bytes = crate::storage::open_stream(storage, config, limit);
                 (bytes, Some(expected))
             }
             lazy => {
@@ -317,15 +322,27 @@ fn decode<S: Serializer<V>, V>(
         return Err(serializer_mismatch(manifest, content, serializer.name()));
     }
     let data = match content.encoding {
-        Some(encoding) => encoding
-            .decode(&content.data)
-            .map_err(|source| Error::Encoding {
-                action: "decompress",
-                manifest,
-                key: content.key.clone(),
-                encoding: encoding.name().to_owned(),
-                source,
-            })?,
+        Some(encoding) => {
+            let limit = content.decoded_limit;
+            let (data, more) = encoding
+                .decode_up_to(&content.data, usize::try_from(limit).unwrap_or(usize::MAX))
+                .map_err(|source| Error::Encoding {
+                    action: "decompress",
+                    manifest,
+                    key: content.key.clone(),
+                    encoding: encoding.name().to_owned(),
+                    source,
+                })?;
+            if more {
+                return Err(Error::TooLarge {
+                    manifest,
+                    key: content.key,
+                    storage: content.storage_name,
+                    limit,
+                });
+            }
+            data
+        }
         None => content.data,
     };
     let stored = Stored {

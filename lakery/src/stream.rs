@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, BoxStream, Stream, StreamExt};
 
+use crate::encoding::Decompressor;
 use crate::error::Error;
 use crate::hash::{Digester, HashPipe};
 use crate::id::ManifestId;
@@ -346,16 +347,8 @@ impl Described {
     }
 
     fn read_error(&self, expected: &Option<Expected>, source: StorageError) -> Error {
-        Error::Storage {
-            operation: "read",
-            storage: expected
-                .as_ref()
-                .map(|e| e.storage.clone())
-                .unwrap_or_default(),
-            manifest: self.manifest,
-            key: self.key.clone(),
-            source: Box::new(source),
-        }
+        let storage = expected.as_ref().map_or("", |e| e.storage.as_str());
+        Error::reading(self.manifest, &self.key, storage, source)
     }
 
     fn deserialize_error(&self, source: BoxError) -> Error {
@@ -389,8 +382,8 @@ pub(crate) fn decode<T: Send + 'static>(
     struct Decoding<T> {
         bytes: ByteStream,
         decoder: Box<dyn StreamDecoder<T>>,
-        /// Undoes the content's encoding, when it has one.
-        decompressor: Option<crate::encoding::StreamCoder>,
+        /// Undoes the content's encoding, when it has one, a bounded piece at a time.
+        decompressor: Option<Decompressor>,
         input: BytesMut,
         items: std::vec::IntoIter<T>,
         hasher: Option<HashPipe>,
@@ -401,6 +394,21 @@ pub(crate) fn decode<T: Send + 'static>(
         Decompress(std::io::Error),
         Decode(BoxError),
     }
+    impl<T> Decoding<T> {
+        /// Decodes `chunk` of plain bytes into `out`.
+        fn take(&mut self, chunk: Bytes, out: &mut Vec<T>, last: bool) -> Result<(), Failure> {
+            if self.input.is_empty() && !last {
+                if let Some(item) = self.decoder.pass_through(&chunk) {
+                    out.push(item);
+                    return Ok(());
+                }
+            }
+            self.input.extend_from_slice(&chunk);
+            self.decoder
+                .decode(&mut self.input, last, out)
+                .map_err(Failure::Decode)
+        }
+    }
     let encoding_error = move |what: &Described, source: std::io::Error| Error::Encoding {
         action: "decompress",
         manifest: what.manifest,
@@ -408,7 +416,7 @@ pub(crate) fn decode<T: Send + 'static>(
         encoding: encoding.map(|e| e.name()).unwrap_or_default().to_owned(),
         source,
     };
-    let decompressor = match encoding.map(crate::encoding::Encoding::decoder).transpose() {
+    let decompressor = match encoding.map(Decompressor::new).transpose() {
         Ok(decompressor) => decompressor,
         Err(source) => {
             let error = encoding_error(&what, source);
@@ -438,57 +446,48 @@ pub(crate) fn decode<T: Send + 'static>(
                     return None;
                 }
                 let mut out = Vec::new();
-                let decoded = match s.bytes.next().await {
-                    Some(Ok(chunk)) => {
-                        if let Some(hasher) = &mut s.hasher {
-                            hasher.update(chunk.clone()).await;
-                        }
-                        let chunk = match &mut s.decompressor {
-                            Some(coder) => coder.push(&chunk).map_err(Failure::Decompress),
-                            None => Ok(chunk),
-                        };
-                        chunk.and_then(|chunk| {
-                            let passed = if s.input.is_empty() {
-                                s.decoder.pass_through(&chunk)
-                            } else {
-                                None
-                            };
-                            match passed {
-                                Some(item) => {
-                                    out.push(item);
+                // A compressed chunk is undone a piece at a time, each decoded and handed
+                // out before the next, so that memory stays bounded whatever it expands to.
+                let piece = match &mut s.decompressor {
+                    Some(decompressor) => decompressor.piece().map_err(Failure::Decompress),
+                    None => Ok(None),
+                };
+                let decoded = match piece {
+                    Ok(Some(piece)) => s.take(piece, &mut out, false),
+                    Err(failure) => Err(failure),
+                    Ok(None) => match s.bytes.next().await {
+                        Some(Ok(chunk)) => {
+                            if let Some(hasher) = &mut s.hasher {
+                                hasher.update(chunk.clone()).await;
+                            }
+                            match &mut s.decompressor {
+                                Some(decompressor) => {
+                                    decompressor.feed(chunk);
                                     Ok(())
                                 }
-                                None => {
-                                    s.input.extend_from_slice(&chunk);
-                                    s.decoder
-                                        .decode(&mut s.input, false, &mut out)
-                                        .map_err(Failure::Decode)
-                                }
+                                None => s.take(chunk, &mut out, false),
                             }
-                        })
-                    }
-                    Some(Err(source)) => {
-                        s.done = true;
-                        return Some((Err(what.read_error(&expected, source)), s));
-                    }
-                    None => {
-                        s.done = true;
-                        // The hash is checked before the last items are handed out,
-                        // so that a stream ends in its error rather than in success.
-                        if let Some(error) = mismatch(s.hasher.take(), &expected, &what).await {
-                            return Some((Err(error), s));
                         }
-                        let rest = match s.decompressor.take() {
-                            Some(coder) => coder.finish().map_err(Failure::Decompress),
-                            None => Ok(Bytes::new()),
-                        };
-                        rest.and_then(|rest| {
-                            s.input.extend_from_slice(&rest);
-                            s.decoder
-                                .decode(&mut s.input, true, &mut out)
-                                .map_err(Failure::Decode)
-                        })
-                    }
+                        Some(Err(source)) => {
+                            s.done = true;
+                            return Some((Err(what.read_error(&expected, source)), s));
+                        }
+                        None => {
+                            s.done = true;
+                            // The hash is checked before the last items are handed out,
+                            // so that a stream ends in its error rather than in success.
+                            if let Some(error) = mismatch(s.hasher.take(), &expected, &what).await {
+                                return Some((Err(error), s));
+                            }
+                            let rest = match s.decompressor.take() {
+                                Some(decompressor) => {
+                                    decompressor.finish().map_err(Failure::Decompress)
+                                }
+                                None => Ok(Bytes::new()),
+                            };
+                            rest.and_then(|rest| s.take(rest, &mut out, true))
+                        }
+                    },
                 };
                 if let Err(failure) = decoded {
                     s.done = true;

@@ -562,6 +562,8 @@ pub fn repack<T: crate::storable::Storable>(
             serializer_name: content.serializer_name.clone(),
             serializer_config: content.serializer_config.clone(),
             encoding,
+            storage_name: String::new(),
+            decoded_limit: crate::registry::DEFAULT_MAX_DECODED_SIZE,
         });
     }
     T::repack_version(

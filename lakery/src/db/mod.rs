@@ -43,7 +43,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures::FutureExt;
 use uuid::Uuid;
 
-pub use self::query::{Cursor, Order, Page, Query};
+pub use self::query::{Cursor, Order, Page, Query, UnreadableManifest};
 use self::records::{ContentRow, ManifestHead, ManifestRow, NewRows, StoredContentRow};
 use self::types::{DbUuid, JsonText};
 use crate::error::{Error, Result};
@@ -83,6 +83,21 @@ const OPTIMIZE_EVERY: usize = 1000;
 /// is strict, so a value that does not fit is an error rather than truncated.
 const MYSQL_SESSION: &str = "SET time_zone = '+00:00', \
      sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
+
+/// What a read-only SQLite connection sets: `connect`'s settings but the ones that write
+/// (the journal mode is recorded in the file), and a refusal of any write.
+const SQLITE_READ_ONLY_PRAGMAS: &str = "PRAGMA foreign_keys = ON; \
+     PRAGMA busy_timeout = 30000; \
+     PRAGMA cache_size = -32768; \
+     PRAGMA mmap_size = 268435456; \
+     PRAGMA query_only = ON;";
+
+/// Whether a [`Database`]'s connections may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    ReadWrite,
+    ReadOnly,
+}
 
 /// Ids per `IN (...)`, and so manifests per chunk of a batch load: well under the bind
 /// parameter limit of every backend (SQLite 32,766; PostgreSQL and MySQL 65,535).
@@ -481,19 +496,48 @@ impl Database {
     ///
     /// One connection is opened right away, so a wrong URL fails here.
     pub async fn connect(url: &str) -> Result<Self> {
+        Database::open(url, Access::ReadWrite).await
+    }
+
+    /// Opens the database at `url` for reading only, for tools that look at stored data
+    /// without changing it: a SQLite file must exist and is opened read-only (nothing is
+    /// created or rewritten, so it works on read-only media), and PostgreSQL and MySQL
+    /// sessions are read-only. Saves, deletes and migrations fail.
+    pub async fn connect_read_only(url: &str) -> Result<Self> {
+        Database::open(url, Access::ReadOnly).await
+    }
+
+    async fn open(url: &str, access: Access) -> Result<Self> {
         let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        let connect_error = |e: diesel::ConnectionError| Error::Connect {
+            url: redact(url),
+            source: Box::new(e),
+        };
         let pools = match scheme {
-            "sqlite" => Pools::Sqlite(connect_sqlite(url).await?),
+            "sqlite" => Pools::Sqlite(connect_sqlite(url, access).await?),
             "postgres" | "postgresql" => {
                 // One connection first, so a wrong URL fails now with the driver's error
                 // rather than after the pool's retries.
                 AsyncPgConnection::establish(url)
                     .await
-                    .map_err(|e| Error::Connect {
-                        url: redact(url),
-                        source: Box::new(e),
-                    })?;
-                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+                    .map_err(connect_error)?;
+                let mut config = ManagerConfig::<AsyncPgConnection>::default();
+                if access == Access::ReadOnly {
+                    config.custom_setup = Box::new(|url: &str| {
+                        let url = url.to_owned();
+                        async move {
+                            let mut conn = AsyncPgConnection::establish(&url).await?;
+                            conn.batch_execute(
+                                "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+                            )
+                            .await
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                            Ok(conn)
+                        }
+                        .boxed()
+                    });
+                }
+                let manager = AsyncDieselConnectionManager::new_with_config(url, config);
                 let pool = Pool::builder()
                     .max_size(POOL_SIZE)
                     .connection_timeout(Duration::from_secs(30))
@@ -509,18 +553,20 @@ impl Database {
                 let url = url.replacen("mariadb://", "mysql://", 1);
                 AsyncMysqlConnection::establish(&url)
                     .await
-                    .map_err(|e| Error::Connect {
-                        url: redact(&url),
-                        source: Box::new(e),
-                    })?;
+                    .map_err(connect_error)?;
                 let mut config = ManagerConfig::<AsyncMysqlConnection>::default();
-                config.custom_setup = Box::new(|url: &str| {
+                config.custom_setup = Box::new(move |url: &str| {
                     let url = url.to_owned();
                     async move {
                         let mut conn = AsyncMysqlConnection::establish(&url).await?;
                         conn.batch_execute(MYSQL_SESSION)
                             .await
                             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        if access == Access::ReadOnly {
+                            conn.batch_execute("SET SESSION TRANSACTION READ ONLY")
+                                .await
+                                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        }
                         Ok(conn)
                     }
                     .boxed()
@@ -883,26 +929,42 @@ impl Database {
     }
 }
 
-async fn connect_sqlite(url: &str) -> Result<Pool<SqliteAsync>> {
+async fn connect_sqlite(url: &str, access: Access) -> Result<Pool<SqliteAsync>> {
     let path = sqlite_path(url)?;
     let in_memory = path == ":memory:";
+    let open_error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Connect {
+        url: url.to_owned(),
+        source,
+    };
+    let (target, pragmas) = match access {
+        Access::ReadWrite => (path.clone(), SQLITE_PRAGMAS),
+        Access::ReadOnly => (read_only_uri(&path), SQLITE_READ_ONLY_PRAGMAS),
+    };
+    if !in_memory {
+        check_sqlite_path(&path, access).map_err(|e| open_error(Box::new(e)))?;
+        // One connection first, so that SQLite's refusal is the error now, rather than
+        // a pool timeout after its retries.
+        SqliteAsync::establish(&target)
+            .await
+            .map_err(|e| open_error(Box::new(e)))?;
+    }
     let mut config = ManagerConfig::<SqliteAsync>::default();
     // A connection to a local file cannot drop the way a network one can: checking it
     // with `SELECT 1` at every checkout would cost a hop to a blocking thread per call.
     // A connection left broken is still discarded when it returns to the pool.
     config.recycling_method = RecyclingMethod::Fast;
-    config.custom_setup = Box::new(|path: &str| {
+    config.custom_setup = Box::new(move |path: &str| {
         let path = path.to_owned();
         async move {
             let mut conn = SqliteAsync::establish(&path).await?;
-            conn.batch_execute(SQLITE_PRAGMAS)
+            conn.batch_execute(pragmas)
                 .await
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(conn)
         }
         .boxed()
     });
-    let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+    let manager = AsyncDieselConnectionManager::new_with_config(target, config);
     let pool = Pool::builder().max_size(if in_memory { 1 } else { POOL_SIZE });
     // An in-memory database lives as long as its one connection: keep it forever.
     let pool = if in_memory {
@@ -914,12 +976,53 @@ async fn connect_sqlite(url: &str) -> Result<Pool<SqliteAsync>> {
         .connection_timeout(Duration::from_secs(30))
         .build(manager)
         .await
-        .map_err(|e| Error::Connect {
-            url: url.to_owned(),
-            source: Box::new(e),
-        })?;
+        .map_err(|e| open_error(Box::new(e)))?;
     pool.get().await.map_err(connect_error(url))?;
     Ok(pool)
+}
+
+/// Checks, before SQLite is asked, what it would otherwise report late or not at all:
+/// a read-only database must be an existing file (SQLite would create one), and a new
+/// one needs its folder (SQLite's error does not say which is missing).
+fn check_sqlite_path(path: &str, access: Access) -> std::io::Result<()> {
+    let path = std::path::Path::new(path);
+    let missing = |what: &str, path: &std::path::Path| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{what} `{}` does not exist", path.display()),
+        )
+    };
+    match access {
+        Access::ReadOnly => match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => Ok(()),
+            Ok(_) => Err(std::io::Error::other(format!(
+                "`{}` is not a file",
+                path.display()
+            ))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(missing("the file", path)),
+            Err(e) => Err(e),
+        },
+        Access::ReadWrite => match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(dir) if !dir.is_dir() => Err(missing("the folder", dir)),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// The URI that opens the SQLite file at `path` read-only; `%`, `?` and `#` would
+/// otherwise be read as the URI's own.
+fn read_only_uri(path: &str) -> String {
+    let mut uri = String::from("file:");
+    for c in path.chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?mode=ro");
+    uri
 }
 
 /// Runs synchronous database work on a blocking thread.

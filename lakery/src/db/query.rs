@@ -19,8 +19,8 @@ use crate::record::{check_tag, ManifestRecord};
 /// time; in creation order, a page at a time.
 ///
 /// Every filter narrows the selection; a query without filters selects every manifest.
-/// Tags are matched through an indexed table on every backend, so a query by tag costs
-/// about the same however many manifests are stored.
+/// Tags are matched through an indexed table on every backend, in one predicate however
+/// many tags a query names; a query names at most [`Query::MAX_TAGS`].
 ///
 /// ```no_run
 /// # async fn run(db: &lakery::Database) -> lakery::Result<()> {
@@ -72,13 +72,30 @@ pub enum Order {
 
 /// One page of a query's results.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Page {
     /// The manifests, in the query's order. Hand them to a
     /// [`Loader`](crate::Loader) as they are.
     pub records: Vec<ManifestRecord>,
+    /// The manifests the query selected whose rows cannot be read, in the query's
+    /// order: each is reported rather than failing the page, and
+    /// [`Database::delete`] removes it.
+    pub unreadable: Vec<UnreadableManifest>,
     /// Where the next page starts, if there are more results: pass it to
     /// [`Query::after`].
     pub next: Option<Cursor>,
+}
+
+/// A manifest row that a query selected but that cannot be read: a time, class id,
+/// version, id or tags that are not what lakery writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnreadableManifest {
+    /// The id as stored: a UUID, which [`ManifestId`](crate::ManifestId) parses, unless
+    /// the id itself is what is wrong.
+    pub id: String,
+    /// What is wrong with the row.
+    pub reason: String,
 }
 
 /// Where a page ended: the id of its last manifest.
@@ -128,6 +145,11 @@ fn first_id_at(time: DateTime<Utc>) -> Uuid {
 }
 
 impl Query {
+    /// The most tags one query may require. A manifest carries a tag once per key, so
+    /// more than a few are rarely useful, and the cap bounds what a query costs the
+    /// database whoever wrote it (the viewer builds queries from a URL).
+    pub const MAX_TAGS: usize = 16;
+
     /// A query that selects every manifest.
     pub fn new() -> Self {
         Query::default()
@@ -195,6 +217,13 @@ impl Query {
     }
 
     fn check(&self) -> Result<()> {
+        if self.tags.len() > Query::MAX_TAGS {
+            return Err(Error::InvalidQuery(format!(
+                "{} tags asked for; a query may require at most {}",
+                self.tags.len(),
+                Query::MAX_TAGS
+            )));
+        }
         for (key, value) in &self.tags {
             check_tag(key, value).map_err(|e| Error::InvalidQuery(e.to_string()))?;
         }
@@ -241,15 +270,26 @@ macro_rules! filtered {
                 ),
             );
         }
-        for (key, value) in &query.tags {
-            select = select.filter(
-                m::id.eq_any(
-                    t::table
-                        .select(t::manifest_id)
-                        .filter(t::tag_key.eq(key.as_str()))
-                        .filter(t::tag_value.eq(value.as_str())),
-                ),
-            );
+        // One predicate however many tags: the manifests with as many of the wanted
+        // tags as there are, which is all of them, since a manifest has one value per key.
+        let tags: std::collections::BTreeSet<(&str, &str)> = query
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut tags = tags.into_iter();
+        if let Some((key, value)) = tags.next() {
+            let count = i64::try_from(tags.len() + 1).unwrap_or(i64::MAX);
+            let mut wanted = t::table
+                .group_by(t::manifest_id)
+                .select(t::manifest_id)
+                .having(diesel::dsl::count_star().eq(count))
+                .filter(t::tag_key.eq(key).and(t::tag_value.eq(value)))
+                .into_boxed();
+            for (key, value) in tags {
+                wanted = wanted.or_filter(t::tag_key.eq(key).and(t::tag_value.eq(value)));
+            }
+            select = select.filter(m::id.eq_any(wanted));
         }
         // Creation times live in the ids, so time bounds are id bounds, on the primary key.
         if let Some(time) = query.created_from {
@@ -284,18 +324,41 @@ pub(super) async fn find(db: &Database, query: &Query) -> Result<Page> {
             None => select.load(conn).await,
         }
     })?;
-    let mut records = rows
-        .into_iter()
-        .map(ManifestRow::into_record)
-        .collect::<Result<Vec<_>>>()?;
-    let next = match query.limit {
-        Some(limit) if records.len() > limit => {
-            records.truncate(limit);
-            records.last().map(|last| Cursor(*last.id.as_uuid()))
+    let mut rows = rows;
+    let more = query.limit.is_some_and(|limit| rows.len() > limit);
+    rows.truncate(query.limit.unwrap_or(usize::MAX));
+    // The page goes on from its last row whose id is a UUID. Only a row whose id is not
+    // one can come after it; a page that nothing but such rows fill ends the paging
+    // rather than returning them again.
+    let next = rows
+        .iter()
+        .rev()
+        .find_map(|row| row.id.0.as_ref().ok().copied())
+        .filter(|_| more)
+        .map(Cursor);
+    let mut records = Vec::with_capacity(rows.len());
+    let mut unreadable = Vec::new();
+    for row in rows {
+        let id = match &row.id.0 {
+            Ok(id) => id.to_string(),
+            Err(text) => text.clone(),
+        };
+        match row.into_record() {
+            Ok(record) => records.push(record),
+            Err(error) => unreadable.push(UnreadableManifest {
+                id,
+                reason: match error {
+                    Error::CorruptRecord { reason, .. } => reason,
+                    other => other.to_string(),
+                },
+            }),
         }
-        _ => None,
-    };
-    Ok(Page { records, next })
+    }
+    Ok(Page {
+        records,
+        unreadable,
+        next,
+    })
 }
 
 pub(super) async fn delete_where(db: &Database, query: &Query) -> Result<usize> {

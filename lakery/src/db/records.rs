@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 
-use super::types::{BlobBytes, DbTime, DbUuid, JsonText};
+use super::types::{BlobBytes, DbTime, DbUuid, JsonText, Lenient, StoredId};
 use crate::encoding::Encoding;
 use crate::error::{Error, Result};
 use crate::hash::HashAlgorithm;
@@ -59,22 +59,23 @@ pub(crate) struct NewRows {
     pub deleted: Vec<DbUuid>,
 }
 
-/// A whole manifest row.
+/// A whole manifest row, each column that a backend could fail to decode read
+/// leniently, so that one bad row is reported by its id and the others still read.
 #[derive(Queryable, Debug)]
 pub(crate) struct ManifestRow {
-    pub id: DbUuid,
-    pub class_id: DbUuid,
+    pub id: StoredId,
+    pub class_id: Lenient<DbUuid>,
     pub class_version: i32,
     pub tags: JsonText,
-    pub created_at: DbTime,
-    pub replaces: Option<DbUuid>,
+    pub created_at: Lenient<DbTime>,
+    pub replaces: Option<Lenient<DbUuid>>,
 }
 
-/// What loading needs of a manifest.
+/// What loading needs of a manifest; selected by id, so the id decodes.
 #[derive(Queryable, Debug)]
 pub(crate) struct ManifestHead {
     pub id: DbUuid,
-    pub class_id: DbUuid,
+    pub class_id: Lenient<DbUuid>,
     pub class_version: i32,
 }
 
@@ -93,7 +94,7 @@ pub(crate) struct ContentRow {
     pub storage_name: String,
     pub storage_config: JsonText,
     pub tags: JsonText,
-    pub created_at: DbTime,
+    pub created_at: Lenient<DbTime>,
 }
 
 /// What loading needs of a content: where its bytes are, how to check and read them.
@@ -123,9 +124,16 @@ pub(crate) fn corrupt(
     }
 }
 
-pub(crate) fn parse_tags(manifest: &DbUuid, json: &JsonText) -> Result<Tags> {
+pub(crate) fn parse_tags(manifest: impl std::fmt::Display, json: &JsonText) -> Result<Tags> {
     serde_json::from_str(&json.0)
-        .map_err(|e| corrupt(manifest.0, "tags are not a JSON object of strings", e))
+        .map_err(|e| corrupt(manifest, "tags are not a JSON object of strings", e))
+}
+
+/// A leniently read column's value, or the error naming the column and its manifest.
+fn column<T>(manifest: impl std::fmt::Display, name: &str, value: Lenient<T>) -> Result<T> {
+    value
+        .0
+        .map_err(|e| corrupt(manifest, &format!("{name} cannot be read"), e))
 }
 
 pub(crate) fn tags_json(tags: &Tags) -> JsonText {
@@ -136,29 +144,43 @@ pub(crate) fn tags_json(tags: &Tags) -> JsonText {
     )
 }
 
-fn class(id: &DbUuid, class_version: i32) -> Result<u32> {
-    u32::try_from(class_version).map_err(|e| corrupt(id.0, "class_version is negative", e))
+fn class(
+    manifest: impl std::fmt::Display + Copy,
+    class_id: &Lenient<DbUuid>,
+    class_version: i32,
+) -> Result<(ClassId, u32)> {
+    let class_id = column(manifest, "class_id", class_id.clone())?;
+    let version = u32::try_from(class_version)
+        .map_err(|e| corrupt(manifest, "class_version is negative", e))?;
+    Ok((ClassId::from_u128(class_id.0.as_u128()), version))
 }
 
 impl ManifestRow {
+    /// The record, or the error naming this row's manifest and what is wrong with it.
     pub fn into_record(self) -> Result<ManifestRecord> {
+        let id = &self.id;
+        let manifest = match &id.0 {
+            Ok(uuid) => ManifestId::from(*uuid),
+            Err(_) => return Err(corrupt(id, "id", "is not a UUID")),
+        };
+        let (class_id, class_version) = class(id, &self.class_id, self.class_version)?;
         Ok(ManifestRecord {
-            id: ManifestId::from(self.id.0),
-            class_id: ClassId::from_u128(self.class_id.0.as_u128()),
-            class_version: class(&self.id, self.class_version)?,
-            tags: parse_tags(&self.id, &self.tags)?,
-            created_at: self.created_at.0,
-            replaces: self.replaces.map(|id| ManifestId::from(id.0)),
+            id: manifest,
+            class_id,
+            class_version,
+            tags: parse_tags(id, &self.tags)?,
+            created_at: column(id, "created_at", self.created_at)?.0,
+            replaces: self
+                .replaces
+                .map(|replaces| column(id, "replaces", replaces).map(|r| ManifestId::from(r.0)))
+                .transpose()?,
         })
     }
 }
 
 impl ManifestHead {
     pub fn class(&self) -> Result<(ClassId, u32)> {
-        Ok((
-            ClassId::from_u128(self.class_id.0.as_u128()),
-            class(&self.id, self.class_version)?,
-        ))
+        class(self.id.0, &self.class_id, self.class_version)
     }
 }
 
@@ -201,7 +223,7 @@ impl ContentRow {
         )?;
         Ok(ContentRecord {
             manifest_id: ManifestId::from(m.0),
-            tags: parse_tags(m, &self.tags)?,
+            tags: parse_tags(m.0, &self.tags)?,
             key: self.content_key,
             content_type: self.content_type,
             encoding: self.encoding,
@@ -212,7 +234,7 @@ impl ContentRow {
             serializer_config,
             storage_name: self.storage_name,
             storage_config,
-            created_at: self.created_at.0,
+            created_at: column(m.0, "created_at", self.created_at)?.0,
         })
     }
 }

@@ -7,6 +7,7 @@
 use std::io::Write;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
 use diesel::mysql::{Mysql, MysqlValue};
@@ -190,5 +191,65 @@ impl ToSql<Binary, Pg> for BlobBytes {
 impl ToSql<Binary, Mysql> for BlobBytes {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Mysql>) -> serialize::Result {
         ToSql::<Binary, Mysql>::to_sql(&self.0[..], out)
+    }
+}
+
+/// A column's value, or why it would not decode: a row read with it fails on its own,
+/// naming its manifest, instead of failing every row the statement returned.
+#[derive(Debug, Clone, FromSqlRow)]
+pub(crate) struct Lenient<T>(pub std::result::Result<T, String>);
+
+impl<T, ST, DB> FromSql<ST, DB> for Lenient<T>
+where
+    DB: Backend,
+    T: FromSql<ST, DB>,
+{
+    fn from_sql(value: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        Ok(Lenient(T::from_sql(value).map_err(|e| e.to_string())))
+    }
+
+    fn from_nullable_sql(value: Option<DB::RawValue<'_>>) -> deserialize::Result<Self> {
+        match value {
+            Some(value) => Self::from_sql(value),
+            None => Ok(Lenient(Err("is NULL".to_owned()))),
+        }
+    }
+}
+
+/// A manifest's id as a listing reads it: a UUID, or the text stored where one should
+/// be (SQLite and MySQL keep ids as text), so that a bad row can be named.
+#[derive(Debug, Clone, FromSqlRow)]
+pub(crate) struct StoredId(pub std::result::Result<Uuid, String>);
+
+impl StoredId {
+    fn parse(text: &str) -> Self {
+        StoredId(Uuid::try_parse(text).map_err(|_| text.to_owned()))
+    }
+}
+
+impl FromSql<diesel::sql_types::Uuid, Pg> for StoredId {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        FromSql::<diesel::sql_types::Uuid, Pg>::from_sql(value).map(|id| StoredId(Ok(id)))
+    }
+}
+
+impl FromSql<Text, Sqlite> for StoredId {
+    fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        <String as FromSql<Text, Sqlite>>::from_sql(value).map(|text| StoredId::parse(&text))
+    }
+}
+
+impl FromSql<Text, Mysql> for StoredId {
+    fn from_sql(value: MysqlValue<'_>) -> deserialize::Result<Self> {
+        Ok(StoredId::parse(&String::from_utf8_lossy(value.as_bytes())))
+    }
+}
+
+impl std::fmt::Display for StoredId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Ok(id) => std::fmt::Display::fmt(id, f),
+            Err(text) => write!(f, "{text:?}"),
+        }
     }
 }

@@ -79,6 +79,33 @@ pub enum Error {
         source: Box<StorageError>,
     },
 
+    /// A content's record is there but its storage no longer has the bytes: deleted by
+    /// hand, or lost.
+    #[error("content `{key}` of manifest {manifest} is missing from storage `{storage}`: its record is there but the storage has no bytes for it")]
+    BlobMissing {
+        /// The manifest the content belongs to.
+        manifest: ManifestId,
+        /// The content's key.
+        key: String,
+        /// The storage's registered name.
+        storage: String,
+    },
+
+    /// Undoing a content's compression, or reading a format's pages, would pass the
+    /// registry's limit ([`RegistryBuilder::max_decoded_size`](crate::RegistryBuilder::max_decoded_size)):
+    /// the stored row, which says how large it is, is not trusted to.
+    #[error("content `{key}` of manifest {manifest} in storage `{storage}` decodes to more than {limit} bytes, the registry's limit (`RegistryBuilder::max_decoded_size`)")]
+    TooLarge {
+        /// The manifest the content belongs to.
+        manifest: ManifestId,
+        /// The content's key.
+        key: String,
+        /// The storage it was read from.
+        storage: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
     /// A storage failed at housekeeping: listing or collecting its blobs.
     #[error("storage `{storage}` failed to {operation}: {source}")]
     Maintenance {
@@ -456,5 +483,31 @@ mod tests {
         assert_eq!(super::versions(&[3]), "version 3");
         assert_eq!(super::versions(&[2, 3]), "versions 2 and 3");
         assert_eq!(super::versions(&[1, 2, 3]), "versions 1, 2 and 3");
+    }
+}
+
+impl Error {
+    /// The error for a content whose bytes a storage failed to read: missing, when the
+    /// storage says it has nothing under the content's config.
+    pub(crate) fn reading(
+        manifest: ManifestId,
+        key: &str,
+        storage: &str,
+        source: StorageError,
+    ) -> Error {
+        if source.kind() == crate::error::storage::StorageErrorKind::NotFound {
+            return Error::BlobMissing {
+                manifest,
+                key: key.to_owned(),
+                storage: storage.to_owned(),
+            };
+        }
+        Error::Storage {
+            operation: "read",
+            storage: storage.to_owned(),
+            manifest,
+            key: key.to_owned(),
+            source: Box::new(source),
+        }
     }
 }

@@ -41,6 +41,7 @@ pub use ndarray;
 pub use npy::Npy;
 #[cfg(feature = "image")]
 pub use picture::{Jpeg, Png};
+pub(crate) use stream::RawChunksCodec;
 pub use stream::{
     Csv, CsvOptions, JsonLines, MessagePack, RangeSource, RawChunks, StreamDecoder, StreamEncoder,
     StreamSerializer, TextLines,

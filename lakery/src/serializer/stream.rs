@@ -396,7 +396,7 @@ impl Serializer<Vec<String>> for TextLines {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RawChunks;
 
-struct RawChunksCodec;
+pub(crate) struct RawChunksCodec;
 
 impl StreamEncoder<Bytes> for RawChunksCodec {
     fn encode(&mut self, item: &Bytes, out: &mut Vec<u8>) -> Result<(), SerializerError> {

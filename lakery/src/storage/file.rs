@@ -65,6 +65,8 @@ fn start_writeback(_: &File, _: u64, _: u64) {}
 #[derive(Debug, Clone)]
 pub struct FileStorage {
     root: Arc<PathBuf>,
+    /// False when opened with [`FileStorage::read_only`]: writes and deletes are refused.
+    writable: bool,
 }
 
 const TEMP_PREFIX: &str = ".lakery-tmp-";
@@ -117,7 +119,65 @@ impl FileStorage {
         open_lock(&root).map_err(setup)?;
         Ok(FileStorage {
             root: Arc::new(root),
+            writable: true,
         })
+    }
+
+    /// A storage rooted at `root` that only reads: the folder must exist, and nothing in
+    /// it is created, changed or removed (no lock file, no clean-up of old temporary
+    /// files), so it works on read-only media and a mistyped path is an error at once
+    /// rather than a new empty storage. Writes and deletes fail.
+    pub fn read_only(root: impl AsRef<Path>) -> Result<Self, StorageError> {
+        let root = root.as_ref();
+        let setup = |source| {
+            StorageError::io(
+                format!("cannot open storage at `{}`", root.display()),
+                source,
+            )
+        };
+        let root = root.canonicalize().map_err(setup)?;
+        if !root.is_dir() {
+            return Err(StorageError::new(
+                StorageErrorKind::InvalidConfig,
+                format!("cannot open storage at `{}`: not a folder", root.display()),
+            ));
+        }
+        Ok(FileStorage {
+            root: Arc::new(root),
+            writable: false,
+        })
+    }
+
+    /// The error for a write or delete on a storage opened read-only.
+    fn check_writable(&self, operation: &str) -> Result<(), StorageError> {
+        if self.writable {
+            return Ok(());
+        }
+        Err(StorageError::new(
+            StorageErrorKind::PermissionDenied,
+            format!(
+                "cannot {operation}: the storage at `{}` was opened read-only",
+                self.root.display()
+            ),
+        ))
+    }
+
+    /// Checks `config` and opens the content file it names, on the blocking pool, then
+    /// runs `op` on the file, its length and its relative path.
+    async fn open_blocking<T: Send + 'static>(
+        &self,
+        config: &Value,
+        op: impl FnOnce(File, u64, &str) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let relative = self.relative(config)?.to_owned();
+        let root = self.root.clone();
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            let (file, len) = open_blob(&root, &relative, &config)?;
+            op(file, len, &relative)
+        })
+        .await
+        .map_err(|e| StorageError::new(StorageErrorKind::Other, format!("task failed: {e}")))?
     }
 
     /// The root folder, canonicalized.
@@ -194,8 +254,9 @@ impl FileStorage {
         Ok(json!({ "path": relative }))
     }
 
-    /// Resolves a config read from the database to a path inside the root.
-    fn resolve(&self, config: &Value) -> Result<PathBuf, StorageError> {
+    /// The relative path a config read from the database names, if it has this
+    /// storage's layout.
+    fn relative<'c>(&self, config: &'c Value) -> Result<&'c str, StorageError> {
         let relative = config.get("path").and_then(Value::as_str).ok_or_else(|| {
             StorageError::invalid_config(config, "expected {\"path\": \"<relative path>\"}")
         })?;
@@ -205,7 +266,12 @@ impl FileStorage {
                 "the path is not a content path of this storage (`<2 hex>/<64 hex>`); refusing to leave the storage root",
             ));
         }
-        let path = self.root.join(relative);
+        Ok(relative)
+    }
+
+    /// Resolves a config read from the database to a path inside the root.
+    fn resolve(&self, config: &Value) -> Result<PathBuf, StorageError> {
+        let path = self.root.join(self.relative(config)?);
         // The layout check rules out `..` and absolute paths; a symlink planted under the
         // root could still point elsewhere, so resolve it and check again.
         match path.canonicalize() {
@@ -220,6 +286,66 @@ impl FileStorage {
             _ => Ok(path),
         }
     }
+}
+
+/// Opens the content file at `relative` (checked to be `<2 hex>/<64 hex>`) under
+/// `root` for reading, with its length. Each step is opened from the folder before it
+/// without following a symlink, so a link planted or swapped in under the root is
+/// refused rather than followed, whenever it appears; anything but a regular file is
+/// refused too (a FIFO would block a read forever, a device never end).
+fn open_blob(root: &Path, relative: &str, config: &Value) -> Result<(File, u64), StorageError> {
+    let what = |e: std::io::Error| {
+        if is_refused_link(&e) {
+            return StorageError::invalid_config(
+                config,
+                "a symlink under the storage root; refusing to follow it",
+            );
+        }
+        StorageError::io(format!("cannot open `{relative}`"), e)
+    };
+    let file = open_no_follow(root, relative).map_err(what)?;
+    let metadata = file.metadata().map_err(what)?;
+    if !metadata.is_file() {
+        return Err(StorageError::invalid_config(config, "not a regular file"));
+    }
+    Ok((file, metadata.len()))
+}
+
+/// Whether opening failed because the last step is a symlink (`O_NOFOLLOW`'s ELOOP).
+#[cfg(unix)]
+fn is_refused_link(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+}
+
+#[cfg(not(unix))]
+fn is_refused_link(_: &std::io::Error) -> bool {
+    false
+}
+
+#[cfg(unix)]
+fn open_no_follow(root: &Path, relative: &str) -> std::io::Result<File> {
+    use rustix::fs::{openat, Mode, OFlags, CWD};
+    let (dir, name) = relative.split_at(2);
+    let name = &name[1..];
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let root = openat(CWD, root, flags | OFlags::DIRECTORY, Mode::empty())?;
+    let dir = openat(&root, dir, flags | OFlags::DIRECTORY, Mode::empty())?;
+    // Non-blocking, so that opening a FIFO returns at once, to be refused as not a file.
+    let file = openat(&dir, name, flags | OFlags::NONBLOCK, Mode::empty())?;
+    Ok(File::from(file))
+}
+
+/// Elsewhere the path is resolved and checked first, which a swap in between can beat.
+#[cfg(not(unix))]
+fn open_no_follow(root: &Path, relative: &str) -> std::io::Result<File> {
+    let path = root.join(relative);
+    let real = path.canonicalize()?;
+    if !real.starts_with(root) {
+        return Err(std::io::Error::other(
+            "the path resolves outside the storage root",
+        ));
+    }
+    File::open(real)
 }
 
 /// `ab/ab…` with 64 lowercase hex digits whose first two name the folder.
@@ -283,6 +409,7 @@ fn temp_file(root: &Path) -> Result<tempfile::NamedTempFile, StorageError> {
 #[async_trait::async_trait]
 impl Storage for FileStorage {
     async fn write(&self, request: WriteRequest<'_>) -> Result<Value, StorageError> {
+        self.check_writable("write")?;
         let root = self.root.clone();
         let data = request.data().clone();
         // Write and fsync the temporary file while the digest is computed elsewhere.
@@ -309,6 +436,7 @@ impl Storage for FileStorage {
         &self,
         request: StreamWriteRequest<'_>,
     ) -> Result<(Value, Digest), StorageError> {
+        self.check_writable("write")?;
         let root = self.root.clone();
         let digester = request.digester();
         let mut chunks = request.into_stream();
@@ -397,9 +525,7 @@ impl Storage for FileStorage {
     ) -> Result<Bytes, StorageError> {
         let wanted = range.clone();
         let data = self
-            .blocking(config, move |path| {
-                let mut file = File::open(path)
-                    .map_err(|e| StorageError::io(format!("cannot open {}", path.display()), e))?;
+            .open_blocking(config, move |mut file, _, relative| {
                 let mut data = Vec::new();
                 std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(wanted.start))
                     .and_then(|_| {
@@ -407,7 +533,7 @@ impl Storage for FileStorage {
                             .take(wanted.end.saturating_sub(wanted.start))
                             .read_to_end(&mut data)
                     })
-                    .map_err(|e| StorageError::io(format!("cannot read {}", path.display()), e))?;
+                    .map_err(|e| StorageError::io(format!("cannot read `{relative}`"), e))?;
                 Ok(data)
             })
             .await?;
@@ -417,10 +543,8 @@ impl Storage for FileStorage {
 
     async fn read_stream(&self, config: &Value) -> Result<ByteStream, StorageError> {
         let file = self
-            .blocking(config, |path| {
-                File::open(path)
-                    .map(|file| (file, path.display().to_string()))
-                    .map_err(|e| StorageError::io(format!("cannot open {}", path.display()), e))
+            .open_blocking(config, |file, _, relative| {
+                Ok((file, format!("`{relative}`")))
             })
             .await?;
         // Each chunk is read by a short task on the blocking pool, the next one started
@@ -463,15 +587,23 @@ impl Storage for FileStorage {
     }
 
     async fn read(&self, config: &Value) -> Result<Bytes, StorageError> {
-        self.blocking(config, |path| {
-            fs::read(path)
-                .map(Bytes::from)
-                .map_err(|e| StorageError::io(format!("cannot read {}", path.display()), e))
+        self.read_up_to(config, u64::MAX).await
+    }
+
+    async fn read_up_to(&self, config: &Value, limit: u64) -> Result<Bytes, StorageError> {
+        self.open_blocking(config, move |file, len, relative| {
+            // The file's length, not the record's, sizes the buffer, and the limit caps it.
+            let mut data = Vec::with_capacity(usize::try_from(len.min(limit)).unwrap_or(0));
+            file.take(limit)
+                .read_to_end(&mut data)
+                .map_err(|e| StorageError::io(format!("cannot read `{relative}`"), e))?;
+            Ok(Bytes::from(data))
         })
         .await
     }
 
     async fn delete(&self, config: &Value) -> Result<(), StorageError> {
+        self.check_writable("delete")?;
         self.blocking(config, |path| match fs::remove_file(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StorageError::io(
                 format!("cannot delete {}", path.display()),
@@ -502,6 +634,7 @@ impl Storage for FileStorage {
         config: &Value,
         cutoff: SystemTime,
     ) -> Result<bool, StorageError> {
+        self.check_writable("delete")?;
         let root = self.root.clone();
         self.blocking(config, move |path| {
             let lock_path = root.join(LOCK_FILE);

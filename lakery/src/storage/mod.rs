@@ -183,6 +183,31 @@ pub trait Storage: Send + Sync + 'static {
         Ok(futures::stream::once(async move { Ok(data) }).boxed())
     }
 
+    /// Reads the bytes a config names, or their first `limit` bytes when there are more.
+    /// Loading asks for the recorded size plus one, so that a blob grown past its record
+    /// fails its check without being read whole; a storage that knows a blob's length
+    /// before reading it should not allocate past the limit.
+    ///
+    /// The default reads the stream until the limit.
+    async fn read_up_to(
+        &self,
+        config: &serde_json::Value,
+        limit: u64,
+    ) -> Result<Bytes, StorageError> {
+        let mut chunks = self.read_stream(config).await?;
+        let mut kept = BytesMut::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            let room = limit.saturating_sub(kept.len() as u64);
+            let take = chunk.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+            kept.extend_from_slice(&chunk[..take]);
+            if take < chunk.len() || kept.len() as u64 >= limit {
+                break;
+            }
+        }
+        Ok(kept.freeze())
+    }
+
     /// Reads `range` of the bytes a config names, for formats read out of order (a
     /// Parquet stream reads its footer first). A range past the end is an error.
     ///
@@ -286,6 +311,35 @@ impl IntoStorage for DatabaseStorage {
     fn into_entry(self) -> StorageEntryHandle {
         StorageEntryHandle(StorageEntry::Database)
     }
+}
+
+/// The bytes `config` names in `storage`, as a stream opened when first polled (so a
+/// stream never read opens nothing) and cut after `limit` bytes: a load asks for the
+/// recorded size plus one, enough to fail the check of a blob that grew, however large
+/// it grew.
+pub(crate) fn open_stream(
+    storage: Arc<dyn Storage>,
+    config: serde_json::Value,
+    limit: u64,
+) -> ByteStream {
+    futures::stream::once(async move { storage.read_stream(&config).await })
+        .flat_map(|opened| match opened {
+            Ok(bytes) => bytes,
+            Err(error) => futures::stream::once(async move { Err(error) }).boxed(),
+        })
+        .scan(0u64, move |read, chunk| {
+            let chunk = match chunk {
+                Ok(_) if *read >= limit => return futures::future::ready(None),
+                Ok(chunk) => {
+                    let room = usize::try_from(limit - *read).unwrap_or(usize::MAX);
+                    *read += chunk.len().min(room) as u64;
+                    Ok(chunk.slice(..chunk.len().min(room)))
+                }
+                Err(error) => Err(error),
+            };
+            futures::future::ready(Some(chunk))
+        })
+        .boxed()
 }
 
 /// The error for a range read that came back short.
