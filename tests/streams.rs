@@ -497,12 +497,12 @@ async fn a_corrupt_blob_fails_at_the_end_of_the_stream_on(t: TestDb) {
         "{items:?}"
     );
 
-    // A missing blob is a storage error naming the content.
+    // A missing blob is an error naming the content.
     std::fs::remove_file(&files[0]).unwrap();
     let loaded: Dataset = lakery::load_one(&record, &registry, &t.db).await.unwrap();
     let items: Vec<Result<Record, Error>> = loaded.rows.collect().await;
-    let [Err(error @ Error::Storage { manifest, key, .. })] = items.as_slice() else {
-        panic!("expected one storage error, got {items:?}");
+    let [Err(error @ Error::BlobMissing { manifest, key, .. })] = items.as_slice() else {
+        panic!("expected one missing blob, got {items:?}");
     };
     assert_eq!((*manifest, key.as_str()), (record.id, "rows"));
     let message = error.to_string();

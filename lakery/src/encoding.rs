@@ -185,14 +185,16 @@ impl Decompressor {
                     use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
                     let mut input = InBuffer::around(rest);
                     let mut output = OutBuffer::around(&mut out);
-                    self.frame_left = decoder.run(&mut input, &mut output)?;
+                    let hint = decoder.run(&mut input, &mut output)?;
                     let (read, written) = (input.pos(), output.pos());
                     self.at += read;
                     // Output that filled the buffer may have more behind it, even once
-                    // the input is used up.
+                    // the input is used up: done only when a step does nothing. Such a
+                    // step's hint is about a next frame, so it is not kept.
                     if written == 0 && read == 0 {
                         return Ok(None);
                     }
+                    self.frame_left = hint;
                 }
                 #[cfg(feature = "gzip")]
                 Inflating::Gzip(decoder) => {

@@ -467,25 +467,6 @@ fn newer_hint(stored: u32, known: &[u32]) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn errors_stay_small_enough_to_return_by_value() {
-        assert!(
-            std::mem::size_of::<super::Error>() <= 96,
-            "{}",
-            std::mem::size_of::<super::Error>()
-        );
-    }
-
-    #[test]
-    fn versions_read_as_a_list() {
-        assert_eq!(super::versions(&[3]), "version 3");
-        assert_eq!(super::versions(&[2, 3]), "versions 2 and 3");
-        assert_eq!(super::versions(&[1, 2, 3]), "versions 1, 2 and 3");
-    }
-}
-
 impl Error {
     /// The error for a content whose bytes a storage failed to read: missing, when the
     /// storage says it has nothing under the content's config.
@@ -509,5 +490,24 @@ impl Error {
             key: key.to_owned(),
             source: Box::new(source),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_stay_small_enough_to_return_by_value() {
+        assert!(
+            std::mem::size_of::<super::Error>() <= 96,
+            "{}",
+            std::mem::size_of::<super::Error>()
+        );
+    }
+
+    #[test]
+    fn versions_read_as_a_list() {
+        assert_eq!(super::versions(&[3]), "version 3");
+        assert_eq!(super::versions(&[2, 3]), "versions 2 and 3");
+        assert_eq!(super::versions(&[1, 2, 3]), "versions 1, 2 and 3");
     }
 }

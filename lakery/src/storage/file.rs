@@ -298,7 +298,8 @@ fn open_blob(root: &Path, relative: &str, config: &Value) -> Result<(File, u64),
         if is_refused_link(&e) {
             return StorageError::invalid_config(
                 config,
-                "a symlink under the storage root; refusing to follow it",
+                "a symlink, or a file where a folder should be, under the storage root; \
+                 refusing to follow it",
             );
         }
         StorageError::io(format!("cannot open `{relative}`"), e)
@@ -311,10 +312,13 @@ fn open_blob(root: &Path, relative: &str, config: &Value) -> Result<(File, u64),
     Ok((file, metadata.len()))
 }
 
-/// Whether opening failed because the last step is a symlink (`O_NOFOLLOW`'s ELOOP).
+/// Whether opening failed because a step is a symlink: `O_NOFOLLOW` gives ELOOP, and
+/// ENOTDIR with `O_DIRECTORY` (as it does for a file in a folder's place).
 #[cfg(unix)]
 fn is_refused_link(e: &std::io::Error) -> bool {
-    e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+    use rustix::io::Errno;
+    let code = e.raw_os_error();
+    code == Some(Errno::LOOP.raw_os_error()) || code == Some(Errno::NOTDIR.raw_os_error())
 }
 
 #[cfg(not(unix))]
