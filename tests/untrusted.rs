@@ -167,6 +167,13 @@ async fn a_bad_manifest_row_is_reported_on(t: TestDb) {
         other => panic!("loading bad rows: {other:?}"),
     }
 
+    // `verify` names them too, and checks their contents all the same.
+    let report = lakery::verify(&registry, &t.db, &Query::new()).await.unwrap();
+    let listed: Vec<&str> = report.unreadable.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(listed, bad);
+    assert!(!report.is_ok() && report.problems.is_empty());
+    assert_eq!((report.manifests, report.contents), (5, 5));
+
     // Each bad row can be removed as any other.
     let bad_ids: Vec<ManifestId> = damage.iter().map(|(id, _)| *id).collect();
     assert_eq!(t.db.delete(&bad_ids).await.unwrap(), bad_ids.len());

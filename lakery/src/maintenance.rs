@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use crate::db::{Database, Query};
+use crate::db::{Database, Query, UnreadableManifest};
 use crate::error::{Error, Result};
 use crate::fetch;
 use crate::id::ManifestId;
@@ -304,12 +304,15 @@ pub struct VerifyReport {
     pub bytes: u64,
     /// Every content that is missing, corrupt or could not be read.
     pub problems: Vec<Problem>,
+    /// The manifests whose own rows cannot be read (their contents are checked all
+    /// the same when their id can be).
+    pub unreadable: Vec<UnreadableManifest>,
 }
 
 impl VerifyReport {
-    /// Whether every content was found intact.
+    /// Whether every manifest and content was found intact.
     pub fn is_ok(&self) -> bool {
-        self.problems.is_empty()
+        self.problems.is_empty() && self.unreadable.is_empty()
     }
 }
 
@@ -375,18 +378,27 @@ pub async fn verify_with_progress(
         let page_size = remaining.map_or(VERIFY_PAGE, |r| r.min(VERIFY_PAGE));
         query = query.limit(page_size);
         let page = db.find(&query).await?;
-        let ids = page.records.iter().map(|r| *r.id.as_uuid()).collect();
-        let (manifests, mut contents) = db.fetch(ids).await?;
+        // A manifest whose row is bad still has contents to check, if its id is one.
+        let ids: Vec<ManifestId> = page
+            .records
+            .iter()
+            .map(|r| r.id)
+            .chain(page.unreadable.iter().filter_map(|u| u.id.parse().ok()))
+            .collect();
+        let listed = page.records.len() + page.unreadable.len();
+        report.unreadable.extend(page.unreadable);
+        let (manifests, mut contents) = db
+            .fetch(ids.iter().map(|id| *id.as_uuid()).collect())
+            .await?;
         let mut jobs = Vec::new();
-        for record in &page.records {
-            let key = record.id.as_uuid();
+        for &manifest in &ids {
+            let key = manifest.as_uuid();
             // Deleted between the two reads: nothing left to check.
             if !manifests.contains_key(key) {
                 continue;
             }
             report.manifests += 1;
             for content in contents.remove(key).unwrap_or_default() {
-                let manifest = record.id;
                 jobs.push(async move {
                     match content {
                         Ok(content) => {
@@ -421,7 +433,7 @@ pub async fn verify_with_progress(
         }
         drop(results);
         if let Some(remaining) = remaining.as_mut() {
-            *remaining -= page.records.len().min(*remaining);
+            *remaining -= listed.min(*remaining);
             if *remaining == 0 {
                 break;
             }
