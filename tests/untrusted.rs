@@ -168,7 +168,9 @@ async fn a_bad_manifest_row_is_reported_on(t: TestDb) {
     }
 
     // `verify` names them too, and checks their contents all the same.
-    let report = lakery::verify(&registry, &t.db, &Query::new()).await.unwrap();
+    let report = lakery::verify(&registry, &t.db, &Query::new())
+        .await
+        .unwrap();
     let listed: Vec<&str> = report.unreadable.iter().map(|u| u.id.as_str()).collect();
     assert_eq!(listed, bad);
     assert!(!report.is_ok() && report.problems.is_empty());

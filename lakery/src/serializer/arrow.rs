@@ -17,6 +17,7 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
 
+use super::parquet_pages;
 use super::{
     RangeSource, Serializer, SerializerError, Stored, StreamDecoder, StreamEncoder,
     StreamSerializer,
@@ -237,7 +238,8 @@ fn parquet_batches(
     bytes: Bytes,
 ) -> Result<(arrow_schema::SchemaRef, Vec<RecordBatch>), SerializerError> {
     guarded("Parquet", || {
-        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?;
+        parquet_pages::check_file(&bytes, builder.metadata())?;
         let schema = builder.schema().clone();
         let reader = builder.with_batch_size(PARQUET_ROWS).build()?;
         Ok((schema, reader.collect::<Result<Vec<_>, _>>()?))
@@ -330,20 +332,56 @@ impl StreamDecoder<RecordBatch> for ParquetWholeDecoder {
     }
 }
 
-/// A stored content's byte ranges, as `parquet` asks for them.
-struct Ranges(RangeSource);
+/// A stored content's byte ranges, as `parquet` asks for them. A column chunk's pages
+/// are checked as it arrives, before the reader sees them.
+struct Ranges {
+    source: RangeSource,
+    metadata: Option<Arc<ParquetMetaData>>,
+    /// What each row group's pages claim, of the chunks read so far.
+    claimed: std::collections::HashMap<usize, u64>,
+}
+
+impl Ranges {
+    fn new(source: RangeSource) -> Self {
+        Ranges {
+            source,
+            metadata: None,
+            claimed: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Checks `bytes` if `range` is a column chunk's.
+    fn check(&mut self, range: &std::ops::Range<u64>, bytes: &[u8]) -> Result<(), SerializerError> {
+        let Some(metadata) = &self.metadata else {
+            return Ok(());
+        };
+        for (index, row_group) in metadata.row_groups().iter().enumerate() {
+            for column in row_group.columns() {
+                let (start, len) = column.byte_range();
+                if (start, start.saturating_add(len)) == (range.start, range.end) {
+                    let claimed = self.claimed.entry(index).or_default();
+                    *claimed = claimed.saturating_add(parquet_pages::check_chunk(bytes)?);
+                    return parquet_pages::check_row_group(index, *claimed);
+                }
+            }
+        }
+        Ok(())
+    }
+}
 
 impl AsyncFileReader for Ranges {
     fn get_bytes(
         &mut self,
         range: std::ops::Range<u64>,
     ) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        let source = self.0.clone();
+        let source = self.source.clone();
         Box::pin(async move {
-            source
-                .read(range)
+            let bytes = source
+                .read(range.clone())
                 .await
-                .map_err(|e| ParquetError::External(Box::new(e)))
+                .map_err(|e| ParquetError::External(Box::new(e)))?;
+            self.check(&range, &bytes).map_err(ParquetError::External)?;
+            Ok(bytes)
         })
     }
 
@@ -351,13 +389,15 @@ impl AsyncFileReader for Ranges {
         &'a mut self,
         _: Option<&'a ArrowReaderOptions>,
     ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
-        let size = self.0.size();
+        let size = self.source.size();
         Box::pin(async move {
             let metadata = ParquetMetaDataReader::new()
                 .with_prefetch_hint(Some(64 * 1024))
-                .load_and_finish(self, size)
+                .load_and_finish(&mut *self, size)
                 .await?;
-            Ok(Arc::new(metadata))
+            let metadata = Arc::new(metadata);
+            self.metadata = Some(metadata.clone());
+            Ok(metadata)
         })
     }
 }
@@ -388,7 +428,7 @@ impl StreamSerializer<RecordBatch> for Parquet {
             return Some(futures::stream::empty().boxed());
         }
         let batches = futures::stream::once(async move {
-            let builder = ParquetRecordBatchStreamBuilder::new(Ranges(source)).await?;
+            let builder = ParquetRecordBatchStreamBuilder::new(Ranges::new(source)).await?;
             builder.with_batch_size(PARQUET_ROWS).build()
         })
         .map_ok(|batches| batches.map_err(SerializerError::from))
@@ -399,5 +439,38 @@ impl StreamSerializer<RecordBatch> for Parquet {
             .catch_unwind()
             .map(|item| item.unwrap_or_else(|panic| Err(panicked("Parquet", &panic))));
         Some(guarded.boxed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of a few kilobytes whose one page decompresses to past the page limit:
+    /// the reader would allocate what the page header claims.
+    #[test]
+    fn a_page_that_decompresses_past_the_limit_is_refused_before_it_is_read() {
+        let rows = (parquet_pages::MAX_PAGE / 4) as usize + 1024;
+        let zeros = arrow_array::Int32Array::from(vec![0; rows]);
+        let batch = RecordBatch::try_from_iter([("zeros", Arc::new(zeros) as _)]).unwrap();
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_dictionary_enabled(false)
+            .set_data_page_size_limit(usize::MAX)
+            .set_data_page_row_count_limit(usize::MAX)
+            .set_max_row_group_row_count(None)
+            .build();
+        let mut writer =
+            ArrowWriter::try_new(Vec::new(), batch.schema(), Some(properties)).unwrap();
+        writer.write(&batch).unwrap();
+        let file = Bytes::from(writer.into_inner().unwrap());
+        assert!(file.len() < 1 << 20, "{} bytes", file.len());
+        let stored = Stored {
+            serializer_name: "lakery.parquet@v1",
+            serializer_config: None,
+            content_type: "application/vnd.apache.parquet",
+        };
+        let error = Serializer::<RecordBatch>::deserialize(&Parquet, file, &stored).unwrap_err();
+        assert!(error.to_string().contains("claims"), "{error}");
     }
 }

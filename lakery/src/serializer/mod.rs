@@ -14,6 +14,8 @@ mod arrow;
 mod formats;
 #[cfg(feature = "ndarray")]
 mod npy;
+#[cfg(feature = "arrow")]
+mod parquet_pages;
 #[cfg(feature = "image")]
 mod picture;
 mod stream;

@@ -1,0 +1,291 @@
+//! The sizes a Parquet file's page headers claim, checked before the `parquet` crate
+//! reads the pages: it allocates a page's claimed uncompressed size up front (up to
+//! 2 GiB each), so a file of a few kilobytes whose headers lie would take gigabytes.
+//! The crate keeps its header parser private; this reads the three fields needed from
+//! Thrift's compact encoding and skips the rest.
+
+use parquet::file::metadata::ParquetMetaData;
+
+use super::SerializerError;
+
+/// The most one page may claim once decompressed. Writers make pages of about 1 MiB
+/// (lakery's too); 64 MiB leaves room for any sane writer.
+pub(crate) const MAX_PAGE: u64 = 64 << 20;
+
+/// The most a row group's pages may claim together, all columns.
+pub(crate) const MAX_ROW_GROUP: u64 = 1 << 30;
+
+/// How deep Thrift structures may nest before the header is refused: real headers
+/// nest three deep, and a hostile one must not exhaust the stack.
+const MAX_DEPTH: usize = 16;
+
+/// Checks every column chunk of `file` (a whole Parquet file) against the limits.
+pub(crate) fn check_file(file: &[u8], metadata: &ParquetMetaData) -> Result<(), SerializerError> {
+    for (index, row_group) in metadata.row_groups().iter().enumerate() {
+        let mut total = 0u64;
+        for column in row_group.columns() {
+            let (start, len) = column.byte_range();
+            let chunk = usize::try_from(start)
+                .ok()
+                .zip(usize::try_from(len).ok())
+                .and_then(|(start, len)| file.get(start..start.checked_add(len)?))
+                .ok_or("malformed Parquet data: a column chunk lies outside the file")?;
+            total = total.saturating_add(check_chunk(chunk)?);
+        }
+        check_row_group(index, total)?;
+    }
+    Ok(())
+}
+
+/// The error when a row group's pages claim more than [`MAX_ROW_GROUP`] together.
+pub(crate) fn check_row_group(index: usize, total: u64) -> Result<(), SerializerError> {
+    if total > MAX_ROW_GROUP {
+        return Err(format!(
+            "Parquet row group {index} claims {total} bytes once decompressed, more than \
+             the {MAX_ROW_GROUP} lakery reads"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Walks the pages of one column chunk (its bytes, as the metadata places them) and
+/// returns the uncompressed size they claim together; an error if one claims more
+/// than [`MAX_PAGE`] or a header is malformed.
+pub(crate) fn check_chunk(mut chunk: &[u8]) -> Result<u64, SerializerError> {
+    let mut total = 0u64;
+    while !chunk.is_empty() {
+        let mut reader = Compact {
+            input: chunk,
+            depth: 0,
+        };
+        let header = reader.page_header()?;
+        let (Ok(uncompressed), Ok(compressed)) = (
+            u64::try_from(header.uncompressed),
+            usize::try_from(header.compressed),
+        ) else {
+            return Err("malformed Parquet data: a page header gives a negative size".into());
+        };
+        if uncompressed > MAX_PAGE {
+            return Err(format!(
+                "a Parquet page claims {uncompressed} bytes once decompressed, more than \
+                 the {MAX_PAGE} lakery reads"
+            )
+            .into());
+        }
+        total = total.saturating_add(uncompressed);
+        let header_len = chunk.len() - reader.input.len();
+        chunk = chunk
+            .get(header_len.saturating_add(compressed)..)
+            .ok_or("malformed Parquet data: a page runs past its column chunk")?;
+    }
+    Ok(total)
+}
+
+/// The fields of a page header that size it.
+struct PageHeader {
+    uncompressed: i32,
+    compressed: i32,
+}
+
+/// A reader of Thrift's compact protocol over a slice.
+struct Compact<'a> {
+    input: &'a [u8],
+    depth: usize,
+}
+
+const MALFORMED: &str = "malformed Parquet data: a page header is not valid Thrift";
+
+impl Compact<'_> {
+    fn byte(&mut self) -> Result<u8, SerializerError> {
+        let (&first, rest) = self.input.split_first().ok_or(MALFORMED)?;
+        self.input = rest;
+        Ok(first)
+    }
+
+    fn skip_bytes(&mut self, n: usize) -> Result<(), SerializerError> {
+        self.input = self.input.get(n..).ok_or(MALFORMED)?;
+        Ok(())
+    }
+
+    fn varint(&mut self) -> Result<u64, SerializerError> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte()?;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(MALFORMED.into())
+    }
+
+    fn zigzag(&mut self) -> Result<i64, SerializerError> {
+        let n = self.varint()?;
+        Ok((n >> 1) as i64 ^ -((n & 1) as i64))
+    }
+
+    fn i32(&mut self) -> Result<i32, SerializerError> {
+        i32::try_from(self.zigzag()?).map_err(|_| MALFORMED.into())
+    }
+
+    /// A field's header: its id and type, or `None` at the struct's end.
+    fn field(&mut self, last: &mut i16) -> Result<Option<(i16, u8)>, SerializerError> {
+        let byte = self.byte()?;
+        if byte == 0 {
+            return Ok(None);
+        }
+        let (delta, kind) = (byte >> 4, byte & 0x0f);
+        *last = if delta == 0 {
+            i16::try_from(self.zigzag()?).map_err(|_| MALFORMED)?
+        } else {
+            last.checked_add(i16::from(delta)).ok_or(MALFORMED)?
+        };
+        Ok(Some((*last, kind)))
+    }
+
+    fn page_header(&mut self) -> Result<PageHeader, SerializerError> {
+        let (mut uncompressed, mut compressed) = (None, None);
+        let mut last = 0;
+        while let Some((id, kind)) = self.field(&mut last)? {
+            match (id, kind) {
+                (2, 5) => uncompressed = Some(self.i32()?),
+                (3, 5) => compressed = Some(self.i32()?),
+                (_, kind) => self.skip(kind)?,
+            }
+        }
+        match (uncompressed, compressed) {
+            (Some(uncompressed), Some(compressed)) => Ok(PageHeader {
+                uncompressed,
+                compressed,
+            }),
+            _ => Err("malformed Parquet data: a page header lacks its sizes".into()),
+        }
+    }
+
+    /// Skips a value of compact type `kind`.
+    fn skip(&mut self, kind: u8) -> Result<(), SerializerError> {
+        match kind {
+            // Booleans in a field header carry their value.
+            1 | 2 => Ok(()),
+            3 => self.skip_bytes(1),
+            4..=6 => self.varint().map(drop),
+            7 => self.skip_bytes(8),
+            8 => {
+                let len = usize::try_from(self.varint()?).map_err(|_| MALFORMED)?;
+                self.skip_bytes(len)
+            }
+            9 | 10 => self.nested(|reader| {
+                let header = reader.byte()?;
+                let size = match header >> 4 {
+                    15 => reader.varint()?,
+                    size => u64::from(size),
+                };
+                let element = header & 0x0f;
+                for _ in 0..size {
+                    // A list's booleans take a byte each.
+                    if matches!(element, 1 | 2) {
+                        reader.skip_bytes(1)?;
+                    } else {
+                        reader.skip(element)?;
+                    }
+                }
+                Ok(())
+            }),
+            11 => self.nested(|reader| {
+                let size = reader.varint()?;
+                if size == 0 {
+                    return Ok(());
+                }
+                let kinds = reader.byte()?;
+                for _ in 0..size {
+                    reader.skip(kinds >> 4)?;
+                    reader.skip(kinds & 0x0f)?;
+                }
+                Ok(())
+            }),
+            12 => self.nested(|reader| {
+                let mut last = 0;
+                while let Some((_, kind)) = reader.field(&mut last)? {
+                    reader.skip(kind)?;
+                }
+                Ok(())
+            }),
+            13 => self.skip_bytes(16),
+            _ => Err(MALFORMED.into()),
+        }
+    }
+
+    fn nested(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Result<(), SerializerError>,
+    ) -> Result<(), SerializerError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(MALFORMED.into());
+        }
+        self.depth += 1;
+        let result = read(self);
+        self.depth -= 1;
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page header as the compact protocol writes it: fields 1 to 3, then a nested
+    /// data page header with a list inside, then the end.
+    fn header(uncompressed: i32, compressed: i32) -> Vec<u8> {
+        let zigzag = |n: i32| ((n << 1) ^ (n >> 31)) as u32;
+        let varint = |mut n: u32, out: &mut Vec<u8>| loop {
+            if n < 0x80 {
+                out.push(n as u8);
+                break;
+            }
+            out.push((n as u8 & 0x7f) | 0x80);
+            n >>= 7;
+        };
+        let mut out = vec![0x15];
+        varint(zigzag(0), &mut out);
+        out.push(0x15);
+        varint(zigzag(uncompressed), &mut out);
+        out.push(0x15);
+        varint(zigzag(compressed), &mut out);
+        // Field 5, a struct: one i32 and a list of two i32s, then its end.
+        out.extend([0x2c, 0x15, 0x02, 0x19, 0x25, 0x02, 0x04, 0x00]);
+        out.push(0x00);
+        out
+    }
+
+    #[test]
+    fn pages_are_walked_and_their_claims_added() {
+        let mut chunk = header(100, 3);
+        chunk.extend([1, 2, 3]);
+        chunk.extend(header(50, 0));
+        assert_eq!(check_chunk(&chunk).unwrap(), 150);
+    }
+
+    #[test]
+    fn a_page_claiming_too_much_or_running_past_its_chunk_is_refused() {
+        let big = header(i32::MAX, 0);
+        assert!(check_chunk(&big)
+            .unwrap_err()
+            .to_string()
+            .contains("claims"));
+        let mut short = header(10, 100);
+        short.extend([0; 10]);
+        assert!(check_chunk(&short).is_err());
+        assert!(check_chunk(&header(-1, 0)).is_err());
+    }
+
+    #[test]
+    fn malformed_and_deeply_nested_headers_are_errors() {
+        assert!(check_chunk(&[0x15]).is_err());
+        assert!(check_chunk(&[0xff; 64]).is_err());
+        // Structs nested a thousand deep.
+        let mut deep = vec![0x15, 0x00];
+        deep.extend(std::iter::repeat_n(0x1c, 1000));
+        assert!(check_chunk(&deep).is_err());
+    }
+}
