@@ -92,7 +92,9 @@ pub mod __private;
 pub use lakery_derive::Storable;
 
 pub use crate::content_type::{ContentType, ContentTypeError, Format};
-pub use crate::db::{Backend, Cursor, Database, Order, Page, Query, UnreadableManifest};
+pub use crate::db::{
+    redact_url, Backend, Cursor, Database, Order, Page, Query, UnreadableManifest,
+};
 pub use crate::encoding::Encoding;
 pub use crate::error::{BatchFailure, Error, Mismatch, Result};
 pub use crate::hash::{Digest, Digester, HashAlgorithm};

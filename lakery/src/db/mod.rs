@@ -397,7 +397,7 @@ macro_rules! migrate_server {
         let conn = <$conn>::establish(&$db.url)
             .await
             .map_err(|e| Error::Connect {
-                url: redact(&$db.url),
+                url: redact_url(&$db.url),
                 source: Box::new(e),
             })?;
         blocking(move || {
@@ -443,23 +443,56 @@ impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
             .field("backend", &self.backend())
-            .field("url", &redact(&self.url))
+            .field("url", &redact_url(&self.url))
             .finish_non_exhaustive()
     }
 }
 
-/// `url` without its password, for messages.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+/// Query parameters of a database URL that carry secrets.
+const SECRET_PARAMETERS: &[&str] = &[
+    "password",
+    "pass",
+    "pwd",
+    "sslpassword",
+    "token",
+    "secret",
+    "sslkey",
+];
+
+/// `url` without its secrets, for messages: the password of its user, and query
+/// parameters that hold one. The URL is parsed, so an `@` or `:` inside the password
+/// does not fool it; one that does not parse is shown only up to its credentials.
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return match (url.split_once("://"), url.rfind('@')) {
+            (Some((scheme, _)), Some(at)) => format!("{scheme}://***{}", &url[at..]),
+            _ => url.to_owned(),
+        };
     };
-    match rest.split_once('@') {
-        Some((credentials, host)) if credentials.contains(':') => {
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => url.to_owned(),
+    if parsed.password().is_some() {
+        // Only URLs with a host carry credentials, and those accept a password.
+        let _ = parsed.set_password(Some("***"));
     }
+    let secret = |key: &str| {
+        SECRET_PARAMETERS
+            .iter()
+            .any(|s| key.eq_ignore_ascii_case(s))
+    };
+    if parsed.query_pairs().any(|(key, _)| secret(&key)) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if secret(&key) {
+                    "***".into()
+                } else {
+                    value.into_owned()
+                };
+                (key.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 /// The path SQLite opens for a `sqlite:` URL.
@@ -481,7 +514,7 @@ fn connect_error(
     url: &str,
 ) -> impl Fn(bb8::RunError<diesel_async::pooled_connection::PoolError>) -> Error + '_ {
     move |e| Error::Connect {
-        url: redact(url),
+        url: redact_url(url),
         source: Box::new(e),
     }
 }
@@ -510,7 +543,7 @@ impl Database {
     async fn open(url: &str, access: Access) -> Result<Self> {
         let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
         let connect_error = |e: diesel::ConnectionError| Error::Connect {
-            url: redact(url),
+            url: redact_url(url),
             source: Box::new(e),
         };
         let pools = match scheme {
@@ -544,7 +577,7 @@ impl Database {
                     .build(manager)
                     .await
                     .map_err(|e| Error::Connect {
-                        url: redact(url),
+                        url: redact_url(url),
                         source: Box::new(e),
                     })?;
                 Pools::Postgres(pool)
@@ -580,14 +613,14 @@ impl Database {
                     .build(manager)
                     .await
                     .map_err(|e| Error::Connect {
-                        url: redact(&url),
+                        url: redact_url(&url),
                         source: Box::new(e),
                     })?;
                 Pools::Mysql(pool)
             }
             _ => {
                 return Err(Error::InvalidDatabaseUrl {
-                    url: redact(url),
+                    url: redact_url(url),
                     reason: "expected a URL starting with `sqlite://`, `postgres://` or `mysql://`"
                         .to_owned(),
                 })
@@ -1047,5 +1080,40 @@ pub(crate) fn classify(context: &'static str, source: diesel::result::Error) -> 
     Error::Database {
         context: context.to_owned(),
         source: Box::new(source),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn urls_lose_their_secrets_however_they_are_written() {
+        for (url, shown) in [
+            (
+                "postgres://app:s3cret@db:5432/lakery",
+                "postgres://app:***@db:5432/lakery",
+            ),
+            (
+                "mysql://root:p%40ss%3Aword@127.0.0.1:3306/test",
+                "mysql://root:***@127.0.0.1:3306/test",
+            ),
+            (
+                "postgres://app@db/lakery?password=s3cret&sslmode=require",
+                "postgres://app@db/lakery?password=***&sslmode=require",
+            ),
+            (
+                "postgresql://db/lakery?user=app&PASSWORD=x&sslpassword=y",
+                "postgresql://db/lakery?user=app&PASSWORD=***&sslpassword=***",
+            ),
+            ("sqlite://lakery.db", "sqlite://lakery.db"),
+            ("postgres://app@db/lakery", "postgres://app@db/lakery"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+        // An `@` in a password that was not percent-encoded: the URL does not parse as
+        // meant, and nothing before the last `@` is shown.
+        let shown = redact_url("mysql://root:p@ss@127.0.0.1:3306/test");
+        assert!(!shown.contains("p@ss") && !shown.contains(":p"), "{shown}");
     }
 }
