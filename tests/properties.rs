@@ -23,6 +23,8 @@ use proptest::sample::{select, Index};
 mod bodies;
 #[path = "common/models.rs"]
 mod models;
+#[path = "../fuzz/fuzz_targets/query_body.rs"]
+mod query_body;
 use models::{Bits, Kind, Level, Row, Target, Value, ENCODINGS, KEYS, NAMES};
 
 // --- Strategies -------------------------------------------------------------------------
@@ -1209,10 +1211,12 @@ fn the_fuzz_targets_take_their_seeds() {
 /// A fuzz target's body: any bytes in, no panic out.
 type FuzzBody = fn(&[u8]);
 
-const FUZZ_TARGETS: [(&str, FuzzBody); 3] = [
+const FUZZ_TARGETS: [(&str, FuzzBody); 4] = [
     ("deserialize", bodies::deserialize),
     ("stream_decode", bodies::stream_decode),
     ("repack", bodies::repack),
+    // On an in-memory SQLite database made once: a find takes well under a millisecond.
+    ("query", query_body::query),
 ];
 
 /// The committed seeds of a fuzz target, by file name.
