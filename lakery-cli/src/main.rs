@@ -12,6 +12,7 @@ mod failure;
 mod filter;
 mod logging;
 mod progress;
+mod shown;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -159,48 +160,97 @@ fn main() -> ExitCode {
     }
 }
 
-/// Connects, reads the storage configuration, and runs the command; its exit code.
+/// Connects, reads the storage configuration where the command needs it, and runs the
+/// command; its exit code. Commands that only look open the database and the storages
+/// read-only, so that a mistyped path is an error rather than a new, empty database or
+/// storage.
 async fn run(cli: Cli) -> Result<u8, Failure> {
     let Some(url) = &cli.database else {
         return Err(Failure::usage(
             "no database: give --database URL or set LAKERY_DATABASE_URL",
         ));
     };
-    tracing::debug!("connecting to {}", logging::redacted(url));
-    let db = Database::connect(url).await?;
-    let named = std::env::var_os("LAKERY_STORAGES").is_some()
-        || std::env::args().any(|arg| arg == "--storages" || arg.starts_with("--storages="));
-    let config = Config::read(&cli.storages, named)?;
+    let storages = Storages {
+        path: &cli.storages,
+        named: std::env::var_os("LAKERY_STORAGES").is_some()
+            || std::env::args().any(|arg| arg == "--storages" || arg.starts_with("--storages=")),
+    };
     let mut out = std::io::stdout().lock();
     match cli.command {
-        Command::Migrate => commands::migrate::run(&db, &mut out).await?,
-        Command::Ls { filter, json } => commands::ls::run(&db, &filter, json, &mut out).await?,
-        Command::Show { id, json } => commands::show::run(&db, id, json, &mut out).await?,
+        Command::Migrate => {
+            let db = connect(url, Access::ReadWrite).await?;
+            commands::migrate::run(&db, &mut out).await?;
+        }
+        Command::Ls { filter, json } => {
+            let db = connect(url, Access::ReadOnly).await?;
+            return commands::ls::run(&db, &filter, json, &mut out).await;
+        }
+        Command::Show { id, json } => {
+            let db = connect(url, Access::ReadOnly).await?;
+            return commands::show::run(&db, id, json, &mut out).await;
+        }
         Command::Cat {
             id,
             key,
             output,
             raw,
         } => {
-            let registry = config.registry()?;
+            let db = connect(url, Access::ReadOnly).await?;
+            let registry = storages.registry(Access::ReadOnly)?;
             commands::cat::run(&registry, &db, id, &key, output, raw, &mut out).await?;
         }
         Command::Verify { filter } => {
-            let registry = config.registry()?;
+            let db = connect(url, Access::ReadOnly).await?;
+            let registry = storages.registry(Access::ReadOnly)?;
             return commands::verify::run(&registry, &db, &filter, &mut out).await;
         }
         Command::Gc { grace, yes } => {
-            let registry = config.registry()?;
+            let db = connect(url, Access::ReadWrite).await?;
+            let registry = storages.registry(Access::ReadWrite)?;
             commands::gc::run(&registry, &db, grace, yes, &mut out).await?;
         }
         Command::Rm { ids, filter, yes } => {
-            commands::rm::run(&db, ids, &filter, yes, &mut out).await?
+            let db = connect(url, Access::ReadWrite).await?;
+            return commands::rm::run(&db, ids, &filter, yes, &mut out).await;
         }
         Command::Serve { bind, token } => {
-            let registry = config.registry()?;
+            let db = connect(url, Access::ReadOnly).await?;
+            let registry = storages.registry(Access::ReadOnly)?;
             drop(out);
             commands::serve::run(db, registry, bind, token).await?;
         }
     }
     Ok(0)
+}
+
+/// Whether a command changes what is stored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    ReadOnly,
+    ReadWrite,
+}
+
+/// Opens the database; its URL appears in messages only without its secrets.
+async fn connect(url: &str, access: Access) -> Result<Database, Failure> {
+    let shown = lakery::redact_url(url);
+    tracing::debug!("connecting to {shown}");
+    let db = match access {
+        Access::ReadOnly => Database::connect_read_only(url).await,
+        Access::ReadWrite => Database::connect(url).await,
+    };
+    db.map_err(|e| Failure::from(e).hiding(url, &shown))
+}
+
+/// The storage configuration file, read only by the commands that need a storage: a
+/// mistake in it does not stop `ls`, `show`, `rm` or `migrate`.
+struct Storages<'a> {
+    path: &'a std::path::Path,
+    /// Whether the file was asked for by name, so that its absence is an error.
+    named: bool,
+}
+
+impl Storages<'_> {
+    fn registry(&self, access: Access) -> Result<lakery::Registry, Failure> {
+        Config::read(self.path, self.named)?.registry(access == Access::ReadWrite)
+    }
 }
