@@ -244,6 +244,33 @@ async fn the_command_line_lists_shows_reads_and_verifies_on(t: TestDb) {
         vec![2u8; 1002],
         "left as it was"
     );
+    // Nor a new file: nothing is left behind, not even the temporary file.
+    let fresh = t.path("out/fresh.bin");
+    let refused = lakery(
+        &t,
+        &[
+            "cat",
+            &first.id.to_string(),
+            "blob",
+            "-o",
+            fresh.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
+    let left: Vec<_> = std::fs::read_dir(t.path("out"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("blob.bin")]);
+    // To stdout the bytes go out as they are read; the mismatch, found at their end,
+    // is the exit code and the message.
+    let streamed = lakery(&t, &["cat", &first.id.to_string(), "blob"]);
+    assert_eq!(streamed.status.code(), Some(4), "{}", stderr(&streamed));
+    assert!(
+        stderr(&streamed).contains("corrupt"),
+        "{}",
+        stderr(&streamed)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -25,7 +25,8 @@ pub async fn run(
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     // The target is checked before anything is read, so a wrong `-o` costs nothing.
-    let target = output.as_deref().map(Target::resolve).transpose()?;
+    let target =
+        tokio::task::block_in_place(|| output.as_deref().map(Target::resolve)).transpose()?;
     let content = lakery::stream_content(registry, db, id, key).await?;
     let chunks = content.into_stream(!raw);
     match target {
