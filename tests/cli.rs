@@ -91,18 +91,49 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Two reports saved with tags, and the storage configuration naming their folder.
-async fn saved(t: &TestDb) -> (ManifestRecord, ManifestRecord) {
+/// A registry of `T` with the storage `files`, and the storage configuration naming
+/// its folder.
+fn files_registry<T: Storable>(t: &TestDb) -> Registry {
     std::fs::write(
         t.path("lakery.toml"),
         "[storages.files]\ntype = \"file\"\npath = \"files\"\n",
     )
     .unwrap();
-    let registry = Registry::builder()
+    Registry::builder()
         .storage("files", FileStorage::new(t.path("files")).unwrap())
-        .storable::<Report>()
+        .storable::<T>()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// `lakery cat ID KEY -o PATH`.
+fn cat_to(t: &TestDb, id: &ManifestRecord, key: &str, path: &Path) -> Output {
+    let id = id.id.to_string();
+    lakery(t, &["cat", &id, key, "-o", path.to_str().unwrap()])
+}
+
+/// The file that holds the `blob` content of `record`.
+async fn blob_file(t: &TestDb, record: &ManifestRecord) -> std::path::PathBuf {
+    let contents = t.db.contents(record.id).await.unwrap();
+    let content = contents.iter().find(|c| c.key == "blob").unwrap();
+    common::stored_file(&t.path("files"), &content.hash)
+}
+
+/// Asserts that `message` says `what` of the `blob` content of `record`, naming the
+/// manifest, the key and the storage.
+fn assert_names_blob(message: &str, what: &str, record: &ManifestRecord) {
+    assert!(
+        message.contains(what)
+            && message.contains(&record.id.to_string())
+            && message.contains("`blob`")
+            && message.contains("`files`"),
+        "says `{what}` naming the manifest, the key and the storage: {message}"
+    );
+}
+
+/// Two reports saved with tags, and the storage configuration naming their folder.
+async fn saved(t: &TestDb) -> (ManifestRecord, ManifestRecord) {
+    let registry = files_registry::<Report>(t);
     let report = |n: u8| Report {
         title: format!("report {n}"),
         blob: vec![n; 1000 + usize::from(n)],
@@ -175,16 +206,7 @@ async fn the_command_line_lists_shows_reads_and_verifies_on(t: TestDb) {
     assert!(raw.stdout.starts_with(&[0x1f, 0x8b]), "gzip as stored");
     let file = t.path("out/blob.bin");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    let written = lakery(
-        &t,
-        &[
-            "cat",
-            &second.id.to_string(),
-            "blob",
-            "-o",
-            file.to_str().unwrap(),
-        ],
-    );
+    let written = cat_to(&t, &second, "blob", &file);
     assert!(written.status.success(), "{}", stderr(&written));
     assert_eq!(std::fs::read(&file).unwrap(), vec![2u8; 1002]);
 
@@ -201,10 +223,7 @@ async fn the_command_line_lists_shows_reads_and_verifies_on(t: TestDb) {
         "a progress log line: {}",
         stderr(&clean)
     );
-    let stored = t.db.contents(first.id).await.unwrap();
-    let hash = &stored.iter().find(|c| c.key == "blob").unwrap().hash;
-    let path = common::stored_file(&t.path("files"), hash);
-    std::fs::write(&path, vec![9u8; 1001]).unwrap();
+    std::fs::write(blob_file(&t, &first).await, vec![9u8; 1001]).unwrap();
     let corrupt = lakery(&t, &["verify"]);
     assert_eq!(corrupt.status.code(), Some(1), "{}", stdout(&corrupt));
     let report = stdout(&corrupt);
@@ -220,25 +239,9 @@ async fn the_command_line_lists_shows_reads_and_verifies_on(t: TestDb) {
     let gemini = lakery(&t, &["verify", "--tag", "project=gemini"]);
     assert_eq!(gemini.status.code(), Some(0), "{}", stdout(&gemini));
     // cat refuses the corrupted bytes rather than writing them.
-    let refused = lakery(
-        &t,
-        &[
-            "cat",
-            &first.id.to_string(),
-            "blob",
-            "-o",
-            file.to_str().unwrap(),
-        ],
-    );
+    let refused = cat_to(&t, &first, "blob", &file);
     assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
-    let message = stderr(&refused);
-    assert!(
-        message.contains("corrupt")
-            && message.contains(&first.id.to_string())
-            && message.contains("`blob`")
-            && message.contains("`files`"),
-        "names the manifest, the key and the storage: {message}"
-    );
+    assert_names_blob(&stderr(&refused), "corrupt", &first);
     assert_eq!(
         std::fs::read(&file).unwrap(),
         vec![2u8; 1002],
@@ -246,16 +249,7 @@ async fn the_command_line_lists_shows_reads_and_verifies_on(t: TestDb) {
     );
     // Nor a new file: nothing is left behind, not even the temporary file.
     let fresh = t.path("out/fresh.bin");
-    let refused = lakery(
-        &t,
-        &[
-            "cat",
-            &first.id.to_string(),
-            "blob",
-            "-o",
-            fresh.to_str().unwrap(),
-        ],
-    );
+    let refused = cat_to(&t, &first, "blob", &fresh);
     assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
     let left: Vec<_> = std::fs::read_dir(t.path("out"))
         .unwrap()
@@ -280,21 +274,7 @@ async fn rm_deletes_only_when_confirmed_and_gc_removes_what_it_left() {
 
 async fn rm_deletes_only_when_confirmed_and_gc_removes_what_it_left_on(t: TestDb) {
     let (first, second) = saved(&t).await;
-    let blob_of = |record: &ManifestRecord| {
-        let t = &t;
-        let id = record.id;
-        async move {
-            let contents = t.db.contents(id).await.unwrap();
-            let hash = contents
-                .iter()
-                .find(|c| c.key == "blob")
-                .unwrap()
-                .hash
-                .clone();
-            common::stored_file(&t.path("files"), &hash)
-        }
-    };
-    let (first_blob, second_blob) = (blob_of(&first).await, blob_of(&second).await);
+    let (first_blob, second_blob) = (blob_file(&t, &first).await, blob_file(&t, &second).await);
 
     // Nothing to collect while both manifests refer to their blobs.
     let gc = lakery(&t, &["gc", "--grace", "0s", "--yes"]);
@@ -762,11 +742,7 @@ async fn a_tag_whose_key_holds_an_equals_sign_can_be_filtered_on() {
 
 async fn a_tag_whose_key_holds_an_equals_sign_on(t: TestDb) {
     let (first, second) = saved(&t).await;
-    let registry = Registry::builder()
-        .storage("files", FileStorage::new(t.path("files")).unwrap())
-        .storable::<Report>()
-        .build()
-        .unwrap();
+    let registry = files_registry::<Report>(&t);
     let tagged = lakery::save_one(
         &Report {
             title: "t".into(),
@@ -890,19 +866,11 @@ async fn rm_deletes_its_whole_selection_in_one_transaction() {
 async fn a_deleted_blob_is_a_missing_content_named_without_a_path() {
     let t = TestDb::sqlite().await;
     let (first, _) = saved(&t).await;
-    let contents = t.db.contents(first.id).await.unwrap();
-    let hash = &contents.iter().find(|c| c.key == "blob").unwrap().hash;
-    std::fs::remove_file(common::stored_file(&t.path("files"), hash)).unwrap();
+    std::fs::remove_file(blob_file(&t, &first).await).unwrap();
     let output = lakery(&t, &["cat", &first.id.to_string(), "blob"]);
     assert_code(&output, 3, "cat of a deleted blob");
     let message = stderr(&output);
-    assert!(
-        message.contains("missing")
-            && message.contains(&first.id.to_string())
-            && message.contains("`blob`")
-            && message.contains("`files`"),
-        "names the manifest, the key and the storage: {message}"
-    );
+    assert_names_blob(&message, "missing", &first);
     assert!(
         !message.contains(&*t.path("files").to_string_lossy()),
         "no path of the machine: {message}"
@@ -930,16 +898,7 @@ async fn cat_streams_a_content_that_decodes_far_larger_than_it_stores() {
     const DECODED: usize = 256 << 20;
     const BOUND: u64 = 128 << 20;
     let t = TestDb::sqlite().await;
-    std::fs::write(
-        t.path("lakery.toml"),
-        "[storages.files]\ntype = \"file\"\npath = \"files\"\n",
-    )
-    .unwrap();
-    let registry = Registry::builder()
-        .storage("files", FileStorage::new(t.path("files")).unwrap())
-        .storable::<Packed>()
-        .build()
-        .unwrap();
+    let registry = files_registry::<Packed>(&t);
     let record = lakery::save_one(
         &Packed {
             zeros: vec![0; DECODED],
@@ -986,7 +945,7 @@ async fn cat_streams_a_content_that_decodes_far_larger_than_it_stores() {
         peak >> 20
     );
     let file = t.path("zeros.bin");
-    let written = lakery(&t, &["cat", &id, "zeros", "-o", file.to_str().unwrap()]);
+    let written = cat_to(&t, &record, "zeros", &file);
     assert_code(&written, 0, "cat -o");
     assert_eq!(std::fs::metadata(&file).unwrap().len(), DECODED as u64);
 }
@@ -998,8 +957,7 @@ async fn cat_o_writes_through_symlinks_keeps_modes_and_refuses_other_targets() {
 
     let t = TestDb::sqlite().await;
     let (first, _) = saved(&t).await;
-    let id = first.id.to_string();
-    let cat_to = |path: &Path| lakery(&t, &["cat", &id, "blob", "-o", path.to_str().unwrap()]);
+    let cat_to = |path: &Path| cat_to(&t, &first, "blob", path);
     let expected = vec![1u8; 1001];
 
     // An existing file keeps its mode.
