@@ -822,25 +822,50 @@ async fn a_bad_manifest_row_is_named_by_its_id_and_the_rest_still_listed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn rm_deletes_its_whole_selection_in_one_transaction() {
+async fn ls_pages_and_rm_deletes_its_whole_selection_in_one_transaction() {
+    const COUNT: usize = 501;
     let t = TestDb::sqlite().await;
     std::fs::write(t.path("lakery.toml"), "").unwrap();
     #[derive(Storable, Debug)]
     #[storable(class_id = "3f1d2c4b-6a5e-4d7c-9b8a-0e1f2a3b4c5d")]
     struct Tiny {
-        n: u32,
+        n: usize,
     }
     let registry = Registry::builder().storable::<Tiny>().build().unwrap();
     let mut ids = Vec::new();
-    for n in 0..201 {
+    for n in 0..COUNT {
         let record = lakery::save_one(&Tiny { n }, &registry, &t.db)
             .tags([("kind", "tiny")])
             .await
             .unwrap();
-        ids.push(record.id);
+        ids.push(record.id.to_string());
     }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+
+    // ls reads them a page (500) at a time: all of them, each once, in order; a limit
+    // across the page boundary, or inside the first page, is kept.
+    for (args, expected) in [
+        (vec!["ls", "--json"], COUNT),
+        (vec!["ls", "--json", "--limit", "600"], COUNT),
+        (vec!["ls", "--json", "--limit", "501"], 501),
+        (vec!["ls", "--json", "--limit", "499"], 499),
+    ] {
+        let output = lakery(&t, &args);
+        assert_code(&output, 0, &format!("{args:?}"));
+        let listed: Vec<String> = stdout(&output)
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<ManifestRecord>(line)
+                    .unwrap()
+                    .id
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(listed, newest_first[..expected], "{args:?}");
+    }
+
     // The database refuses to delete the oldest one: the deletion fails, and takes
-    // none of the others with it (it took 200 when rm deleted 200 at a time).
+    // none of the others with it (it took 400 when rm deleted 200 at a time).
     t.execute(&format!(
         "CREATE TRIGGER refuse BEFORE DELETE ON lakery_manifests WHEN OLD.id = '{}' \
          BEGIN SELECT RAISE(ABORT, 'refused'); END;",
@@ -850,12 +875,12 @@ async fn rm_deletes_its_whole_selection_in_one_transaction() {
     let refused = lakery(&t, &["rm", "--yes", "--tag", "kind=tiny"]);
     assert_code(&refused, 4, "rm refused by the database");
     let count = "SELECT COUNT(*) AS n FROM lakery_manifests";
-    assert_eq!(t.count(count).await, 201, "all or nothing");
+    assert_eq!(t.count(count).await, COUNT as i64, "all or nothing");
     t.execute("DROP TRIGGER refuse").await;
     let deleted = lakery(&t, &["rm", "--yes", "--tag", "kind=tiny"]);
     assert_code(&deleted, 0, "rm");
     assert!(
-        stdout(&deleted).contains("deleted 201 manifests"),
+        stdout(&deleted).contains(&format!("deleted {COUNT} manifests")),
         "{}",
         stdout(&deleted)
     );

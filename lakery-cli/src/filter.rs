@@ -1,7 +1,11 @@
 //! Which manifests a command applies to: the options `ls`, `verify` and `rm` share, and
 //! the viewer's list parameters.
 
-use lakery::{ClassId, Order, Query};
+use lakery::{ClassId, Database, Order, Page, Query};
+
+/// Manifests asked of the database at a time by commands that go through all that a
+/// filter selects: memory does not grow with the number of manifests.
+const PAGE: usize = 500;
 
 /// Which manifests a command applies to.
 #[derive(clap::Args, Default)]
@@ -50,6 +54,56 @@ impl Filter {
         }
         query
     }
+}
+
+/// What a filter selects, a page of at most [`PAGE`] manifests at a time, up to the
+/// filter's limit. Unreadable rows count towards the limit as the others do.
+pub struct Pages<'a> {
+    db: &'a Database,
+    query: Query,
+    /// The next page's query; `None` once the last page was read.
+    next: Option<Query>,
+    remaining: Option<usize>,
+}
+
+impl<'a> Pages<'a> {
+    pub fn new(db: &'a Database, filter: &Filter) -> Pages<'a> {
+        let query = filter.query();
+        let first = query.clone().limit(page_size(filter.limit));
+        Pages {
+            db,
+            query,
+            next: Some(first),
+            remaining: filter.limit,
+        }
+    }
+
+    /// The next page, or `None` after the last.
+    pub async fn next(&mut self) -> lakery::Result<Option<Page>> {
+        let Some(query) = self.next.take() else {
+            return Ok(None);
+        };
+        let page = self.db.find(&query).await?;
+        let listed = page.records.len() + page.unreadable.len();
+        if let Some(remaining) = self.remaining.as_mut() {
+            *remaining = remaining.saturating_sub(listed);
+        }
+        self.next = match (&page.next, self.remaining) {
+            (_, Some(0)) => None,
+            (Some(cursor), remaining) if listed > 0 => Some(
+                self.query
+                    .clone()
+                    .after(*cursor)
+                    .limit(page_size(remaining)),
+            ),
+            _ => None,
+        };
+        Ok(Some(page))
+    }
+}
+
+fn page_size(remaining: Option<usize>) -> usize {
+    remaining.map_or(PAGE, |remaining| remaining.min(PAGE))
 }
 
 /// `KEY=VALUE`, split at the first `=` that is not escaped. Tag keys and values may

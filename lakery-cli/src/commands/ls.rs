@@ -5,14 +5,11 @@ use std::io::Write;
 use lakery::{Database, ManifestRecord, UnreadableManifest};
 
 use crate::failure::Failure;
-use crate::filter::Filter;
+use crate::filter::{Filter, Pages};
 use crate::shown::shown;
 
-/// Manifests asked of the database at a time: the list is written a page at a time, so
-/// memory does not grow with the number of manifests.
-const PAGE: usize = 500;
-
-/// The exit code: 1 if a manifest's row could not be read. Each such row is named on
+/// Writes the list a page at a time, as it is read. The exit code: 1 if a manifest's
+/// row could not be read. Each such row is named on
 /// stderr, by id, where it comes in the list; the others are listed all the same.
 pub async fn run(
     db: &Database,
@@ -20,8 +17,6 @@ pub async fn run(
     json: bool,
     out: &mut impl Write,
 ) -> Result<u8, Failure> {
-    let query = filter.query();
-    let mut remaining = filter.limit;
     let mut unreadable = 0;
     if !json {
         writeln!(
@@ -30,9 +25,8 @@ pub async fn run(
             "ID", "CLASS", "VERSION", "CREATED"
         )?;
     }
-    let mut page_query = query.clone().limit(remaining.unwrap_or(PAGE).min(PAGE));
-    loop {
-        let page = db.find(&page_query).await?;
+    let mut pages = Pages::new(db, filter);
+    while let Some(page) = pages.next().await? {
         for record in &page.records {
             if json {
                 let line = serde_json::to_string(record).map_err(std::io::Error::other)?;
@@ -45,20 +39,6 @@ pub async fn run(
             report_unreadable(out, bad)?;
         }
         unreadable += page.unreadable.len();
-        let listed = page.records.len() + page.unreadable.len();
-        if let Some(remaining) = remaining.as_mut() {
-            *remaining = remaining.saturating_sub(listed);
-        }
-        match (page.next, remaining) {
-            (_, Some(0)) => break,
-            (Some(cursor), _) if listed > 0 => {
-                page_query = query
-                    .clone()
-                    .after(cursor)
-                    .limit(remaining.unwrap_or(PAGE).min(PAGE));
-            }
-            _ => break,
-        }
     }
     Ok(if unreadable == 0 { 0 } else { 1 })
 }

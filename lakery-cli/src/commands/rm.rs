@@ -6,12 +6,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use lakery::{Database, ManifestId, ManifestRecord};
 
 use crate::failure::Failure;
-use crate::filter::Filter;
+use crate::filter::{Filter, Pages};
 use crate::progress::Reporter;
 use crate::shown::shown;
-
-/// Manifests asked of the database at a time while selecting.
-const PAGE: usize = 500;
 
 /// The exit code: 1 if a selected row could not be removed because its id is not one
 /// (it is named on stderr); the others are deleted all the same.
@@ -94,12 +91,8 @@ async fn select_filtered(
     out: &mut impl Write,
 ) -> Result<Selection, Failure> {
     let mut selection = Selection::default();
-    let query = filter.query();
-    let mut remaining = filter.limit;
-    let page_size = |remaining: Option<usize>| remaining.unwrap_or(PAGE).min(PAGE);
-    let mut page_query = query.clone().limit(page_size(remaining));
-    loop {
-        let page = db.find(&page_query).await?;
+    let mut pages = Pages::new(db, filter);
+    while let Some(page) = pages.next().await? {
         for record in &page.records {
             list(out, record)?;
             selection.ids.push(record.id);
@@ -121,17 +114,6 @@ async fn select_filtered(
                     selection.unremovable += 1;
                 }
             }
-        }
-        let listed = page.records.len() + page.unreadable.len();
-        if let Some(remaining) = remaining.as_mut() {
-            *remaining = remaining.saturating_sub(listed);
-        }
-        match (page.next, remaining) {
-            (_, Some(0)) => break,
-            (Some(cursor), _) if listed > 0 => {
-                page_query = query.clone().after(cursor).limit(page_size(remaining));
-            }
-            _ => break,
         }
     }
     Ok(selection)
