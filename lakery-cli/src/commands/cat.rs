@@ -47,13 +47,13 @@ async fn copy(mut chunks: lakery::Chunks, out: &mut impl Write) -> Result<(), Fa
 }
 
 /// Where `cat -o PATH` writes: the regular file PATH names, through a symlink if PATH
-/// is one, and the permissions to give it.
+/// is one, and what of the file there is kept.
 #[derive(Debug)]
 struct Target {
     /// PATH with a symlink resolved: the file that is replaced.
     path: PathBuf,
-    /// The existing file's permissions, kept; `None` for a new file.
-    permissions: Option<Permissions>,
+    /// The existing file, whose mode and owner the new one takes; `None` for a new file.
+    existing: Option<std::fs::Metadata>,
 }
 
 impl Target {
@@ -68,7 +68,7 @@ impl Target {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Target {
                     path: path.to_owned(),
-                    permissions: None,
+                    existing: None,
                 })
             }
             Err(e) => return Err(refuse(e.to_string())),
@@ -91,7 +91,7 @@ impl Target {
         }
         Ok(Target {
             path,
-            permissions: Some(meta.permissions()),
+            existing: Some(meta),
         })
     }
 
@@ -123,8 +123,8 @@ impl Target {
     }
 
     fn commit(&self, file: tempfile::NamedTempFile) -> Result<(), Failure> {
-        if let Some(permissions) = &self.permissions {
-            file.as_file().set_permissions(permissions.clone())?;
+        if let Some(existing) = &self.existing {
+            keep(file.as_file(), existing)?;
         }
         file.as_file().sync_all()?;
         // Whatever took the target's place since it was checked is not replaced either.
@@ -140,6 +140,23 @@ impl Target {
         file.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
     }
+}
+
+/// Gives `file` the mode of the file it replaces, as writing over that file would
+/// leave it: its permissions and, where this process may set it (as root), its owner
+/// and group. Set-user-id and set-group-id bits are not carried over to new bytes, as
+/// the kernel clears them when a file is written to.
+fn keep(file: &std::fs::File, existing: &std::fs::Metadata) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        // Not permitted unless root (or the group is one of ours): the file is then
+        // the caller's, as any file it creates.
+        let _ = std::os::unix::fs::fchown(file, Some(existing.uid()), Some(existing.gid()));
+        file.set_permissions(Permissions::from_mode(existing.mode() & 0o1777))
+    }
+    #[cfg(not(unix))]
+    file.set_permissions(existing.permissions())
 }
 
 /// What a file that is not a regular one is, for messages.
