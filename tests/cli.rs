@@ -775,13 +775,21 @@ async fn a_tag_whose_key_holds_an_equals_sign_on(t: TestDb) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_manifest_row_is_named_by_its_id_and_the_rest_still_listed() {
-    let t = TestDb::sqlite().await;
+    common::each_backend(a_bad_manifest_row_is_named_by_its_id_on).await;
+}
+
+async fn a_bad_manifest_row_is_named_by_its_id_on(t: TestDb) {
     let (first, second) = saved(&t).await;
-    t.execute(&format!(
-        "UPDATE lakery_manifests SET created_at = 'yesterday' WHERE id = '{}'",
-        first.id
-    ))
-    .await;
+    // What each backend's column types let a row hold that lakery never writes.
+    let (bad_time_or_version, bad_tags) = match t.backend() {
+        Backend::Sqlite => ("created_at = 'yesterday'", "tags = '[1, 2]'"),
+        Backend::Postgres => ("class_version = -1", "tags = '[1, 2]'::jsonb"),
+        _ => ("class_version = -1", "tags = '[1, 2]'"),
+    };
+    let damage = |set: &str, id: lakery::ManifestId| {
+        format!("UPDATE lakery_manifests SET {set} WHERE id = '{id}'")
+    };
+    t.execute(&damage(bad_time_or_version, first.id)).await;
     let (bad, good) = (first.id.to_string(), second.id.to_string());
     for args in [
         vec!["ls"],
@@ -819,6 +827,20 @@ async fn a_bad_manifest_row_is_named_by_its_id_and_the_rest_still_listed() {
         Err(lakery::Error::ManifestNotFound(_))
     ));
     assert_code(&lakery(&t, &["ls"]), 0, "ls once it is gone");
+    // And by its id.
+    t.execute(&damage(bad_tags, second.id)).await;
+    assert_code(&lakery(&t, &["ls"]), 1, "ls of bad tags");
+    let removed = lakery(&t, &["rm", "--yes", &good]);
+    assert_code(&removed, 0, "rm by id");
+    assert!(
+        stdout(&removed).contains("cannot be read"),
+        "{}",
+        stdout(&removed)
+    );
+    assert_eq!(
+        t.count("SELECT COUNT(*) AS n FROM lakery_manifests").await,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
