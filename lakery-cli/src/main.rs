@@ -2,9 +2,10 @@
 //!
 //! Every command takes the database (`--database URL` or `LAKERY_DATABASE_URL`) and the
 //! storage configuration (`--storages FILE`, default `lakery.toml`), since storages are
-//! not in the database. Exit codes: 0 done, 1 `verify` found problems, 2 bad usage or
-//! configuration (or a deletion not confirmed), 3 no such manifest or content, 4 the
-//! database or a storage failed.
+//! not in the database. Exit codes: 0 done, 1 `verify` found problems (or `ls`, `show`
+//! or `rm` met a manifest row they could not read, named on stderr), 2 bad usage or
+//! configuration (or a deletion not confirmed), 3 no such manifest or content (or a
+//! content whose bytes are gone), 4 the database or a storage failed.
 
 mod commands;
 mod config;
@@ -175,52 +176,46 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         named: std::env::var_os("LAKERY_STORAGES").is_some()
             || std::env::args().any(|arg| arg == "--storages" || arg.starts_with("--storages=")),
     };
+    let access = cli.command.access();
+    let db = connect(url, access).await?;
     let mut out = std::io::stdout().lock();
+    let done = |()| 0;
     match cli.command {
-        Command::Migrate => {
-            let db = connect(url, Access::ReadWrite).await?;
-            commands::migrate::run(&db, &mut out).await?;
-        }
-        Command::Ls { filter, json } => {
-            let db = connect(url, Access::ReadOnly).await?;
-            return commands::ls::run(&db, &filter, json, &mut out).await;
-        }
-        Command::Show { id, json } => {
-            let db = connect(url, Access::ReadOnly).await?;
-            return commands::show::run(&db, id, json, &mut out).await;
-        }
+        Command::Migrate => commands::migrate::run(&db, &mut out).await.map(done),
+        Command::Ls { filter, json } => commands::ls::run(&db, &filter, json, &mut out).await,
+        Command::Show { id, json } => commands::show::run(&db, id, json, &mut out).await,
         Command::Cat {
             id,
             key,
             output,
             raw,
         } => {
-            let db = connect(url, Access::ReadOnly).await?;
-            let registry = storages.registry(Access::ReadOnly)?;
-            commands::cat::run(&registry, &db, id, &key, output, raw, &mut out).await?;
+            let registry = storages.registry(access)?;
+            commands::cat::run(&registry, &db, id, &key, output, raw, &mut out)
+                .await
+                .map(done)
         }
         Command::Verify { filter } => {
-            let db = connect(url, Access::ReadOnly).await?;
-            let registry = storages.registry(Access::ReadOnly)?;
-            return commands::verify::run(&registry, &db, &filter, &mut out).await;
+            let registry = storages.registry(access)?;
+            commands::verify::run(&registry, &db, &filter, &mut out).await
         }
         Command::Gc { grace, yes } => {
-            let db = connect(url, Access::ReadWrite).await?;
-            let registry = storages.registry(Access::ReadWrite)?;
-            commands::gc::run(&registry, &db, grace, yes, &mut out).await?;
+            let registry = storages.registry(access)?;
+            commands::gc::run(&registry, &db, grace, yes, &mut out)
+                .await
+                .map(done)
         }
         Command::Rm { ids, filter, yes } => {
-            let db = connect(url, Access::ReadWrite).await?;
-            return commands::rm::run(&db, ids, &filter, yes, &mut out).await;
+            commands::rm::run(&db, ids, &filter, yes, &mut out).await
         }
         Command::Serve { bind, token } => {
-            let db = connect(url, Access::ReadOnly).await?;
-            let registry = storages.registry(Access::ReadOnly)?;
+            let registry = storages.registry(access)?;
             drop(out);
-            commands::serve::run(db, registry, bind, token).await?;
+            commands::serve::run(db, registry, bind, token)
+                .await
+                .map(done)
         }
     }
-    Ok(0)
 }
 
 /// Whether a command changes what is stored.
@@ -228,6 +223,20 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
 enum Access {
     ReadOnly,
     ReadWrite,
+}
+
+impl Command {
+    /// `migrate`, `gc` and `rm` change what is stored; the others only look.
+    fn access(&self) -> Access {
+        match self {
+            Command::Migrate | Command::Gc { .. } | Command::Rm { .. } => Access::ReadWrite,
+            Command::Ls { .. }
+            | Command::Show { .. }
+            | Command::Cat { .. }
+            | Command::Verify { .. }
+            | Command::Serve { .. } => Access::ReadOnly,
+        }
+    }
 }
 
 /// Opens the database; its URL appears in messages only without its secrets.
