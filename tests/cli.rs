@@ -667,6 +667,10 @@ async fn database_urls_are_redacted_in_messages_and_logs() {
             &["x1", "x2", "x3", "x4", "x5"],
         ),
         (
+            "sqlite:///no/such/dir/x.db?password=p%40ss",
+            &["p%40ss", "p@ss"],
+        ),
+        (
             "nosuch://user:s3cret@host/db?token=t0ken",
             &["s3cret", "t0ken"],
         ),

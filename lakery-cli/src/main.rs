@@ -247,7 +247,7 @@ async fn connect(url: &str, access: Access) -> Result<Database, Failure> {
         Access::ReadOnly => Database::connect_read_only(url).await,
         Access::ReadWrite => Database::connect(url).await,
     };
-    db.map_err(|e| Failure::from(e).hiding(url, &shown))
+    db.map_err(|e| Failure::from(e).hiding_secrets_of(url))
 }
 
 /// The storage configuration file, read only by the commands that need a storage: a
