@@ -731,11 +731,11 @@ async fn control_characters_in_stored_rows_reach_the_terminal_escaped() {
     }
     for args in [vec!["ls", "--json"], vec!["show", "--json", &id]] {
         let text = stdout(&lakery(&t, &args));
-        assert!(
-            !text.contains('\u{1b}') && !text.contains('\u{7}'),
-            "{args:?}: {text:?}"
-        );
+        for raw in ['\u{1b}', '\u{7}', '\u{202e}'] {
+            assert!(!text.contains(raw), "{args:?}: {raw:?} raw in {text:?}");
+        }
         assert!(text.contains(r"\u001b"), "{args:?}: JSON-escaped: {text}");
+        assert!(text.contains(r"\u202e"), "{args:?}: JSON-escaped: {text}");
     }
 }
 

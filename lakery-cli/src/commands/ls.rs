@@ -6,7 +6,7 @@ use lakery::{Database, ManifestRecord, UnreadableManifest};
 
 use crate::failure::Failure;
 use crate::filter::{Filter, Pages};
-use crate::shown::shown;
+use crate::shown::{shown, shown_json};
 
 /// Writes the list a page at a time, as it is read. The exit code: 1 if a manifest's
 /// row could not be read. Each such row is named on
@@ -30,6 +30,7 @@ pub async fn run(
         for record in &page.records {
             if json {
                 let line = serde_json::to_string(record).map_err(std::io::Error::other)?;
+                let line = shown_json(line);
                 writeln!(out, "{line}")?;
             } else {
                 write_row(out, record)?;

@@ -5,7 +5,7 @@ use std::io::Write;
 use lakery::{ContentRecord, Database, ManifestId, ManifestRecord};
 
 use crate::failure::Failure;
-use crate::shown::shown;
+use crate::shown::{shown, shown_json};
 
 /// The exit code: 1 if the manifest's own row cannot be read. It is named on stderr
 /// with what is wrong, and its contents are shown all the same, so that they can still
@@ -30,7 +30,7 @@ pub async fn run(
         writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&both).map_err(std::io::Error::other)?
+            shown_json(serde_json::to_string_pretty(&both).map_err(std::io::Error::other)?)
         )?;
     } else {
         match &manifest {
