@@ -9,8 +9,8 @@ use crate::filter::{Filter, Pages};
 use crate::shown::{shown, shown_json};
 
 /// Writes the list a page at a time, as it is read. The exit code: 1 if a manifest's
-/// row could not be read. Each such row is named on
-/// stderr, by id, where it comes in the list; the others are listed all the same.
+/// row could not be read. Each such row is named on stderr, by id, after the rest of
+/// its page; the others are listed all the same.
 pub async fn run(
     db: &Database,
     filter: &Filter,
@@ -62,7 +62,7 @@ fn write_row(out: &mut impl Write, record: &ManifestRecord) -> std::io::Result<(
 }
 
 /// Names a row that cannot be read on stderr, after what was listed before it.
-pub fn report_unreadable(out: &mut impl Write, bad: &UnreadableManifest) -> std::io::Result<()> {
+fn report_unreadable(out: &mut impl Write, bad: &UnreadableManifest) -> std::io::Result<()> {
     out.flush()?;
     eprintln!(
         "lakery: manifest {} cannot be read: {}",
