@@ -1,0 +1,217 @@
+//! The hostile corpus of `tests/hostile.rs` (`common/hostile/`) against the command
+//! line: `lakery ls` (table and `--json`), `show` (and `--json`), `cat`, `verify` and
+//! `rm`, on SQLite and PostgreSQL. For each case and command: no panic or abort, an
+//! exit code the README promises (never 2, which is bad usage), a failure that names
+//! the manifest (and the content's key), the other manifest still listed, the damaged
+//! one removable, and the command's peak memory (its own `ru_maxrss`, from `wait4`)
+//! under the corpus's bound.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+#[path = "common/hostile/mod.rs"]
+mod hostile;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use hostile::child::MEMORY_BOUND;
+use hostile::corpus::{Case, Damage, Level};
+use hostile::fixture::Fixture;
+use lakery::Backend;
+
+/// How long one command may take; a hung one is killed and fails its case.
+const COMMAND_TIME: Duration = Duration::from_secs(120);
+
+/// How much of a command's standard output is kept: `cat` of a bomb writes a gigabyte.
+const KEPT_OUTPUT: usize = 64 << 10;
+
+/// A command's end.
+struct Ran {
+    code: Option<i32>,
+    signal: Option<i32>,
+    /// Standard output (its first 64 KiB) and standard error.
+    text: String,
+    peak_bytes: u64,
+}
+
+fn lakery(fx: &Fixture, args: &[&str]) -> Ran {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lakery"))
+        .arg("--database")
+        .arg(fx.t.db.url())
+        .arg("--storages")
+        .arg(fx.t.path("lakery.toml"))
+        .args(args)
+        .env_remove("LAKERY_DATABASE_URL")
+        .env_remove("LAKERY_STORAGES")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the lakery binary runs");
+    let pid = child.id() as libc::pid_t;
+    let keep = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let (mut kept, mut buffer) = (Vec::new(), vec![0u8; 64 << 10]);
+            while let Ok(n @ 1..) = pipe.read(&mut buffer) {
+                let room = KEPT_OUTPUT.saturating_sub(kept.len()).min(n);
+                kept.extend_from_slice(&buffer[..room]);
+            }
+            String::from_utf8_lossy(&kept).into_owned()
+        })
+    };
+    let stdout = keep(Box::new(child.stdout.take().unwrap()));
+    let stderr = keep(Box::new(child.stderr.take().unwrap()));
+    let (done, ended) = mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if ended.recv_timeout(COMMAND_TIME).is_err() {
+            // SAFETY: kill only sends a signal to the child, not yet reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: wait4 writes the status and usage of our own child into the two places.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+    let _ = done.send(());
+    watchdog.join().unwrap();
+    let text = stdout.join().unwrap() + &stderr.join().unwrap();
+    Ran {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
+        text,
+        peak_bytes: u64::try_from(usage.ru_maxrss).unwrap() * 1024,
+    }
+}
+
+/// The command line on every case of the corpus, on every backend; fails naming each
+/// case and command that went wrong.
+#[test]
+fn every_command_answers_every_hostile_case_clearly_in_bounded_memory() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut failed = Vec::new();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        for case in hostile::corpus::cases() {
+            if !case.applies_to(backend) {
+                continue;
+            }
+            // Outside CI an unreachable server is skipped, with a notice.
+            let Some(fx) = runtime.block_on(damaged(backend, &case)) else {
+                break;
+            };
+            for problem in commands(&fx, &case) {
+                failed.push(format!("{backend:?} {}: {problem}", case.name));
+            }
+            drop(fx);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} problem(s) with hostile data on the command line:\n  {}",
+        failed.len(),
+        failed.join("\n  ")
+    );
+}
+
+async fn damaged(backend: Backend, case: &Case) -> Option<Fixture> {
+    let fx = Fixture::new(backend).await?;
+    std::fs::write(
+        fx.t.path("lakery.toml"),
+        "[storages.files]\ntype = \"file\"\npath = \"files\"\n",
+    )
+    .unwrap();
+    fx.damage(&case.damage).await;
+    Some(fx)
+}
+
+/// Every command on the damaged sample; what went wrong.
+fn commands(fx: &Fixture, case: &Case) -> Vec<String> {
+    let id = fx.damaged.id.to_string();
+    let bystander = fx.bystander.id.to_string();
+    let key = case.key().unwrap_or("data");
+    let names_key = |text: &str| {
+        ["`", "\"", "'"]
+            .iter()
+            .any(|q| text.contains(&format!("{q}{key}{q}")))
+    };
+    let mut problems = Vec::new();
+    let check = |what: &str, ran: &Ran, must_fail: bool, codes: &[i32]| -> Option<String> {
+        let mut wrong = Vec::new();
+        if let Some(signal) = ran.signal {
+            wrong.push(format!("killed by signal {signal}"));
+        }
+        match ran.code {
+            Some(101) => wrong.push("panicked".to_owned()),
+            Some(code) if !codes.contains(&code) => wrong.push(format!("exited with {code}")),
+            Some(0) if must_fail => wrong.push("succeeded".to_owned()),
+            Some(code) if code != 0 => {
+                if !ran.text.contains(&id) {
+                    wrong.push("failed without naming the manifest".to_owned());
+                }
+                if case.key().is_some() && what.starts_with("cat") && !names_key(&ran.text) {
+                    wrong.push(format!("failed without naming content `{key}`"));
+                }
+            }
+            _ => {}
+        }
+        if ran.peak_bytes > MEMORY_BOUND {
+            wrong.push(format!(
+                "peak memory {} MiB, over {} MiB",
+                ran.peak_bytes >> 20,
+                MEMORY_BOUND >> 20
+            ));
+        }
+        let said: String = ran.text.chars().take(400).collect();
+        (!wrong.is_empty()).then(|| format!("`lakery {what}` {}: {said}", wrong.join(", ")))
+    };
+
+    for args in [&["ls"][..], &["ls", "--json"]] {
+        let ran = lakery(fx, args);
+        problems.extend(check(&args.join(" "), &ran, false, &[0]));
+        let listed = ran.text.contains(&bystander);
+        // A damaged row is listed, or named as unreadable.
+        let damaged_named = ran.text.contains(&id);
+        if !listed || (matches!(case.damage, Damage::Manifest(_)) && !damaged_named) {
+            problems.push(format!(
+                "`lakery {}` lost the bystander or the damaged row: {}",
+                args.join(" "),
+                ran.text.chars().take(400).collect::<String>()
+            ));
+        }
+    }
+    for args in [&["show", &id][..], &["show", &id, "--json"]] {
+        let ran = lakery(fx, args);
+        problems.extend(check("show", &ran, false, &[0, 3, 4]));
+    }
+    // `cat` streams, decoding a bounded piece at a time: a bomb is only a long output.
+    let cat_fails = case.level >= Level::Decoded && !matches!(case.damage, Damage::Bomb { .. });
+    let ran = lakery(fx, &["cat", &id, key]);
+    problems.extend(check(&format!("cat ID {key}"), &ran, cat_fails, &[0, 3, 4]));
+    let target = fx.t.path("cat.out");
+    let ran = lakery(fx, &["cat", &id, key, "-o", target.to_str().unwrap()]);
+    problems.extend(check(
+        &format!("cat ID {key} -o"),
+        &ran,
+        cat_fails,
+        &[0, 3, 4],
+    ));
+    if ran.code != Some(0) && target.exists() {
+        problems.push("`lakery cat -o` failed and left its output file".to_owned());
+    }
+    let _ = std::fs::remove_file(&target);
+    let ran = lakery(fx, &["verify"]);
+    problems.extend(check("verify", &ran, case.level >= Level::Stored, &[0, 1]));
+    let ran = lakery(fx, &["rm", "--yes", &id]);
+    problems.extend(check("rm --yes ID", &ran, false, &[0]));
+    let after = lakery(fx, &["ls", "--json"]);
+    if after.text.contains(&id) || !after.text.contains(&bystander) {
+        problems.push(format!(
+            "after `lakery rm` the damaged manifest is still listed, or the bystander is not: {}",
+            after.text.chars().take(400).collect::<String>()
+        ));
+    }
+    problems
+}
