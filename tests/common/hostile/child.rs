@@ -145,7 +145,7 @@ pub fn serve() {
         checks.problems
     });
     // Reported first: the parent checks the peak whether or not the reads went right.
-    println!("\n{PEAK_LINE}{}", peak_kib());
+    println!("\n{PEAK_LINE}{}", peak_kib("/proc/self/status"));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -165,9 +165,10 @@ fn reset_peak() {
     std::fs::write("/proc/self/clear_refs", "5").unwrap();
 }
 
-/// The peak of resident memory, from `VmHWM` in /proc/self/status.
-fn peak_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+/// The peak of resident memory of a process, from `VmHWM` in its `status` (a path
+/// under /proc).
+pub fn peak_kib(status: &str) -> u64 {
+    let status = std::fs::read_to_string(status).unwrap();
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
