@@ -93,8 +93,10 @@ impl<'a> Checks<'a> {
                 // Not a measure of anything but hanging: a read of a few bytes that takes
                 // this long read far more than its record says.
                 if started.elapsed() > SLOW {
-                    self.problems
-                        .push(format!("{what}: took {:?}", started.elapsed()));
+                    self.problems.push(format!(
+                        "{what}: took {:?}, as if it read past the recorded size",
+                        started.elapsed()
+                    ));
                 }
                 Some(outcome)
             }
