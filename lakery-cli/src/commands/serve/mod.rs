@@ -22,6 +22,7 @@ mod auth;
 mod headers;
 mod pages;
 mod params;
+mod parquet_pages;
 mod preview;
 mod problem;
 mod routes;
@@ -43,10 +44,13 @@ struct App {
     db: Database,
     registry: Registry,
     token: Option<String>,
+    /// The `Host` headers answered without a token.
+    hosts: Vec<String>,
     /// The cookie that carries the token: named by port, since browsers share cookies
     /// between the ports of a host.
     cookie: String,
-    reads: tokio::sync::Semaphore,
+    /// Held from the start of a content's read until its last byte is sent.
+    reads: Arc<tokio::sync::Semaphore>,
 }
 
 type Shared = State<Arc<App>>;
@@ -74,8 +78,9 @@ pub async fn run(
         db,
         registry,
         token,
+        hosts: auth::loopback_hosts(address),
         cookie: format!("lakery_token_{}", address.port()),
-        reads: tokio::sync::Semaphore::new(READS_AT_ONCE),
+        reads: Arc::new(tokio::sync::Semaphore::new(READS_AT_ONCE)),
     });
     let router = routes::router(app);
     // The first line of output, for scripts and tests that asked for port 0.

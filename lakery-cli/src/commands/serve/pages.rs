@@ -48,6 +48,18 @@ pub async fn list_page(State(app): Shared, RawQuery(query): RawQuery) -> Result<
                     }
                 }
             }
+            @if !page.unreadable.is_empty() {
+                h2 { "Unreadable manifests" }
+                p.note { "These rows are not what lakery writes; `lakery rm ID` removes one." }
+                table.unreadable {
+                    thead { tr { th { "Id" } th { "Why" } } }
+                    tbody {
+                        @for row in &page.unreadable {
+                            tr.unreadable { td { code { (row.id) } } td.error { (row.reason) } }
+                        }
+                    }
+                }
+            }
             @if let Some(cursor) = page.next {
                 p { a id="next" rel="next" href=(params.next_link(cursor)) { "Next page →" } }
             }

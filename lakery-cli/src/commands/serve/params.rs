@@ -7,6 +7,13 @@ use crate::filter::{parse_tag, parse_time, Filter};
 const PAGE: usize = 50;
 const MAX_PAGE: usize = 500;
 
+/// The longest query string read, in bytes: a form with every tag the library allows
+/// fits in a few kilobytes.
+pub const MAX_QUERY_LEN: usize = 8 << 10;
+/// The most parameters one request may give: every tag a query may name, each other
+/// parameter once, and room for the empty fields a form sends.
+pub const MAX_PARAMS: usize = lakery::Query::MAX_TAGS + 16;
+
 /// The list's parameters, from a query string where `tag` repeats.
 #[derive(Default)]
 pub struct ListParams {
@@ -19,13 +26,40 @@ pub struct ListParams {
 }
 
 impl ListParams {
+    /// The parameters of `query`; a 400 for anything unknown, malformed, repeated (but
+    /// `tag`) or beyond the caps, so that no request costs the database more than a
+    /// query of [`lakery::Query::MAX_TAGS`] tags.
     pub fn parse(query: Option<&str>, json: bool) -> Result<ListParams, Problem> {
         let mut params = ListParams::default();
         let bad = |m: String| Problem::bad_request(m, json);
-        for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let query = query.unwrap_or("");
+        if query.len() > MAX_QUERY_LEN {
+            return Err(bad(format!(
+                "the query string is {} bytes long; the viewer reads at most {MAX_QUERY_LEN}",
+                query.len()
+            )));
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for (n, (key, value)) in url::form_urlencoded::parse(query.as_bytes()).enumerate() {
+            if n == MAX_PARAMS {
+                return Err(bad(format!(
+                    "more than {MAX_PARAMS} parameters; the viewer reads at most that many"
+                )));
+            }
             let value = value.trim();
             if value.is_empty() {
                 continue;
+            }
+            if key != "tag" {
+                if seen.iter().any(|k| *k == key) {
+                    return Err(bad(format!("parameter `{key}` is given more than once")));
+                }
+                seen.push(key.clone().into_owned());
+            } else if params.filter.tags.len() == lakery::Query::MAX_TAGS {
+                return Err(bad(format!(
+                    "more than {} tags; a query may name at most that many",
+                    lakery::Query::MAX_TAGS
+                )));
             }
             match &*key {
                 "class" => {

@@ -2,6 +2,8 @@
 
 use lakery::{ContentRecord, ContentType, Database, Format, Registry};
 
+use super::parquet_pages;
+
 /// Contents larger than this (as stored) are not read for a preview.
 const PREVIEW_LIMIT: u64 = 16 << 20;
 /// At most this much text is shown.
@@ -248,15 +250,45 @@ fn cells(row: impl Iterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
+/// The first rows of a Parquet file, reading only the first row group that has rows
+/// and the first [`COLUMNS`] columns, once their pages' headers claim no more than
+/// [`PREVIEW_LIMIT`] bytes decompressed at once.
 fn parquet(bytes: bytes::Bytes) -> Result<Preview, String> {
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(|e| format!("not Parquet: {e}"))?;
-    let total = builder.metadata().file_metadata().num_rows();
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ProjectionMask;
+
+    let not_parquet = |e: parquet::errors::ParquetError| format!("not Parquet: {e}");
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).map_err(not_parquet)?;
+    let metadata = builder.metadata().clone();
+    let total = metadata.file_metadata().num_rows();
+    let schema = metadata.file_metadata().schema_descr();
+    let shown = ProjectionMask::roots(
+        schema,
+        0..schema.root_schema().get_fields().len().min(COLUMNS),
+    );
+    let leaves: Vec<usize> = (0..schema.num_columns())
+        .filter(|&leaf| schema.get_column_root_idx(leaf) < COLUMNS)
+        .collect();
+    let first = metadata.row_groups().iter().position(|g| g.num_rows() > 0);
+    if let Some(first) = first {
+        let claimed = parquet_pages::claimed(&bytes, metadata.row_group(first), &leaves)
+            .map_err(|e| format!("not Parquet: {e}"))?;
+        if claimed > PREVIEW_LIMIT {
+            return Err(format!(
+                "its first rows' pages claim {} once decompressed, more than the {} a \
+                 preview reads",
+                crate::progress::size(claimed),
+                crate::progress::size(PREVIEW_LIMIT)
+            ));
+        }
+    }
     let mut reader = builder
+        .with_row_groups(first.into_iter().collect())
+        .with_projection(shown)
         .with_batch_size(ROWS)
         .with_limit(ROWS)
         .build()
-        .map_err(|e| format!("not Parquet: {e}"))?;
+        .map_err(not_parquet)?;
     let schema = arrow_array::RecordBatchReader::schema(&reader);
     let batch = reader
         .next()
