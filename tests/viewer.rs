@@ -239,6 +239,23 @@ struct Server {
     base: String,
 }
 
+impl Server {
+    /// The most memory the server has held resident so far (`VmHWM`), in bytes; `None`
+    /// where `/proc` does not say.
+    fn peak_memory(&self) -> Option<u64> {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self._process.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib << 10)
+    }
+
+    /// Its port.
+    fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+}
+
 /// `lakery serve` on port 0: it binds a free port itself and says which, on the first
 /// line, so no port is found by the test and released for another process to take.
 fn serve(t: &TestDb, token: Option<&str>) -> Server {
@@ -664,6 +681,409 @@ async fn weak_tokens_and_open_binds_without_one_are_refused() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
+}
+
+// --- Hostile requests and contents (issue 21) -----------------------------------------
+
+/// What a server's peak resident memory may be after the hostile requests below: its
+/// own start takes some tens of MiB; the unbounded reads took gigabytes.
+const MEMORY_BOUND: u64 = 200 << 20;
+
+fn assert_memory_bounded(server: &Server, what: &str) {
+    match server.peak_memory() {
+        Some(peak) => assert!(
+            peak < MEMORY_BOUND,
+            "{what}: the server peaked at {} MiB resident",
+            peak >> 20
+        ),
+        None => eprintln!("no /proc/PID/status here: the server's memory is not measured"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversize_queries_are_a_400_before_the_database() {
+    common::each_backend(oversize_queries_are_a_400_on).await;
+}
+
+async fn oversize_queries_are_a_400_on(t: TestDb) {
+    saved(&t).await;
+    let server = serve(&t, None);
+    let base = &server.base;
+    let tags = |n: usize| vec!["tag=project%3Dapollo"; n].join("&");
+    let refused = [
+        (tags(3000), "query string"),
+        (vec!["tag="; 3000].join("&"), "query string"),
+        (vec!["tag="; 100].join("&"), "parameters"),
+        (tags(17), "more than 16 tags"),
+        (
+            "limit=1&limit=2".to_owned(),
+            "`limit` is given more than once",
+        ),
+        (
+            format!("class={}&class={}", uuid::Uuid::nil(), uuid::Uuid::max()),
+            "`class` is given more than once",
+        ),
+    ];
+    for (query, expected) in &refused {
+        for path in ["/api/manifests", "/"] {
+            let started = Instant::now();
+            let response = get(&format!("{base}{path}?{query}")).await;
+            assert_eq!(
+                response.status(),
+                400,
+                "{path}?{}…",
+                &query[..20.min(query.len())]
+            );
+            let message = response.text().await.unwrap();
+            assert!(message.contains(expected), "{message}");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "answered at once"
+            );
+        }
+    }
+    // Up to the cap is served.
+    let listed = json(&format!("{base}/api/manifests?{}", tags(16))).await;
+    assert_eq!(listed["manifests"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_token_only_the_loopback_address_it_is_bound_to_is_answered() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let server = serve(&t, None);
+    let port = server.port();
+    let with_host = |host: String| {
+        http()
+            .get(format!("{}/api/manifests", server.base))
+            .header("host", host)
+            .send()
+    };
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LocalHost:{port}"),
+    ] {
+        assert_eq!(
+            with_host(host.clone()).await.unwrap().status(),
+            200,
+            "{host}"
+        );
+    }
+    // A page of another site whose name now resolves to 127.0.0.1 (DNS rebinding).
+    for host in [
+        format!("evil.example:{port}"),
+        "evil.example".to_owned(),
+        format!("127.0.0.1:{}", port.wrapping_add(1)),
+        "localhost".to_owned(),
+    ] {
+        let refused = with_host(host.clone()).await.unwrap();
+        assert_eq!(refused.status(), 421, "{host}");
+        assert_eq!(header(&refused, "x-content-type-options"), "nosniff");
+        assert!(refused.text().await.unwrap().contains("--token"));
+    }
+
+    // With a token, the token is what is checked, whatever the name.
+    let server = serve(&t, Some("s3cr3t-token"));
+    let named = http()
+        .get(format!("{}/api/manifests", server.base))
+        .header("host", "viewer.example")
+        .bearer_auth("s3cr3t-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(named.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_with_plus_signs_can_be_given_in_the_address() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let token = "a+b/c=d+e";
+    let server = serve(&t, Some(token));
+    for given in ["a+b/c=d+e", "a%2Bb%2Fc%3Dd%2Be"] {
+        let login = get(&format!("{}/?token={given}", server.base)).await;
+        assert_eq!(login.status(), 303, "{given}");
+        assert!(header(&login, "set-cookie").contains(&format!("={token};")));
+    }
+    let wrong = get(&format!("{}/?token=a%20b/c=d%20e", server.base)).await;
+    assert_eq!(wrong.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreadable_manifest_rows_are_reported_by_id_and_the_others_shown() {
+    common::each_backend(unreadable_manifest_rows_on).await;
+}
+
+async fn unreadable_manifest_rows_on(t: TestDb) {
+    let (first, second) = saved(&t).await;
+    let damage = match t.backend() {
+        lakery::Backend::Sqlite => "created_at = 'yesterday'",
+        _ => "class_version = -1",
+    };
+    t.execute(&format!(
+        "UPDATE lakery_manifests SET {damage} WHERE id = '{}'",
+        first.id
+    ))
+    .await;
+    let server = serve(&t, None);
+    let base = &server.base;
+    let listed = json(&format!("{base}/api/manifests")).await;
+    assert_eq!(listed["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["manifests"][0]["id"], second.id.to_string());
+    assert_eq!(listed["unreadable"][0]["id"], first.id.to_string());
+    assert!(!listed["unreadable"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .is_empty());
+    let page = get(&format!("{base}/")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Unreadable manifests") && html.contains(&first.id.to_string()),
+        "{html}"
+    );
+    assert!(html.contains(&second.id.to_string()));
+    for path in [
+        format!("/api/manifests/{}", first.id),
+        format!("/manifests/{}", first.id),
+    ] {
+        let shown = get(&format!("{base}{path}")).await;
+        assert_eq!(shown.status(), 500, "{path}");
+        let message = shown.text().await.unwrap();
+        assert!(message.contains(&first.id.to_string()), "{path}: {message}");
+    }
+}
+
+#[derive(Storable)]
+#[storable(class_id = "7d2f0c1e-5b3a-4e8f-9a61-0c4d2e8b7f35")]
+struct Big {
+    #[content(serializer = RawBytes, storage = "files", encoding = "zstd")]
+    zeros: Vec<u8>,
+    #[content(serializer = RawBytes, storage = "files")]
+    noise: Vec<u8>,
+}
+
+async fn save_big(t: &TestDb) -> ManifestRecord {
+    std::fs::write(
+        t.path("lakery.toml"),
+        "[storages.files]\ntype = \"file\"\npath = \"files\"\n",
+    )
+    .unwrap();
+    let registry = Registry::builder()
+        .storage("files", FileStorage::new(t.path("files")).unwrap())
+        .storable::<Big>()
+        .build()
+        .unwrap();
+    let big = Big {
+        zeros: vec![0; 200 << 20],
+        noise: (0..4u32 << 20)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect(),
+    };
+    lakery::save_one(&big, &registry, &t.db).await.unwrap()
+}
+
+/// Eight clients that read a few bytes of a content decoding to 200 MiB and then stall:
+/// each held its whole decoded body, and the read's permit was given back before it
+/// was sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_clients_of_a_large_content_keep_the_server_small() {
+    use std::io::Write;
+
+    let t = TestDb::sqlite().await;
+    let big = save_big(&t).await;
+    let server = serve(&t, None);
+    let port = server.port();
+    let path = format!("/api/manifests/{}/contents/zeros", big.id);
+    let clients: Vec<std::net::TcpStream> = (0..8)
+        .map(|_| {
+            let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(
+                client,
+                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+            )
+            .unwrap();
+            client
+        })
+        .collect();
+    // Four are answered (the others wait their turn), and none reads on.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_memory_bounded(&server, "eight stalled clients");
+    drop(clients);
+
+    // Their turns are given back, and the content comes whole.
+    let mut response = get(&format!("{}{path}", server.base)).await;
+    assert_eq!(response.status(), 200);
+    let mut length = 0;
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        assert!(chunk.iter().all(|b| *b == 0));
+        length += chunk.len();
+    }
+    assert_eq!(length, 200 << 20);
+    assert_memory_bounded(&server, "a 200 MiB content streamed");
+}
+
+/// Bytes that do not match their hash, past what is checked before the status is sent,
+/// cut the body off: the client sees a broken response, never a complete wrong one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hash_mismatch_mid_body_cuts_the_response_off() {
+    let t = TestDb::sqlite().await;
+    let big = save_big(&t).await;
+    let record = lakery::Database::contents(&t.db, big.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.key == "noise")
+        .unwrap();
+    let file = common::stored_file(&t.path("files"), &record.hash);
+    let mut bytes = std::fs::read(&file).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&file, bytes).unwrap();
+    let server = serve(&t, None);
+    let response = get(&format!(
+        "{}/api/manifests/{}/contents/noise",
+        server.base, big.id
+    ))
+    .await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the first mebibyte matched as far as known"
+    );
+    assert!(
+        response.bytes().await.is_err(),
+        "the body must not end as if complete"
+    );
+}
+
+/// A Parquet file of `columns` INT32 columns of one row, each one zstd page that
+/// decompresses to `page` bytes (zeros): a few kilobytes that a reader trusting its
+/// page headers decompresses whole.
+fn parquet_bomb(columns: usize, page: usize) -> Vec<u8> {
+    use std::io::Write;
+
+    use parquet::basic::{Compression, Encoding, Repetition, Type as Physical, ZstdLevel};
+    use parquet::column::page::{CompressedPage, Page, PageWriter};
+    use parquet::column::writer::ColumnCloseResult;
+    use parquet::file::metadata::ColumnChunkMetaData;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
+    use parquet::schema::types::{SchemaDescriptor, Type};
+
+    let mut encoder = zstd::Encoder::new(Vec::new(), 3).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..page >> 20 {
+        encoder.write_all(&zeros).unwrap();
+    }
+    let compressed = Bytes::from(encoder.finish().unwrap());
+    let fields = (0..columns)
+        .map(|i| {
+            Arc::new(
+                Type::primitive_type_builder(&format!("c{i}"), Physical::INT32)
+                    .with_repetition(Repetition::REQUIRED)
+                    .build()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let schema = Arc::new(
+        Type::group_type_builder("schema")
+            .with_fields(fields)
+            .build()
+            .unwrap(),
+    );
+    let descriptor = SchemaDescriptor::new(schema.clone());
+    let mut file = Vec::new();
+    let properties = Arc::new(WriterProperties::builder().build());
+    let mut writer = SerializedFileWriter::new(&mut file, schema, properties).unwrap();
+    let mut group = writer.next_row_group().unwrap();
+    for column in 0..columns {
+        let mut chunk = Vec::new();
+        let mut sink = TrackedWrite::new(&mut chunk);
+        let mut pages = SerializedPageWriter::new(&mut sink);
+        let data = Page::DataPage {
+            buf: compressed.clone(),
+            num_values: 1,
+            encoding: Encoding::PLAIN,
+            def_level_encoding: Encoding::RLE,
+            rep_level_encoding: Encoding::RLE,
+            statistics: None,
+        };
+        pages.write_page(CompressedPage::new(data, page)).unwrap();
+        pages.close().unwrap();
+        drop(pages);
+        drop(sink);
+        let metadata = ColumnChunkMetaData::builder(descriptor.column(column))
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_encodings(vec![Encoding::PLAIN, Encoding::RLE])
+            .set_num_values(1)
+            .set_data_page_offset(0)
+            .set_total_compressed_size(chunk.len() as i64)
+            .set_total_uncompressed_size(page as i64)
+            .build()
+            .unwrap();
+        let close = ColumnCloseResult {
+            bytes_written: chunk.len() as u64,
+            rows_written: 1,
+            metadata,
+            bloom_filter: None,
+            column_index: None,
+            offset_index: None,
+        };
+        group.append_column(&Bytes::from(chunk), close).unwrap();
+    }
+    group.close().unwrap();
+    writer.close().unwrap();
+    file
+}
+
+/// Bytes stored as Parquet, as they are.
+struct ParquetBytes;
+
+impl Serializer<Vec<u8>> for ParquetBytes {
+    fn name(&self) -> &str {
+        "test.parquet-bytes@v1"
+    }
+    fn content_type(&self) -> &str {
+        "application/vnd.apache.parquet"
+    }
+    fn serialize(&self, value: &Vec<u8>) -> Result<Bytes, SerializerError> {
+        Ok(Bytes::from(value.clone()))
+    }
+    fn deserialize(&self, bytes: Bytes, _: &Stored<'_>) -> Result<Vec<u8>, SerializerError> {
+        Ok(bytes.to_vec())
+    }
+}
+
+#[derive(Storable)]
+#[storable(class_id = "1b6e4d2a-8c3f-4a7e-b5d9-3e2f1a0c9d84")]
+struct Bomb {
+    #[content(serializer = ParquetBytes)]
+    table: Vec<u8>,
+}
+
+/// A Parquet content of a few kilobytes whose four pages each decompress to 256 MiB:
+/// a page view took the server past a gigabyte.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parquet_bomb_is_refused_before_its_pages_are_decompressed() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let registry = Registry::builder().storable::<Bomb>().build().unwrap();
+    let table = parquet_bomb(4, 256 << 20);
+    assert!(table.len() < 200 << 10, "{} bytes", table.len());
+    let bomb = lakery::save_one(&Bomb { table }, &registry, &t.db)
+        .await
+        .unwrap();
+    let server = serve(&t, None);
+    let page = get(&format!("{}/manifests/{}", server.base, bomb.id)).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Cannot preview it") && html.contains("claim 1.00 GiB"),
+        "{html}"
+    );
+    assert_memory_bounded(&server, "a Parquet bomb's page");
 }
 
 // --- In a real browser ----------------------------------------------------------------
