@@ -1000,20 +1000,20 @@ fn parquet_bomb(columns: usize, page: usize) -> Vec<u8> {
     let mut group = writer.next_row_group().unwrap();
     for column in 0..columns {
         let mut chunk = Vec::new();
-        let mut sink = TrackedWrite::new(&mut chunk);
-        let mut pages = SerializedPageWriter::new(&mut sink);
-        let data = Page::DataPage {
-            buf: compressed.clone(),
-            num_values: 1,
-            encoding: Encoding::PLAIN,
-            def_level_encoding: Encoding::RLE,
-            rep_level_encoding: Encoding::RLE,
-            statistics: None,
-        };
-        pages.write_page(CompressedPage::new(data, page)).unwrap();
-        pages.close().unwrap();
-        drop(pages);
-        drop(sink);
+        {
+            let mut sink = TrackedWrite::new(&mut chunk);
+            let mut pages = SerializedPageWriter::new(&mut sink);
+            let data = Page::DataPage {
+                buf: compressed.clone(),
+                num_values: 1,
+                encoding: Encoding::PLAIN,
+                def_level_encoding: Encoding::RLE,
+                rep_level_encoding: Encoding::RLE,
+                statistics: None,
+            };
+            pages.write_page(CompressedPage::new(data, page)).unwrap();
+            pages.close().unwrap();
+        }
         let metadata = ColumnChunkMetaData::builder(descriptor.column(column))
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_encodings(vec![Encoding::PLAIN, Encoding::RLE])
@@ -1084,6 +1084,29 @@ async fn a_parquet_bomb_is_refused_before_its_pages_are_decompressed() {
         "{html}"
     );
     assert_memory_bounded(&server, "a Parquet bomb's page");
+}
+
+/// The fuzz target `viewer_query`'s body over its seeds and every truncation and
+/// one-byte change of them, in every `cargo test`, where libFuzzer is not built.
+#[test]
+fn the_viewer_query_fuzz_target_takes_its_seeds_and_their_mutations() {
+    let folder =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/viewer_query");
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let seed = std::fs::read(entry.unwrap().path()).unwrap();
+        lakery_cli::fuzz_viewer_query(&seed);
+        for end in 0..seed.len() {
+            lakery_cli::fuzz_viewer_query(&seed[..end]);
+            for byte in [b'&', b'=', b'%', b'+', b'~', 0xff] {
+                let mut changed = seed.clone();
+                changed[end] = byte;
+                lakery_cli::fuzz_viewer_query(&changed);
+            }
+        }
+        seeds += 1;
+    }
+    assert!(seeds >= 2, "fuzz/seeds/viewer_query holds {seeds} seeds");
 }
 
 // --- In a real browser ----------------------------------------------------------------
