@@ -112,18 +112,20 @@ fn experiment(n: u32) -> Experiment {
     }
 }
 
-/// Two experiments, tagged apart, and the storage configuration naming their folder.
-async fn saved(t: &TestDb) -> (ManifestRecord, ManifestRecord) {
+/// A registry with the storage `files`, in the test's folder, and the storage
+/// configuration that names it for `lakery`.
+fn with_files(t: &TestDb) -> lakery::RegistryBuilder {
     std::fs::write(
         t.path("lakery.toml"),
         "[storages.files]\ntype = \"file\"\npath = \"files\"\n",
     )
     .unwrap();
-    let registry = Registry::builder()
-        .storage("files", FileStorage::new(t.path("files")).unwrap())
-        .storable::<Experiment>()
-        .build()
-        .unwrap();
+    Registry::builder().storage("files", FileStorage::new(t.path("files")).unwrap())
+}
+
+/// Two experiments, tagged apart, and the storage configuration naming their folder.
+async fn saved(t: &TestDb) -> (ManifestRecord, ManifestRecord) {
+    let registry = with_files(t).storable::<Experiment>().build().unwrap();
     let first = lakery::save_one(&experiment(1), &registry, &t.db)
         .tags([("project", "apollo"), ("note", "<b>bold</b>")])
         .await
@@ -865,16 +867,7 @@ struct Big {
 }
 
 async fn save_big(t: &TestDb) -> ManifestRecord {
-    std::fs::write(
-        t.path("lakery.toml"),
-        "[storages.files]\ntype = \"file\"\npath = \"files\"\n",
-    )
-    .unwrap();
-    let registry = Registry::builder()
-        .storage("files", FileStorage::new(t.path("files")).unwrap())
-        .storable::<Big>()
-        .build()
-        .unwrap();
+    let registry = with_files(t).storable::<Big>().build().unwrap();
     let big = Big {
         zeros: vec![0; 200 << 20],
         noise: (0..4u32 << 20)
@@ -1038,28 +1031,10 @@ fn parquet_bomb(columns: usize, page: usize) -> Vec<u8> {
     file
 }
 
-/// Bytes stored as Parquet, as they are.
-struct ParquetBytes;
-
-impl Serializer<Vec<u8>> for ParquetBytes {
-    fn name(&self) -> &str {
-        "test.parquet-bytes@v1"
-    }
-    fn content_type(&self) -> &str {
-        "application/vnd.apache.parquet"
-    }
-    fn serialize(&self, value: &Vec<u8>) -> Result<Bytes, SerializerError> {
-        Ok(Bytes::from(value.clone()))
-    }
-    fn deserialize(&self, bytes: Bytes, _: &Stored<'_>) -> Result<Vec<u8>, SerializerError> {
-        Ok(bytes.to_vec())
-    }
-}
-
 #[derive(Storable)]
 #[storable(class_id = "1b6e4d2a-8c3f-4a7e-b5d9-3e2f1a0c9d84")]
 struct Bomb {
-    #[content(serializer = ParquetBytes)]
+    #[content(serializer = RawBytes)]
     table: Vec<u8>,
 }
 
@@ -1075,6 +1050,13 @@ async fn a_parquet_bomb_is_refused_before_its_pages_are_decompressed() {
     let bomb = lakery::save_one(&Bomb { table }, &registry, &t.db)
         .await
         .unwrap();
+    // Stored as bytes, named Parquet: what anyone with write access to a row can do.
+    t.execute(&format!(
+        "UPDATE lakery_contents SET content_type = 'application/vnd.apache.parquet' \
+         WHERE manifest_id = '{}'",
+        bomb.id
+    ))
+    .await;
     let server = serve(&t, None);
     let page = get(&format!("{}/manifests/{}", server.base, bomb.id)).await;
     assert_eq!(page.status(), 200);
@@ -1084,6 +1066,70 @@ async fn a_parquet_bomb_is_refused_before_its_pages_are_decompressed() {
         "{html}"
     );
     assert_memory_bounded(&server, "a Parquet bomb's page");
+}
+
+/// A PNG of a few bytes whose header claims `width` × `height` pixels.
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        !bytes.iter().fold(!0u32, |crc, &byte| {
+            (0..8).fold(crc ^ u32::from(byte), |crc, _| {
+                (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg())
+            })
+        })
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::new();
+    header.extend(width.to_be_bytes());
+    header.extend(height.to_be_bytes());
+    header.extend([8, 2, 0, 0, 0]);
+    let chunks: [(&[u8], &[u8]); 3] = [(b"IHDR", &header), (b"IDAT", &[]), (b"IEND", &[])];
+    for (kind, data) in chunks {
+        png.extend((data.len() as u32).to_be_bytes());
+        let start = png.len();
+        png.extend(kind);
+        png.extend(data);
+        let crc = crc32(&png[start..]);
+        png.extend(crc.to_be_bytes());
+    }
+    png
+}
+
+#[derive(Storable)]
+#[storable(class_id = "4a9c1f3e-2d7b-4e6a-8f05-b1c3d5e7f902")]
+struct Picture {
+    #[content(serializer = RawBytes)]
+    image: Vec<u8>,
+}
+
+/// An image whose header claims a gigapixel is not put on the page for the browser to
+/// decode; one of a sane size still is.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_claiming_too_many_pixels_is_not_shown() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let registry = Registry::builder().storable::<Picture>().build().unwrap();
+    let mut shown = Vec::new();
+    for (width, height) in [(40_000, 40_000), (8, 6)] {
+        let picture = Picture {
+            image: png_claiming(width, height),
+        };
+        let record = lakery::save_one(&picture, &registry, &t.db).await.unwrap();
+        t.execute(&format!(
+            "UPDATE lakery_contents SET content_type = 'image/png' WHERE manifest_id = '{}'",
+            record.id
+        ))
+        .await;
+        shown.push(record.id);
+    }
+    let server = serve(&t, None);
+    let page = |id| format!("{}/manifests/{id}", server.base);
+    let html = get(&page(shown[0])).await.text().await.unwrap();
+    assert!(
+        html.contains("claims 40000×40000 pixels") && !html.contains("<img"),
+        "{html}"
+    );
+    let html = get(&page(shown[1])).await.text().await.unwrap();
+    assert!(html.contains("<img class=\"preview\""), "{html}");
 }
 
 /// The fuzz target `viewer_query`'s body over its seeds and every truncation and

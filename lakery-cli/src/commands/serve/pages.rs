@@ -205,6 +205,9 @@ fn render_preview(content: &ContentRecord, preview: &Preview) -> Markup {
         Preview::Skipped => html! {
             p.note { "Not previewed: this page previews the first " (MAX_PREVIEWS) " contents." }
         },
+        Preview::ImageTooLarge { width, height } => html! {
+            p.note { "Not shown: its header claims " (width) "×" (height) " pixels. Download it to look at it." }
+        },
         Preview::TooLarge { size } => html! {
             p.note { "Too large to preview here (" (crate::progress::size(*size)) "): download it." }
         },

@@ -12,6 +12,11 @@ const TEXT_LIMIT: usize = 64 << 10;
 const ROWS: usize = 20;
 /// At most this many bytes in a hex view.
 const HEX_BYTES: usize = 512;
+/// At most this many pixels in an image shown on a page: its header says how many it
+/// has, and a browser decoding a few kilobytes that claim a gigapixel takes gigabytes.
+const MAX_PIXELS: u64 = 64 << 20;
+/// How much of an image is read for its header (a JPEG's may follow its metadata).
+const IMAGE_HEAD: usize = 256 << 10;
 /// At most this many columns of a table, and characters of a cell.
 const COLUMNS: usize = 50;
 const CELL: usize = 200;
@@ -20,6 +25,8 @@ const CELL: usize = 200;
 pub enum Preview {
     /// A raster image the browser shows from the content's own URL.
     Image,
+    /// An image whose header claims more than [`MAX_PIXELS`]: not shown.
+    ImageTooLarge { width: u32, height: u32 },
     /// JSON, pretty-printed.
     Json { text: String, truncated: bool },
     /// Text, as text whatever its type says (HTML included).
@@ -147,7 +154,7 @@ pub async fn of(registry: &Registry, db: &Database, content: &ContentRecord) -> 
     let parsed = ContentType::parse(&content.content_type).ok();
     let essence = parsed.as_ref().map(|p| p.essence().to_owned());
     if essence.as_deref().is_some_and(|e| IMAGES.contains(&e)) {
-        return Preview::Image;
+        return image(registry, db, content).await;
     }
     if content.size > PREVIEW_LIMIT {
         return Preview::TooLarge { size: content.size };
@@ -179,6 +186,43 @@ pub async fn of(registry: &Registry, db: &Database, content: &ContentRecord) -> 
     })
     .await
     .unwrap_or_else(|e| Preview::Failed(format!("the preview failed: {e}")))
+}
+
+/// An image, shown by the browser unless its header claims more than [`MAX_PIXELS`];
+/// one whose header this build cannot read (formats other than PNG and JPEG) is left
+/// to the browser.
+async fn image(registry: &Registry, db: &Database, content: &ContentRecord) -> Preview {
+    use futures::StreamExt;
+
+    let chunks = match lakery::stream_content(registry, db, content.manifest_id, &content.key).await
+    {
+        Ok(chunks) => chunks,
+        Err(e) => return Preview::Failed(e.to_string()),
+    };
+    let mut chunks = chunks.into_stream(true);
+    let mut head = Vec::new();
+    while head.len() < IMAGE_HEAD {
+        match chunks.next().await {
+            Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+            Some(Err(e)) => return Preview::Failed(e.to_string()),
+            None => break,
+        }
+    }
+    let dimensions = image::ImageReader::new(std::io::Cursor::new(head))
+        .with_guessed_format()
+        .ok()
+        .and_then(|mut reader| {
+            // The decoder's limits would refuse the very headers looked for; only the
+            // header is read.
+            reader.no_limits();
+            reader.into_dimensions().ok()
+        });
+    match dimensions {
+        Some((width, height)) if u64::from(width) * u64::from(height) > MAX_PIXELS => {
+            Preview::ImageTooLarge { width, height }
+        }
+        _ => Preview::Image,
+    }
 }
 
 /// The start of `bytes` as text; `more` if they are themselves only a start.
