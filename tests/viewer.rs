@@ -22,7 +22,7 @@ use image::RgbImage;
 use lakery::serializer::{
     Csv, Json, Parquet, Png, RawBytes, Serializer, SerializerError, Stored, Text,
 };
-use lakery::{FileStorage, ManifestRecord, Registry, Storable};
+use lakery::{FileStorage, ManifestId, ManifestRecord, Registry, Storable};
 use serde::{Deserialize, Serialize};
 
 /// HTML, stored as `text/html`: what the viewer must show as text and never run.
@@ -1031,11 +1031,27 @@ fn parquet_bomb(columns: usize, page: usize) -> Vec<u8> {
     file
 }
 
+/// One content of bytes, whose row is then made to name another type.
 #[derive(Storable)]
 #[storable(class_id = "1b6e4d2a-8c3f-4a7e-b5d9-3e2f1a0c9d84")]
-struct Bomb {
+struct Hostile {
     #[content(serializer = RawBytes)]
-    table: Vec<u8>,
+    bytes: Vec<u8>,
+}
+
+/// `bytes` saved as a manifest's one content, whose row then names `content_type`: what
+/// anyone with write access to a row can do.
+async fn save_as(t: &TestDb, bytes: Vec<u8>, content_type: &str) -> ManifestId {
+    let registry = Registry::builder().storable::<Hostile>().build().unwrap();
+    let record = lakery::save_one(&Hostile { bytes }, &registry, &t.db)
+        .await
+        .unwrap();
+    t.execute(&format!(
+        "UPDATE lakery_contents SET content_type = '{content_type}' WHERE manifest_id = '{}'",
+        record.id
+    ))
+    .await;
+    record.id
 }
 
 /// A Parquet content of a few kilobytes whose four pages each decompress to 256 MiB:
@@ -1044,21 +1060,11 @@ struct Bomb {
 async fn a_parquet_bomb_is_refused_before_its_pages_are_decompressed() {
     let t = TestDb::sqlite().await;
     saved(&t).await;
-    let registry = Registry::builder().storable::<Bomb>().build().unwrap();
     let table = parquet_bomb(4, 256 << 20);
     assert!(table.len() < 200 << 10, "{} bytes", table.len());
-    let bomb = lakery::save_one(&Bomb { table }, &registry, &t.db)
-        .await
-        .unwrap();
-    // Stored as bytes, named Parquet: what anyone with write access to a row can do.
-    t.execute(&format!(
-        "UPDATE lakery_contents SET content_type = 'application/vnd.apache.parquet' \
-         WHERE manifest_id = '{}'",
-        bomb.id
-    ))
-    .await;
+    let bomb = save_as(&t, table, "application/vnd.apache.parquet").await;
     let server = serve(&t, None);
-    let page = get(&format!("{}/manifests/{}", server.base, bomb.id)).await;
+    let page = get(&format!("{}/manifests/{bomb}", server.base)).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(
@@ -1094,32 +1100,15 @@ fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     png
 }
 
-#[derive(Storable)]
-#[storable(class_id = "4a9c1f3e-2d7b-4e6a-8f05-b1c3d5e7f902")]
-struct Picture {
-    #[content(serializer = RawBytes)]
-    image: Vec<u8>,
-}
-
 /// An image whose header claims a gigapixel is not put on the page for the browser to
 /// decode; one of a sane size still is.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_image_claiming_too_many_pixels_is_not_shown() {
     let t = TestDb::sqlite().await;
     saved(&t).await;
-    let registry = Registry::builder().storable::<Picture>().build().unwrap();
     let mut shown = Vec::new();
     for (width, height) in [(40_000, 40_000), (8, 6)] {
-        let picture = Picture {
-            image: png_claiming(width, height),
-        };
-        let record = lakery::save_one(&picture, &registry, &t.db).await.unwrap();
-        t.execute(&format!(
-            "UPDATE lakery_contents SET content_type = 'image/png' WHERE manifest_id = '{}'",
-            record.id
-        ))
-        .await;
-        shown.push(record.id);
+        shown.push(save_as(&t, png_claiming(width, height), "image/png").await);
     }
     let server = serve(&t, None);
     let page = |id| format!("{}/manifests/{id}", server.base);
