@@ -32,6 +32,11 @@ fn notes_registry() -> Registry {
     Registry::builder().storable::<Note>().build().unwrap()
 }
 
+async fn save_note(t: &TestDb, registry: &Registry, text: &str) -> lakery::ManifestRecord {
+    let note = Note { text: text.into() };
+    lakery::save_one(&note, registry, &t.db).await.unwrap()
+}
+
 fn blob_registry(t: &TestDb, limit: Option<u64>) -> Registry {
     let builder = Registry::builder()
         .storage("files", FileStorage::new(t.path("files")).unwrap())
@@ -491,15 +496,7 @@ async fn read_only_opening_creates_and_changes_nothing_and_fails_at_once() {
     // A read-only open of a real database reads, refuses writes, and leaves the file
     // as it was.
     let registry = notes_registry();
-    let record = lakery::save_one(
-        &Note {
-            text: "kept".into(),
-        },
-        &registry,
-        &t.db,
-    )
-    .await
-    .unwrap();
+    let record = save_note(&t, &registry, "kept").await;
     let file = std::path::PathBuf::from(t.db.url().trim_start_matches("sqlite://"));
     let before = std::fs::read(&file).unwrap();
     let db = Database::connect_read_only(t.db.url()).await.unwrap();
@@ -523,15 +520,7 @@ async fn a_read_only_server_session_refuses_writes_on(t: TestDb) {
         return;
     }
     let registry = notes_registry();
-    let record = lakery::save_one(
-        &Note {
-            text: "kept".into(),
-        },
-        &registry,
-        &t.db,
-    )
-    .await
-    .unwrap();
+    let record = save_note(&t, &registry, "kept").await;
     let db = Database::connect_read_only(t.db.url()).await.unwrap();
     assert_eq!(db.find(&Query::new()).await.unwrap().records.len(), 1);
     assert!(

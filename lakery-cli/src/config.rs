@@ -74,18 +74,23 @@ impl Config {
     }
 
     /// A registry with these storages and no types: enough to read, check and delete
-    /// what is stored.
-    pub fn registry(&self) -> Result<Registry, Failure> {
+    /// what is stored. Unless `writable`, file storages are opened read-only: a folder
+    /// that is not there is an error naming it, and nothing is created or cleaned up.
+    pub fn registry(&self, writable: bool) -> Result<Registry, Failure> {
         let mut builder = Registry::builder();
         for (name, storage) in &self.storages {
             let failed = |e: &dyn std::fmt::Display| {
                 Failure::usage(format!("storage `{name}` cannot be opened: {e}"))
             };
             builder = match storage {
-                StorageConfig::File { path } => builder.storage(
-                    name.clone(),
-                    FileStorage::new(path).map_err(|e| failed(&e))?,
-                ),
+                StorageConfig::File { path } => {
+                    let storage = if writable {
+                        FileStorage::new(path)
+                    } else {
+                        FileStorage::read_only(path)
+                    };
+                    builder.storage(name.clone(), storage.map_err(|e| failed(&e))?)
+                }
                 StorageConfig::Object { url, options } => {
                     let storage = ObjectStorage::from_url_opts(url, options.clone())
                         .map_err(|e| failed(&e))?;

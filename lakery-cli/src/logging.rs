@@ -19,14 +19,3 @@ pub fn init(verbose: u8) {
         .without_time()
         .init();
 }
-
-/// A database URL without its password, for logs.
-pub fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}

@@ -2,9 +2,10 @@
 //!
 //! Every command takes the database (`--database URL` or `LAKERY_DATABASE_URL`) and the
 //! storage configuration (`--storages FILE`, default `lakery.toml`), since storages are
-//! not in the database. Exit codes: 0 done, 1 `verify` found problems, 2 bad usage or
-//! configuration (or a deletion not confirmed), 3 no such manifest or content, 4 the
-//! database or a storage failed.
+//! not in the database. Exit codes: 0 done, 1 `verify` found problems (or `ls`, `show`
+//! or `rm` met a manifest row they could not read, named on stderr), 2 bad usage or
+//! configuration (or a deletion not confirmed), 3 no such manifest or content (or a
+//! content whose bytes are gone), 4 the database or a storage failed.
 
 mod commands;
 mod config;
@@ -12,6 +13,7 @@ mod failure;
 mod filter;
 mod logging;
 mod progress;
+mod shown;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -159,48 +161,105 @@ fn main() -> ExitCode {
     }
 }
 
-/// Connects, reads the storage configuration, and runs the command; its exit code.
+/// Connects, reads the storage configuration where the command needs it, and runs the
+/// command; its exit code. Commands that only look open the database and the storages
+/// read-only, so that a mistyped path is an error rather than a new, empty database or
+/// storage.
 async fn run(cli: Cli) -> Result<u8, Failure> {
     let Some(url) = &cli.database else {
         return Err(Failure::usage(
             "no database: give --database URL or set LAKERY_DATABASE_URL",
         ));
     };
-    tracing::debug!("connecting to {}", logging::redacted(url));
-    let db = Database::connect(url).await?;
-    let named = std::env::var_os("LAKERY_STORAGES").is_some()
-        || std::env::args().any(|arg| arg == "--storages" || arg.starts_with("--storages="));
-    let config = Config::read(&cli.storages, named)?;
+    let storages = Storages {
+        path: &cli.storages,
+        named: std::env::var_os("LAKERY_STORAGES").is_some()
+            || std::env::args().any(|arg| arg == "--storages" || arg.starts_with("--storages=")),
+    };
+    let access = cli.command.access();
+    let db = connect(url, access).await?;
     let mut out = std::io::stdout().lock();
+    let done = |()| 0;
     match cli.command {
-        Command::Migrate => commands::migrate::run(&db, &mut out).await?,
-        Command::Ls { filter, json } => commands::ls::run(&db, &filter, json, &mut out).await?,
-        Command::Show { id, json } => commands::show::run(&db, id, json, &mut out).await?,
+        Command::Migrate => commands::migrate::run(&db, &mut out).await.map(done),
+        Command::Ls { filter, json } => commands::ls::run(&db, &filter, json, &mut out).await,
+        Command::Show { id, json } => commands::show::run(&db, id, json, &mut out).await,
         Command::Cat {
             id,
             key,
             output,
             raw,
         } => {
-            let registry = config.registry()?;
-            commands::cat::run(&registry, &db, id, &key, output, raw, &mut out).await?;
+            let registry = storages.registry(access)?;
+            commands::cat::run(&registry, &db, id, &key, output, raw, &mut out)
+                .await
+                .map(done)
         }
         Command::Verify { filter } => {
-            let registry = config.registry()?;
-            return commands::verify::run(&registry, &db, &filter, &mut out).await;
+            let registry = storages.registry(access)?;
+            commands::verify::run(&registry, &db, &filter, &mut out).await
         }
         Command::Gc { grace, yes } => {
-            let registry = config.registry()?;
-            commands::gc::run(&registry, &db, grace, yes, &mut out).await?;
+            let registry = storages.registry(access)?;
+            commands::gc::run(&registry, &db, grace, yes, &mut out)
+                .await
+                .map(done)
         }
         Command::Rm { ids, filter, yes } => {
-            commands::rm::run(&db, ids, &filter, yes, &mut out).await?
+            commands::rm::run(&db, ids, &filter, yes, &mut out).await
         }
         Command::Serve { bind, token } => {
-            let registry = config.registry()?;
+            let registry = storages.registry(access)?;
             drop(out);
-            commands::serve::run(db, registry, bind, token).await?;
+            commands::serve::run(db, registry, bind, token)
+                .await
+                .map(done)
         }
     }
-    Ok(0)
+}
+
+/// Whether a command changes what is stored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    ReadOnly,
+    ReadWrite,
+}
+
+impl Command {
+    /// `migrate`, `gc` and `rm` change what is stored; the others only look.
+    fn access(&self) -> Access {
+        match self {
+            Command::Migrate | Command::Gc { .. } | Command::Rm { .. } => Access::ReadWrite,
+            Command::Ls { .. }
+            | Command::Show { .. }
+            | Command::Cat { .. }
+            | Command::Verify { .. }
+            | Command::Serve { .. } => Access::ReadOnly,
+        }
+    }
+}
+
+/// Opens the database; its URL appears in messages only without its secrets.
+async fn connect(url: &str, access: Access) -> Result<Database, Failure> {
+    let shown = lakery::redact_url(url);
+    tracing::debug!("connecting to {shown}");
+    let db = match access {
+        Access::ReadOnly => Database::connect_read_only(url).await,
+        Access::ReadWrite => Database::connect(url).await,
+    };
+    db.map_err(|e| Failure::from(e).hiding_secrets_of(url))
+}
+
+/// The storage configuration file, read only by the commands that need a storage: a
+/// mistake in it does not stop `ls`, `show`, `rm` or `migrate`.
+struct Storages<'a> {
+    path: &'a std::path::Path,
+    /// Whether the file was asked for by name, so that its absence is an error.
+    named: bool,
+}
+
+impl Storages<'_> {
+    fn registry(&self, access: Access) -> Result<lakery::Registry, Failure> {
+        Config::read(self.path, self.named)?.registry(access == Access::ReadWrite)
+    }
 }

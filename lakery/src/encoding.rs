@@ -55,8 +55,9 @@ impl Encoding {
         Ok(out.into())
     }
 
-    /// `data`, decompressed, as a load undoes it; an error if it is not whole and
-    /// well-formed.
+    /// `data`, decompressed, however large that is; an error if it is not whole and
+    /// well-formed. For data from elsewhere, [`decode_up_to`](Encoding::decode_up_to)
+    /// bounds what it may become, as a load does.
     pub fn decode(self, data: &[u8]) -> std::io::Result<Bytes> {
         let mut coder = self.decoder()?;
         let mut out = coder.push(data)?.to_vec();

@@ -6,38 +6,40 @@ use std::io::{BufRead, IsTerminal, Write};
 use lakery::{Database, ManifestId, ManifestRecord};
 
 use crate::failure::Failure;
-use crate::filter::Filter;
+use crate::filter::{Filter, Pages};
 use crate::progress::Reporter;
+use crate::shown::shown;
 
-/// How many manifests `rm` deletes in one statement.
-const DELETE_CHUNK: usize = 200;
-
+/// The exit code: 1 if a selected row could not be removed because its id is not one
+/// (it is named on stderr); the others are deleted all the same.
 pub async fn run(
     db: &Database,
     ids: Vec<ManifestId>,
     filter: &Filter,
     yes: bool,
     out: &mut impl Write,
-) -> Result<(), Failure> {
-    let records = select(db, ids, filter).await?;
-    if records.is_empty() {
+) -> Result<u8, Failure> {
+    let selection = select(db, ids, filter, out).await?;
+    let code = if selection.unremovable == 0 { 0 } else { 1 };
+    if selection.ids.is_empty() {
         writeln!(out, "no manifests match: nothing deleted")?;
-        return Ok(());
-    }
-    for record in &records {
-        writeln!(
-            out,
-            "{}  {}  {}",
-            record.id,
-            record.class_id,
-            record.created_at.format("%Y-%m-%d %H:%M:%S")
-        )?;
+        return Ok(code);
     }
     out.flush()?;
     if !yes {
-        confirm(records.len())?;
+        confirm(selection.ids.len())?;
     }
-    delete(db, &records, out).await
+    delete(db, &selection.ids, out).await?;
+    Ok(code)
+}
+
+/// The manifests to delete, each listed as it is found, including those whose rows
+/// cannot be read otherwise.
+#[derive(Default)]
+struct Selection {
+    ids: Vec<ManifestId>,
+    /// Rows selected that cannot be deleted: their id is not a UUID.
+    unremovable: usize,
 }
 
 /// The manifests named by id, or those the filter selects: one or the other.
@@ -45,45 +47,95 @@ async fn select(
     db: &Database,
     ids: Vec<ManifestId>,
     filter: &Filter,
-) -> Result<Vec<ManifestRecord>, Failure> {
+    out: &mut impl Write,
+) -> Result<Selection, Failure> {
     match (ids.is_empty(), filter.is_empty()) {
         (false, true) if filter.limit.is_some() => {
             Err(Failure::usage("--limit applies to a filter, not to ids"))
         }
-        (false, true) => {
-            let mut ids = ids;
-            ids.sort_unstable();
-            ids.dedup();
-            let mut records = Vec::with_capacity(ids.len());
-            for id in ids {
-                records.push(db.manifest(id).await?);
-            }
-            Ok(records)
-        }
-        (true, false) => {
-            let mut records = Vec::new();
-            let mut query = filter.query();
-            loop {
-                let page = db.find(&query).await?;
-                let done = page.records.is_empty();
-                records.extend(page.records);
-                if filter.limit.is_some_and(|limit| records.len() >= limit) {
-                    records.truncate(filter.limit.unwrap_or(usize::MAX));
-                    break;
-                }
-                match page.next {
-                    Some(cursor) if !done => query = query.after(cursor),
-                    _ => break,
-                }
-            }
-            Ok(records)
-        }
+        (false, true) => select_ids(db, ids, out).await,
+        (true, false) => select_filtered(db, filter, out).await,
         (false, false) => Err(Failure::usage("give manifest ids or a filter, not both")),
         (true, true) => Err(Failure::usage(
             "give manifest ids, or a filter (--class, --tag, --since, --until); \
              to delete everything, say --until with a time in the future",
         )),
     }
+}
+
+async fn select_ids(
+    db: &Database,
+    mut ids: Vec<ManifestId>,
+    out: &mut impl Write,
+) -> Result<Selection, Failure> {
+    ids.sort_unstable();
+    ids.dedup();
+    for &id in &ids {
+        match db.manifest(id).await {
+            Ok(record) => list(out, &record)?,
+            Err(lakery::Error::CorruptRecord { reason, .. }) => {
+                list_unreadable(out, &id.to_string(), &reason)?
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(Selection {
+        ids,
+        unremovable: 0,
+    })
+}
+
+async fn select_filtered(
+    db: &Database,
+    filter: &Filter,
+    out: &mut impl Write,
+) -> Result<Selection, Failure> {
+    let mut selection = Selection::default();
+    let mut pages = Pages::new(db, filter);
+    while let Some(page) = pages.next().await? {
+        for record in &page.records {
+            list(out, record)?;
+            selection.ids.push(record.id);
+        }
+        for bad in &page.unreadable {
+            match bad.id.parse::<ManifestId>() {
+                Ok(id) => {
+                    list_unreadable(out, &bad.id, &bad.reason)?;
+                    selection.ids.push(id);
+                }
+                Err(_) => {
+                    out.flush()?;
+                    eprintln!(
+                        "lakery: a manifest row with id {:?} cannot be read ({}) and, \
+                         its id not being one, cannot be deleted by lakery",
+                        shown(&bad.id),
+                        shown(&bad.reason)
+                    );
+                    selection.unremovable += 1;
+                }
+            }
+        }
+    }
+    Ok(selection)
+}
+
+fn list(out: &mut impl Write, record: &ManifestRecord) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}  {}  {}",
+        record.id,
+        record.class_id,
+        record.created_at.format("%Y-%m-%d %H:%M:%S")
+    )
+}
+
+fn list_unreadable(out: &mut impl Write, id: &str, reason: &str) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}  (its row cannot be read: {})",
+        shown(id),
+        shown(reason)
+    )
 }
 
 /// Asks at the terminal; without one, nothing is deleted.
@@ -103,31 +155,20 @@ fn confirm(count: usize) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Deletes `records` a chunk at a time, saying how far it got if one fails.
-async fn delete(
-    db: &Database,
-    records: &[ManifestRecord],
-    out: &mut impl Write,
-) -> Result<(), Failure> {
-    let count = records.len();
+/// Deletes `ids` in one transaction: all of them, or, if it fails, none.
+async fn delete(db: &Database, ids: &[ManifestId], out: &mut impl Write) -> Result<(), Failure> {
+    let count = ids.len() as u64;
     let mut reporter = Reporter::new("rm", "manifests deleted");
-    let mut deleted = 0;
-    let ids: Vec<ManifestId> = records.iter().map(|r| r.id).collect();
-    for chunk in ids.chunks(DELETE_CHUNK) {
-        match db.delete(chunk).await {
-            Ok(n) => deleted += n,
-            Err(e) => {
-                reporter.finish();
-                writeln!(
-                    out,
-                    "deleted {deleted} of {count} manifests before the failure"
-                )?;
-                return Err(e.into());
-            }
-        }
-        reporter.show(deleted as u64, Some(count as u64), None);
+    reporter.show(0, Some(count), None);
+    let deleted = db.delete(ids).await;
+    if let Ok(deleted) = &deleted {
+        reporter.show(*deleted as u64, Some(count), None);
     }
     reporter.finish();
+    let deleted = deleted.map_err(|e| {
+        let _ = writeln!(out, "nothing deleted: the deletion failed");
+        Failure::from(e)
+    })?;
     writeln!(
         out,
         "deleted {deleted} manifests; their blobs stay until `lakery gc` removes them"

@@ -7,8 +7,10 @@ use lakery::{Database, Registry};
 use crate::failure::Failure;
 use crate::filter::Filter;
 use crate::progress::Reporter;
+use crate::shown::shown;
 
-/// The exit code: 1 if any content is missing or corrupt.
+/// The exit code: 1 if any content is missing or corrupt, or a manifest's row cannot be
+/// read (each is named, and the rest still checked).
 pub async fn run(
     registry: &Registry,
     db: &Database,
@@ -20,11 +22,23 @@ pub async fn run(
         lakery::verify_with_progress(registry, db, &filter.query(), |p| reporter.update(p)).await;
     reporter.finish();
     let report = report?;
+    for bad in &report.unreadable {
+        writeln!(
+            out,
+            "Unreadable: manifest {}: {}",
+            shown(&bad.id),
+            shown(&bad.reason)
+        )?;
+    }
     for problem in &report.problems {
         writeln!(
             out,
             "{:?}: manifest {} content `{}` in `{}`: {}",
-            problem.kind, problem.manifest, problem.key, problem.storage, problem.error
+            problem.kind,
+            problem.manifest,
+            shown(&problem.key),
+            shown(&problem.storage),
+            shown(&problem.error.to_string())
         )?;
     }
     writeln!(
@@ -33,7 +47,7 @@ pub async fn run(
         report.manifests,
         report.contents,
         report.bytes,
-        report.problems.len()
+        report.problems.len() + report.unreadable.len()
     )?;
-    Ok(if report.problems.is_empty() { 0 } else { 1 })
+    Ok(if report.is_ok() { 0 } else { 1 })
 }

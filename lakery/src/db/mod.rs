@@ -966,7 +966,7 @@ async fn connect_sqlite(url: &str, access: Access) -> Result<Pool<SqliteAsync>> 
     let path = sqlite_path(url)?;
     let in_memory = path == ":memory:";
     let open_error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Connect {
-        url: url.to_owned(),
+        url: redact_url(url),
         source,
     };
     let (target, pragmas) = match access {
