@@ -83,7 +83,10 @@ fn manifest_row(record: &ManifestRecord) -> Markup {
     }
 }
 
+/// The list filtered by one tag, written as `parse_tag` reads it: `=` and `\` in the key
+/// escaped, so that a key holding `=` is found again.
 fn tag_link(key: &str, value: &str) -> String {
+    let key = key.replace('\\', "\\\\").replace('=', "\\=");
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("tag", &format!("{key}={value}"))
         .finish();
@@ -242,4 +245,20 @@ pub async fn style() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         PreEscaped(include_str!("style.css")).into_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_tag_link_finds_keys_holding_equals_signs_and_backslashes() {
+        for (key, value) in [("a=b", "c=d"), (r"c:\temp", "1"), (r"x\=", ""), ("k", "v")] {
+            let link = super::tag_link(key, value);
+            let query = link.strip_prefix("/?").unwrap();
+            let (_, text) = url::form_urlencoded::parse(query.as_bytes())
+                .next()
+                .unwrap();
+            let expected = Ok((key.to_owned(), value.to_owned()));
+            assert_eq!(crate::filter::parse_tag(&text), expected, "{link}");
+        }
+    }
 }
