@@ -1074,6 +1074,27 @@ async fn a_parquet_bomb_is_refused_before_its_pages_are_decompressed() {
     assert_memory_bounded(&server, "a Parquet bomb's page");
 }
 
+/// Sixteen MiB of JSON whose values take 256 MiB once parsed: previewed as text.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_json_content_is_previewed_without_parsing_it_whole() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let mut json = b"[0".to_vec();
+    json.extend(",0".repeat((16 << 20) / 2 - 2).as_bytes());
+    json.push(b']');
+    let id = save_as(&t, json, "application/json").await;
+    let server = serve(&t, None);
+    let page = get(&format!("{}/manifests/{id}", server.base)).await;
+    assert_eq!(page.status(), 200);
+    assert_memory_bounded(&server, "a 16 MiB JSON content's page");
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("[0,0,0,0") && html.contains("Only the beginning"),
+        "{}",
+        &html[..2000]
+    );
+}
+
 /// A PNG of a few bytes whose header claims `width` × `height` pixels.
 fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     fn crc32(bytes: &[u8]) -> u32 {

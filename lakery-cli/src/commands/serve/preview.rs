@@ -8,6 +8,10 @@ use super::parquet_pages;
 const PREVIEW_LIMIT: u64 = 16 << 20;
 /// At most this much text is shown.
 const TEXT_LIMIT: usize = 64 << 10;
+/// JSON up to this size is parsed to be pretty-printed; larger, it is shown as it is.
+/// Parsed, it takes many times its size (16 MiB of `[0,0,...]` is 256 MiB of values),
+/// and only [`TEXT_LIMIT`] of it is shown.
+const JSON_PRETTY: usize = 1 << 20;
 /// At most this many rows of a table.
 const ROWS: usize = 20;
 /// At most this many bytes in a hex view.
@@ -177,7 +181,7 @@ pub async fn of(registry: &Registry, db: &Database, content: &ContentRecord) -> 
             },
             (Some(PARQUET), _) => parquet(bytes).unwrap_or_else(Preview::Failed),
             (Some(ARROW_STREAM), _) => arrow_stream(bytes).unwrap_or_else(Preview::Failed),
-            (_, Some(Format::Json)) if !more => json(&bytes),
+            (_, Some(Format::Json)) if !more && bytes.len() <= JSON_PRETTY => json(&bytes),
             (_, Some(Format::Csv)) => csv(&bytes, more).unwrap_or_else(Preview::Failed),
             (_, Some(Format::Json | Format::Text | Format::JsonLines)) => text(&bytes, more),
             _ if essence.as_deref().is_some_and(|e| ACTIVE_TEXT.contains(&e)) => text(&bytes, more),
