@@ -459,13 +459,7 @@ async fn the_api_lists_shows_and_serves_contents_safely_on(t: TestDb) {
     assert_eq!(post.status(), 405, "read-only");
 
     // A corrupted blob: the bytes are refused, the page says why.
-    let rows_record = lakery::Database::contents(&t.db, first.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.key == "rows")
-        .unwrap();
-    let file = common::stored_file(&t.path("files"), &rows_record.hash);
+    let file = blob_file(&t, first.id, "rows").await;
     std::fs::write(&file, b"step,loss\n0,999\n").unwrap();
     let corrupt = get(&content("rows")).await;
     assert_eq!(corrupt.status(), 500);
@@ -917,19 +911,24 @@ async fn slow_clients_of_a_large_content_keep_the_server_small() {
     assert_memory_bounded(&server, "a 200 MiB content streamed");
 }
 
+/// The file that holds the bytes of content `key` of manifest `id`, in storage `files`.
+async fn blob_file(t: &TestDb, id: ManifestId, key: &str) -> std::path::PathBuf {
+    let record = lakery::Database::contents(&t.db, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.key == key)
+        .unwrap();
+    common::stored_file(&t.path("files"), &record.hash)
+}
+
 /// Bytes that do not match their hash, past what is checked before the status is sent,
 /// cut the body off: the client sees a broken response, never a complete wrong one.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hash_mismatch_mid_body_cuts_the_response_off() {
     let t = TestDb::sqlite().await;
     let big = save_big(&t).await;
-    let record = lakery::Database::contents(&t.db, big.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.key == "noise")
-        .unwrap();
-    let file = common::stored_file(&t.path("files"), &record.hash);
+    let file = blob_file(&t, big.id, "noise").await;
     let mut bytes = std::fs::read(&file).unwrap();
     *bytes.last_mut().unwrap() ^= 1;
     std::fs::write(&file, bytes).unwrap();
