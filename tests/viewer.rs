@@ -1073,6 +1073,62 @@ async fn a_parquet_bomb_is_refused_before_its_pages_are_decompressed() {
     assert_memory_bounded(&server, "a Parquet bomb's page");
 }
 
+/// An Arrow stream of one small batch whose framing then lies: its batch's metadata
+/// claims a body of a terabyte, or its length prefix 2 GiB of metadata.
+fn lying_arrow_streams() -> [Vec<u8>; 2] {
+    let batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("n", DataType::Int32, false)])),
+        vec![Arc::new(arrow_array::Int32Array::from(vec![1, 2, 3]))],
+    )
+    .unwrap();
+    let mut stream = Vec::new();
+    let mut writer =
+        arrow_ipc::writer::StreamWriter::try_new(&mut stream, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    // Continuation marker, metadata length, metadata: the schema's message, then the
+    // batch's.
+    let length = |at: usize| i32::from_le_bytes(stream[at + 4..at + 8].try_into().unwrap());
+    let batch_at = 8 + length(0) as usize;
+    let metadata = batch_at + 8..batch_at + 8 + length(batch_at) as usize;
+    let message = arrow_ipc::root_as_message(&stream[metadata.clone()]).unwrap();
+    let body = message.bodyLength().to_le_bytes();
+    let field = metadata.start
+        + stream[metadata]
+            .windows(8)
+            .position(|w| w == body)
+            .expect("the body's length in the batch's metadata");
+    let mut huge_body = stream.clone();
+    huge_body[field..field + 8].copy_from_slice(&(1i64 << 40).to_le_bytes());
+    let mut huge_metadata = stream;
+    huge_metadata[batch_at + 4..batch_at + 8].copy_from_slice(&i32::MAX.to_le_bytes());
+    [huge_body, huge_metadata]
+}
+
+/// Arrow streams whose framing claims more than they hold are refused without
+/// reserving what they claim.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lying_arrow_stream_is_refused_in_bounded_memory() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let mut ids = Vec::new();
+    for stream in lying_arrow_streams() {
+        ids.push(save_as(&t, stream, "application/vnd.apache.arrow.stream").await);
+    }
+    let server = serve(&t, None);
+    for id in ids {
+        let page = get(&format!("{}/manifests/{id}", server.base)).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("Cannot preview it: not an Arrow stream"),
+            "{html}"
+        );
+    }
+    assert_memory_bounded(&server, "lying Arrow streams' pages");
+}
+
 /// Sixteen MiB of JSON whose values take 256 MiB once parsed: previewed as text.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_large_json_content_is_previewed_without_parsing_it_whole() {
