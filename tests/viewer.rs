@@ -431,6 +431,10 @@ async fn the_api_lists_shows_and_serves_contents_safely_on(t: TestDb) {
         html.contains("More than 16.00 MiB"),
         "a decompression bomb is read only in part"
     );
+    assert!(
+        html.contains("<td>Oslo</td>") && html.contains("First 3 of 3 rows."),
+        "the Parquet table's rows, within what its pages may claim"
+    );
 
     // Errors: a clear status and message.
     let bad = get(&format!("{base}/api/manifests/not-an-id")).await;
