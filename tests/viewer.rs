@@ -22,7 +22,7 @@ use image::RgbImage;
 use lakery::serializer::{
     Csv, Json, Parquet, Png, RawBytes, Serializer, SerializerError, Stored, Text,
 };
-use lakery::{FileStorage, ManifestRecord, Registry, Storable};
+use lakery::{FileStorage, ManifestId, ManifestRecord, Registry, Storable};
 use serde::{Deserialize, Serialize};
 
 /// HTML, stored as `text/html`: what the viewer must show as text and never run.
@@ -112,18 +112,20 @@ fn experiment(n: u32) -> Experiment {
     }
 }
 
-/// Two experiments, tagged apart, and the storage configuration naming their folder.
-async fn saved(t: &TestDb) -> (ManifestRecord, ManifestRecord) {
+/// A registry with the storage `files`, in the test's folder, and the storage
+/// configuration that names it for `lakery`.
+fn with_files(t: &TestDb) -> lakery::RegistryBuilder {
     std::fs::write(
         t.path("lakery.toml"),
         "[storages.files]\ntype = \"file\"\npath = \"files\"\n",
     )
     .unwrap();
-    let registry = Registry::builder()
-        .storage("files", FileStorage::new(t.path("files")).unwrap())
-        .storable::<Experiment>()
-        .build()
-        .unwrap();
+    Registry::builder().storage("files", FileStorage::new(t.path("files")).unwrap())
+}
+
+/// Two experiments, tagged apart, and the storage configuration naming their folder.
+async fn saved(t: &TestDb) -> (ManifestRecord, ManifestRecord) {
+    let registry = with_files(t).storable::<Experiment>().build().unwrap();
     let first = lakery::save_one(&experiment(1), &registry, &t.db)
         .tags([("project", "apollo"), ("note", "<b>bold</b>")])
         .await
@@ -237,6 +239,23 @@ impl Drop for Process {
 struct Server {
     _process: Process,
     base: String,
+}
+
+impl Server {
+    /// The most memory the server has held resident so far (`VmHWM`), in bytes; `None`
+    /// where `/proc` does not say.
+    fn peak_memory(&self) -> Option<u64> {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self._process.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib << 10)
+    }
+
+    /// Its port.
+    fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
 }
 
 /// `lakery serve` on port 0: it binds a free port itself and says which, on the first
@@ -412,6 +431,10 @@ async fn the_api_lists_shows_and_serves_contents_safely_on(t: TestDb) {
         html.contains("More than 16.00 MiB"),
         "a decompression bomb is read only in part"
     );
+    assert!(
+        html.contains("<td>Oslo</td>") && html.contains("First 3 of 3 rows."),
+        "the Parquet table's rows, within what its pages may claim"
+    );
 
     // Errors: a clear status and message.
     let bad = get(&format!("{base}/api/manifests/not-an-id")).await;
@@ -440,13 +463,7 @@ async fn the_api_lists_shows_and_serves_contents_safely_on(t: TestDb) {
     assert_eq!(post.status(), 405, "read-only");
 
     // A corrupted blob: the bytes are refused, the page says why.
-    let rows_record = lakery::Database::contents(&t.db, first.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.key == "rows")
-        .unwrap();
-    let file = common::stored_file(&t.path("files"), &rows_record.hash);
+    let file = blob_file(&t, first.id, "rows").await;
     std::fs::write(&file, b"step,loss\n0,999\n").unwrap();
     let corrupt = get(&content("rows")).await;
     assert_eq!(corrupt.status(), 500);
@@ -664,6 +681,547 @@ async fn weak_tokens_and_open_binds_without_one_are_refused() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
+}
+
+// --- Hostile requests and contents (issue 21) -----------------------------------------
+
+/// What a server's peak resident memory may be after the hostile requests below: its
+/// own start takes some tens of MiB; the unbounded reads took gigabytes.
+const MEMORY_BOUND: u64 = 200 << 20;
+
+fn assert_memory_bounded(server: &Server, what: &str) {
+    match server.peak_memory() {
+        Some(peak) => assert!(
+            peak < MEMORY_BOUND,
+            "{what}: the server peaked at {} MiB resident",
+            peak >> 20
+        ),
+        None => eprintln!("no /proc/PID/status here: the server's memory is not measured"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversize_queries_are_a_400_before_the_database() {
+    common::each_backend(oversize_queries_are_a_400_on).await;
+}
+
+async fn oversize_queries_are_a_400_on(t: TestDb) {
+    saved(&t).await;
+    let server = serve(&t, None);
+    let base = &server.base;
+    let tags = |n: usize| vec!["tag=project%3Dapollo"; n].join("&");
+    let refused = [
+        (tags(3000), "query string"),
+        (vec!["tag="; 3000].join("&"), "query string"),
+        (vec!["tag="; 100].join("&"), "parameters"),
+        (tags(17), "more than 16 tags"),
+        (
+            "limit=1&limit=2".to_owned(),
+            "`limit` is given more than once",
+        ),
+        (
+            format!("class={}&class={}", uuid::Uuid::nil(), uuid::Uuid::max()),
+            "`class` is given more than once",
+        ),
+    ];
+    for (query, expected) in &refused {
+        for path in ["/api/manifests", "/"] {
+            let started = Instant::now();
+            let response = get(&format!("{base}{path}?{query}")).await;
+            assert_eq!(
+                response.status(),
+                400,
+                "{path}?{}…",
+                &query[..20.min(query.len())]
+            );
+            let message = response.text().await.unwrap();
+            assert!(message.contains(expected), "{message}");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "answered at once"
+            );
+        }
+    }
+    // Up to the cap is served.
+    let listed = json(&format!("{base}/api/manifests?{}", tags(16))).await;
+    assert_eq!(listed["manifests"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_token_only_the_loopback_address_it_is_bound_to_is_answered() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let server = serve(&t, None);
+    let port = server.port();
+    let with_host = |host: String| {
+        http()
+            .get(format!("{}/api/manifests", server.base))
+            .header("host", host)
+            .send()
+    };
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LocalHost:{port}"),
+    ] {
+        assert_eq!(
+            with_host(host.clone()).await.unwrap().status(),
+            200,
+            "{host}"
+        );
+    }
+    // A page of another site whose name now resolves to 127.0.0.1 (DNS rebinding).
+    for host in [
+        format!("evil.example:{port}"),
+        "evil.example".to_owned(),
+        format!("127.0.0.1:{}", port.wrapping_add(1)),
+        "localhost".to_owned(),
+    ] {
+        let refused = with_host(host.clone()).await.unwrap();
+        assert_eq!(refused.status(), 421, "{host}");
+        assert_eq!(header(&refused, "x-content-type-options"), "nosniff");
+        assert!(refused.text().await.unwrap().contains("--token"));
+    }
+
+    // With a token, the token is what is checked, whatever the name.
+    let server = serve(&t, Some("s3cr3t-token"));
+    let named = http()
+        .get(format!("{}/api/manifests", server.base))
+        .header("host", "viewer.example")
+        .bearer_auth("s3cr3t-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(named.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_with_plus_signs_can_be_given_in_the_address() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let token = "a+b/c=d+e";
+    let server = serve(&t, Some(token));
+    for given in ["a+b/c=d+e", "a%2Bb%2Fc%3Dd%2Be"] {
+        let login = get(&format!("{}/?token={given}", server.base)).await;
+        assert_eq!(login.status(), 303, "{given}");
+        assert!(header(&login, "set-cookie").contains(&format!("={token};")));
+    }
+    let wrong = get(&format!("{}/?token=a%20b/c=d%20e", server.base)).await;
+    assert_eq!(wrong.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreadable_manifest_rows_are_reported_by_id_and_the_others_shown() {
+    common::each_backend(unreadable_manifest_rows_on).await;
+}
+
+async fn unreadable_manifest_rows_on(t: TestDb) {
+    let (first, second) = saved(&t).await;
+    let damage = match t.backend() {
+        lakery::Backend::Sqlite => "created_at = 'yesterday'",
+        _ => "class_version = -1",
+    };
+    t.execute(&format!(
+        "UPDATE lakery_manifests SET {damage} WHERE id = '{}'",
+        first.id
+    ))
+    .await;
+    let server = serve(&t, None);
+    let base = &server.base;
+    let listed = json(&format!("{base}/api/manifests")).await;
+    assert_eq!(listed["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["manifests"][0]["id"], second.id.to_string());
+    assert_eq!(listed["unreadable"][0]["id"], first.id.to_string());
+    assert!(!listed["unreadable"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .is_empty());
+    let page = get(&format!("{base}/")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Unreadable manifests") && html.contains(&first.id.to_string()),
+        "{html}"
+    );
+    assert!(html.contains(&second.id.to_string()));
+    for path in [
+        format!("/api/manifests/{}", first.id),
+        format!("/manifests/{}", first.id),
+    ] {
+        let shown = get(&format!("{base}{path}")).await;
+        assert_eq!(shown.status(), 500, "{path}");
+        let message = shown.text().await.unwrap();
+        assert!(message.contains(&first.id.to_string()), "{path}: {message}");
+    }
+}
+
+#[derive(Storable)]
+#[storable(class_id = "7d2f0c1e-5b3a-4e8f-9a61-0c4d2e8b7f35")]
+struct Big {
+    #[content(serializer = RawBytes, storage = "files", encoding = "zstd")]
+    zeros: Vec<u8>,
+    #[content(serializer = RawBytes, storage = "files")]
+    noise: Vec<u8>,
+}
+
+async fn save_big(t: &TestDb) -> ManifestRecord {
+    let registry = with_files(t).storable::<Big>().build().unwrap();
+    let big = Big {
+        zeros: vec![0; 200 << 20],
+        noise: (0..4u32 << 20)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect(),
+    };
+    lakery::save_one(&big, &registry, &t.db).await.unwrap()
+}
+
+/// Eight clients that read a few bytes of a content decoding to 200 MiB and then stall:
+/// each held its whole decoded body, and the read's permit was given back before it
+/// was sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_clients_of_a_large_content_keep_the_server_small() {
+    use std::io::Write;
+
+    let t = TestDb::sqlite().await;
+    let big = save_big(&t).await;
+    let server = serve(&t, None);
+    let port = server.port();
+    let path = format!("/api/manifests/{}/contents/zeros", big.id);
+    let clients: Vec<std::net::TcpStream> = (0..8)
+        .map(|_| {
+            let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(
+                client,
+                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+            )
+            .unwrap();
+            client
+        })
+        .collect();
+    // Four are answered (the others wait their turn), and none reads on.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_memory_bounded(&server, "eight stalled clients");
+    drop(clients);
+
+    // Their turns are given back, and the content comes whole.
+    let mut response = get(&format!("{}{path}", server.base)).await;
+    assert_eq!(response.status(), 200);
+    let mut length = 0;
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        assert!(chunk.iter().all(|b| *b == 0));
+        length += chunk.len();
+    }
+    assert_eq!(length, 200 << 20);
+    assert_memory_bounded(&server, "a 200 MiB content streamed");
+}
+
+/// The file that holds the bytes of content `key` of manifest `id`, in storage `files`.
+async fn blob_file(t: &TestDb, id: ManifestId, key: &str) -> std::path::PathBuf {
+    let record = lakery::Database::contents(&t.db, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.key == key)
+        .unwrap();
+    common::stored_file(&t.path("files"), &record.hash)
+}
+
+/// Bytes that do not match their hash, past what is checked before the status is sent,
+/// cut the body off: the client sees a broken response, never a complete wrong one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hash_mismatch_mid_body_cuts_the_response_off() {
+    let t = TestDb::sqlite().await;
+    let big = save_big(&t).await;
+    let file = blob_file(&t, big.id, "noise").await;
+    let mut bytes = std::fs::read(&file).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&file, bytes).unwrap();
+    let server = serve(&t, None);
+    let response = get(&format!(
+        "{}/api/manifests/{}/contents/noise",
+        server.base, big.id
+    ))
+    .await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the first mebibyte matched as far as known"
+    );
+    assert!(
+        response.bytes().await.is_err(),
+        "the body must not end as if complete"
+    );
+}
+
+/// A Parquet file of `columns` INT32 columns of one row, each one zstd page that
+/// decompresses to `page` bytes (zeros): a few kilobytes that a reader trusting its
+/// page headers decompresses whole.
+fn parquet_bomb(columns: usize, page: usize) -> Vec<u8> {
+    use std::io::Write;
+
+    use parquet::basic::{Compression, Encoding, Repetition, Type as Physical, ZstdLevel};
+    use parquet::column::page::{CompressedPage, Page, PageWriter};
+    use parquet::column::writer::ColumnCloseResult;
+    use parquet::file::metadata::ColumnChunkMetaData;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
+    use parquet::schema::types::{SchemaDescriptor, Type};
+
+    let mut encoder = zstd::Encoder::new(Vec::new(), 3).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..page >> 20 {
+        encoder.write_all(&zeros).unwrap();
+    }
+    let compressed = Bytes::from(encoder.finish().unwrap());
+    let fields = (0..columns)
+        .map(|i| {
+            Arc::new(
+                Type::primitive_type_builder(&format!("c{i}"), Physical::INT32)
+                    .with_repetition(Repetition::REQUIRED)
+                    .build()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let schema = Arc::new(
+        Type::group_type_builder("schema")
+            .with_fields(fields)
+            .build()
+            .unwrap(),
+    );
+    let descriptor = SchemaDescriptor::new(schema.clone());
+    let mut file = Vec::new();
+    let properties = Arc::new(WriterProperties::builder().build());
+    let mut writer = SerializedFileWriter::new(&mut file, schema, properties).unwrap();
+    let mut group = writer.next_row_group().unwrap();
+    for column in 0..columns {
+        let mut chunk = Vec::new();
+        {
+            let mut sink = TrackedWrite::new(&mut chunk);
+            let mut pages = SerializedPageWriter::new(&mut sink);
+            let data = Page::DataPage {
+                buf: compressed.clone(),
+                num_values: 1,
+                encoding: Encoding::PLAIN,
+                def_level_encoding: Encoding::RLE,
+                rep_level_encoding: Encoding::RLE,
+                statistics: None,
+            };
+            pages.write_page(CompressedPage::new(data, page)).unwrap();
+            pages.close().unwrap();
+        }
+        let metadata = ColumnChunkMetaData::builder(descriptor.column(column))
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_encodings(vec![Encoding::PLAIN, Encoding::RLE])
+            .set_num_values(1)
+            .set_data_page_offset(0)
+            .set_total_compressed_size(chunk.len() as i64)
+            .set_total_uncompressed_size(page as i64)
+            .build()
+            .unwrap();
+        let close = ColumnCloseResult {
+            bytes_written: chunk.len() as u64,
+            rows_written: 1,
+            metadata,
+            bloom_filter: None,
+            column_index: None,
+            offset_index: None,
+        };
+        group.append_column(&Bytes::from(chunk), close).unwrap();
+    }
+    group.close().unwrap();
+    writer.close().unwrap();
+    file
+}
+
+/// One content of bytes, whose row is then made to name another type.
+#[derive(Storable)]
+#[storable(class_id = "1b6e4d2a-8c3f-4a7e-b5d9-3e2f1a0c9d84")]
+struct Hostile {
+    #[content(serializer = RawBytes)]
+    bytes: Vec<u8>,
+}
+
+/// `bytes` saved as a manifest's one content, whose row then names `content_type`: what
+/// anyone with write access to a row can do.
+async fn save_as(t: &TestDb, bytes: Vec<u8>, content_type: &str) -> ManifestId {
+    let registry = Registry::builder().storable::<Hostile>().build().unwrap();
+    let record = lakery::save_one(&Hostile { bytes }, &registry, &t.db)
+        .await
+        .unwrap();
+    t.execute(&format!(
+        "UPDATE lakery_contents SET content_type = '{content_type}' WHERE manifest_id = '{}'",
+        record.id
+    ))
+    .await;
+    record.id
+}
+
+/// A Parquet content of a few kilobytes whose four pages each decompress to 256 MiB:
+/// a page view took the server past a gigabyte.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parquet_bomb_is_refused_before_its_pages_are_decompressed() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let table = parquet_bomb(4, 256 << 20);
+    assert!(table.len() < 200 << 10, "{} bytes", table.len());
+    let bomb = save_as(&t, table, "application/vnd.apache.parquet").await;
+    let server = serve(&t, None);
+    let page = get(&format!("{}/manifests/{bomb}", server.base)).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Cannot preview it") && html.contains("claim 1.00 GiB"),
+        "{html}"
+    );
+    assert_memory_bounded(&server, "a Parquet bomb's page");
+}
+
+/// An Arrow stream of one small batch whose framing then lies: its batch's metadata
+/// claims a body of a terabyte, or its length prefix 2 GiB of metadata.
+fn lying_arrow_streams() -> [Vec<u8>; 2] {
+    let batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("n", DataType::Int32, false)])),
+        vec![Arc::new(arrow_array::Int32Array::from(vec![1, 2, 3]))],
+    )
+    .unwrap();
+    let mut stream = Vec::new();
+    let mut writer =
+        arrow_ipc::writer::StreamWriter::try_new(&mut stream, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    // Continuation marker, metadata length, metadata: the schema's message, then the
+    // batch's.
+    let length = |at: usize| i32::from_le_bytes(stream[at + 4..at + 8].try_into().unwrap());
+    let batch_at = 8 + length(0) as usize;
+    let metadata = batch_at + 8..batch_at + 8 + length(batch_at) as usize;
+    let message = arrow_ipc::root_as_message(&stream[metadata.clone()]).unwrap();
+    let body = message.bodyLength().to_le_bytes();
+    let field = metadata.start
+        + stream[metadata]
+            .windows(8)
+            .position(|w| w == body)
+            .expect("the body's length in the batch's metadata");
+    let mut huge_body = stream.clone();
+    huge_body[field..field + 8].copy_from_slice(&(1i64 << 40).to_le_bytes());
+    let mut huge_metadata = stream;
+    huge_metadata[batch_at + 4..batch_at + 8].copy_from_slice(&i32::MAX.to_le_bytes());
+    [huge_body, huge_metadata]
+}
+
+/// Arrow streams whose framing claims more than they hold are refused without
+/// reserving what they claim.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lying_arrow_stream_is_refused_in_bounded_memory() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let mut ids = Vec::new();
+    for stream in lying_arrow_streams() {
+        ids.push(save_as(&t, stream, "application/vnd.apache.arrow.stream").await);
+    }
+    let server = serve(&t, None);
+    for id in ids {
+        let page = get(&format!("{}/manifests/{id}", server.base)).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("Cannot preview it: not an Arrow stream"),
+            "{html}"
+        );
+    }
+    assert_memory_bounded(&server, "lying Arrow streams' pages");
+}
+
+/// Sixteen MiB of JSON whose values take 256 MiB once parsed: previewed as text.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_json_content_is_previewed_without_parsing_it_whole() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let mut json = b"[0".to_vec();
+    json.extend(",0".repeat((16 << 20) / 2 - 2).as_bytes());
+    json.push(b']');
+    let id = save_as(&t, json, "application/json").await;
+    let server = serve(&t, None);
+    let page = get(&format!("{}/manifests/{id}", server.base)).await;
+    assert_eq!(page.status(), 200);
+    assert_memory_bounded(&server, "a 16 MiB JSON content's page");
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("[0,0,0,0") && html.contains("Only the beginning"),
+        "{}",
+        &html[..2000]
+    );
+}
+
+/// A PNG of a few bytes whose header claims `width` × `height` pixels.
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        !bytes.iter().fold(!0u32, |crc, &byte| {
+            (0..8).fold(crc ^ u32::from(byte), |crc, _| {
+                (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg())
+            })
+        })
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::new();
+    header.extend(width.to_be_bytes());
+    header.extend(height.to_be_bytes());
+    header.extend([8, 2, 0, 0, 0]);
+    let chunks: [(&[u8], &[u8]); 3] = [(b"IHDR", &header), (b"IDAT", &[]), (b"IEND", &[])];
+    for (kind, data) in chunks {
+        png.extend((data.len() as u32).to_be_bytes());
+        let start = png.len();
+        png.extend(kind);
+        png.extend(data);
+        let crc = crc32(&png[start..]);
+        png.extend(crc.to_be_bytes());
+    }
+    png
+}
+
+/// An image whose header claims a gigapixel is not put on the page for the browser to
+/// decode; one of a sane size still is.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_claiming_too_many_pixels_is_not_shown() {
+    let t = TestDb::sqlite().await;
+    saved(&t).await;
+    let mut shown = Vec::new();
+    for (width, height) in [(40_000, 40_000), (8, 6)] {
+        shown.push(save_as(&t, png_claiming(width, height), "image/png").await);
+    }
+    let server = serve(&t, None);
+    let page = |id| format!("{}/manifests/{id}", server.base);
+    let html = get(&page(shown[0])).await.text().await.unwrap();
+    assert!(
+        html.contains("claims 40000×40000 pixels") && !html.contains("<img"),
+        "{html}"
+    );
+    let html = get(&page(shown[1])).await.text().await.unwrap();
+    assert!(html.contains("<img class=\"preview\""), "{html}");
+}
+
+/// The fuzz target `viewer_query`'s body over its seeds and every truncation and
+/// one-byte change of them, in every `cargo test`, where libFuzzer is not built.
+#[test]
+fn the_viewer_query_fuzz_target_takes_its_seeds_and_their_mutations() {
+    let folder =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/viewer_query");
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let seed = std::fs::read(entry.unwrap().path()).unwrap();
+        lakery_cli::fuzz_viewer_query(&seed);
+        for end in 0..seed.len() {
+            lakery_cli::fuzz_viewer_query(&seed[..end]);
+            for byte in [b'&', b'=', b'%', b'+', b'~', 0xff] {
+                let mut changed = seed.clone();
+                changed[end] = byte;
+                lakery_cli::fuzz_viewer_query(&changed);
+            }
+        }
+        seeds += 1;
+    }
+    assert!(seeds >= 2, "fuzz/seeds/viewer_query holds {seeds} seeds");
 }
 
 // --- In a real browser ----------------------------------------------------------------

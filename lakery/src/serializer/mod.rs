@@ -26,6 +26,8 @@ use serde::Serialize;
 
 #[cfg(feature = "arrow")]
 pub use self::arrow::{ArrowIpc, Parquet};
+#[cfg(feature = "arrow")]
+pub use self::parquet_pages::{parquet_pages, ParquetPage};
 /// The `image` crate that [`Png`] and [`Jpeg`] handle.
 #[cfg(feature = "image")]
 pub use ::image;

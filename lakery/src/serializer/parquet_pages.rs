@@ -1,8 +1,12 @@
 //! The sizes a Parquet file's page headers claim, checked before the `parquet` crate
 //! reads the pages: it allocates a page's claimed uncompressed size up front (up to
 //! 2 GiB each), so a file of a few kilobytes whose headers lie would take gigabytes.
-//! The crate keeps its header parser private; this reads the three fields needed from
+//! The crate keeps its header parser private; this reads the fields needed from
 //! Thrift's compact encoding and skips the rest.
+//!
+//! The claims bound memory because the codecs lakery builds `parquet` with (zstd and
+//! snappy) allocate exactly what a page claims; gzip, brotli and lz4 would read to the
+//! end of their data whatever the claim, and are not enabled.
 
 use parquet::file::metadata::ParquetMetaData;
 
@@ -52,8 +56,40 @@ pub(crate) fn check_row_group(index: usize, total: u64) -> Result<(), Serializer
 /// Walks the pages of one column chunk (its bytes, as the metadata places them) and
 /// returns the uncompressed size they claim together; an error if one claims more
 /// than [`MAX_PAGE`] or a header is malformed.
-pub(crate) fn check_chunk(mut chunk: &[u8]) -> Result<u64, SerializerError> {
+pub(crate) fn check_chunk(chunk: &[u8]) -> Result<u64, SerializerError> {
     let mut total = 0u64;
+    for page in parquet_pages(chunk)? {
+        if page.uncompressed > MAX_PAGE {
+            return Err(format!(
+                "a Parquet page claims {} bytes once decompressed, more than the \
+                 {MAX_PAGE} lakery reads",
+                page.uncompressed
+            )
+            .into());
+        }
+        total = total.saturating_add(page.uncompressed);
+    }
+    Ok(total)
+}
+
+/// One page of a Parquet column chunk, as its header describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParquetPage {
+    /// Whether it is the column's dictionary page.
+    pub dictionary: bool,
+    /// The size its header claims it has once decompressed: what the `parquet` crate
+    /// allocates to read it.
+    pub uncompressed: u64,
+}
+
+/// The pages of one Parquet column chunk (its bytes, where the file's metadata places
+/// them, `ColumnChunkMetaData::byte_range`), as their headers claim them, read without
+/// decompressing anything: for checking what reading a file would allocate before
+/// the `parquet` crate reads it. An error if a header is malformed, gives a negative
+/// size or runs past the chunk. Memory and time are linear in the chunk's length.
+pub fn parquet_pages(mut chunk: &[u8]) -> Result<Vec<ParquetPage>, SerializerError> {
+    let mut pages = Vec::new();
     while !chunk.is_empty() {
         let mut reader = Compact {
             input: chunk,
@@ -66,24 +102,24 @@ pub(crate) fn check_chunk(mut chunk: &[u8]) -> Result<u64, SerializerError> {
         ) else {
             return Err("malformed Parquet data: a page header gives a negative size".into());
         };
-        if uncompressed > MAX_PAGE {
-            return Err(format!(
-                "a Parquet page claims {uncompressed} bytes once decompressed, more than \
-                 the {MAX_PAGE} lakery reads"
-            )
-            .into());
-        }
-        total = total.saturating_add(uncompressed);
+        pages.push(ParquetPage {
+            dictionary: header.kind == DICTIONARY_PAGE,
+            uncompressed,
+        });
         let header_len = chunk.len() - reader.input.len();
         chunk = chunk
             .get(header_len.saturating_add(compressed)..)
             .ok_or("malformed Parquet data: a page runs past its column chunk")?;
     }
-    Ok(total)
+    Ok(pages)
 }
+
+/// The page type of a dictionary page, in a header's first field.
+const DICTIONARY_PAGE: i32 = 2;
 
 /// The fields of a page header that size it.
 struct PageHeader {
+    kind: i32,
     uncompressed: i32,
     compressed: i32,
 }
@@ -145,17 +181,19 @@ impl Compact<'_> {
     }
 
     fn page_header(&mut self) -> Result<PageHeader, SerializerError> {
-        let (mut uncompressed, mut compressed) = (None, None);
+        let (mut page, mut uncompressed, mut compressed) = (None, None, None);
         let mut last = 0;
         while let Some((id, kind)) = self.field(&mut last)? {
             match (id, kind) {
+                (1, 5) => page = Some(self.i32()?),
                 (2, 5) => uncompressed = Some(self.i32()?),
                 (3, 5) => compressed = Some(self.i32()?),
                 (_, kind) => self.skip(kind)?,
             }
         }
-        match (uncompressed, compressed) {
-            (Some(uncompressed), Some(compressed)) => Ok(PageHeader {
+        match (page, uncompressed, compressed) {
+            (Some(kind), Some(uncompressed), Some(compressed)) => Ok(PageHeader {
+                kind,
                 uncompressed,
                 compressed,
             }),
@@ -264,6 +302,9 @@ mod tests {
         chunk.extend([1, 2, 3]);
         chunk.extend(header(50, 0));
         assert_eq!(check_chunk(&chunk).unwrap(), 150);
+        let pages = parquet_pages(&chunk).unwrap();
+        assert_eq!(pages.len(), 2);
+        assert!(pages.iter().all(|page| !page.dictionary));
     }
 
     #[test]

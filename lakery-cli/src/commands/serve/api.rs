@@ -1,22 +1,31 @@
 //! The JSON API and a content's bytes.
 
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures::stream::{self, StreamExt};
 
 use super::preview;
 use super::problem::{manifest_id, Problem};
 use super::Shared;
 
-/// Contents larger than this, stored or decompressed, are not served whole from
-/// memory: `lakery cat` streams them to a file.
-const MAX_SERVED: u64 = 256 << 20;
-
 pub async fn list_json(State(app): Shared, RawQuery(query): RawQuery) -> Result<Response, Problem> {
     let (_, page) = app.list(query.as_deref(), true).await?;
     let next = page.next.map(|cursor| cursor.to_string());
-    Ok(Json(serde_json::json!({ "manifests": page.records, "next": next })).into_response())
+    // Rows that cannot be read are reported by id; the others are listed all the same.
+    let unreadable: Vec<_> = page
+        .unreadable
+        .iter()
+        .map(|row| serde_json::json!({ "id": row.id, "reason": row.reason }))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "manifests": page.records,
+        "unreadable": unreadable,
+        "next": next,
+    }))
+    .into_response())
 }
 
 pub async fn manifest_json(
@@ -29,6 +38,15 @@ pub async fn manifest_json(
 
 // --- Bytes ----------------------------------------------------------------------------
 
+/// How much of a content is read before its status is sent: a content this small is
+/// checked whole first, so that bytes not matching their hash are a 500 that says why;
+/// past it, they cut the body off (a client sees an incomplete response, never a
+/// complete wrong one).
+const CHECKED_FIRST: usize = 1 << 20;
+
+/// A content's bytes, streamed: read, hash-checked and decompressed as they are sent,
+/// in bounded pieces, holding a turn of [`READS_AT_ONCE`](super::READS_AT_ONCE) until
+/// the last byte is sent.
 pub async fn content_bytes(
     State(app): Shared,
     Path((id, key)): Path<(String, String)>,
@@ -36,55 +54,52 @@ pub async fn content_bytes(
 ) -> Result<Response, Problem> {
     let id = manifest_id(&id, true)?;
     let failed = |e| Problem::from_error(e, true);
-    let too_large = || Problem {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        message: format!(
-            "content `{key}` is larger than the viewer serves ({}); \
-             `lakery cat {id} {key} -o FILE` writes it",
-            crate::progress::size(MAX_SERVED)
-        ),
-        json: true,
-    };
-    let record = app
-        .db
-        .contents(id)
+    let turn = app
+        .reads
+        .clone()
+        .acquire_owned()
         .await
-        .map_err(failed)?
-        .into_iter()
-        .find(|c| c.key == key)
-        .ok_or_else(|| {
-            failed(lakery::Error::MissingContent {
-                manifest: id,
-                key: key.clone(),
-            })
+        .map_err(|_| Problem {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "the viewer is stopping".to_owned(),
+            json: true,
         })?;
-    if record.size > MAX_SERVED {
-        return Err(too_large());
-    }
-    let _turn = app.reads.acquire().await;
-    let stored = lakery::read_content(&app.registry, &app.db, id, &key)
+    let content = lakery::stream_content(&app.registry, &app.db, id, &key)
         .await
         .map_err(failed)?;
-    let (bytes, more) = tokio::task::spawn_blocking(move || {
-        let decoded = stored.decoded_up_to(MAX_SERVED as usize);
-        (decoded, stored.content_type)
-    })
-    .await
-    .map_err(|e| failed(lakery::Error::Task(Box::new(e))))
-    .and_then(|(decoded, content_type)| {
-        decoded
-            .map(|(b, more)| ((b, content_type), more))
-            .map_err(failed)
-    })?;
-    if more {
-        return Err(too_large());
+    let stored_type = content.content_type().to_owned();
+    let mut chunks = content.into_stream(true);
+    let mut first = Vec::new();
+    let mut held = 0;
+    let mut ended = false;
+    while held < CHECKED_FIRST {
+        match chunks.next().await {
+            Some(Ok(chunk)) => {
+                held += chunk.len();
+                first.push(Ok(chunk));
+            }
+            Some(Err(e)) => return Err(failed(e)),
+            None => {
+                ended = true;
+                break;
+            }
+        }
     }
-    let (bytes, content_type) = bytes;
+    let rest = if ended {
+        stream::empty().boxed()
+    } else {
+        chunks
+    };
+    let body = stream::iter(first).chain(rest).map(move |chunk| {
+        // The turn is given back when the body is dropped: sent, or its client gone.
+        let _turn = &turn;
+        chunk.inspect_err(|e| tracing::warn!("cut a content's body off: {e}"))
+    });
+
     let mut headers = HeaderMap::new();
-    let content_type = preview::served_type(&content_type);
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&content_type)
+        HeaderValue::from_str(&preview::served_type(&stored_type))
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     let download = query.as_deref().is_some_and(|q| {
@@ -102,11 +117,11 @@ pub async fn content_bytes(
                 }
             })
             .collect();
-        let extension = preview::extension(&record.content_type);
+        let extension = preview::extension(&stored_type);
         let disposition = format!("attachment; filename=\"{name}{extension}\"");
         if let Ok(value) = HeaderValue::from_str(&disposition) {
             headers.insert(header::CONTENT_DISPOSITION, value);
         }
     }
-    Ok((headers, bytes).into_response())
+    Ok((headers, Body::from_stream(body)).into_response())
 }

@@ -5,23 +5,33 @@
 //! - `/`: the manifests, newest first, with filters (`class`, `tag=KEY=VALUE`
 //!   repeated, `since`, `until`) and paging (`after`, `limit`);
 //! - `/manifests/{id}`: a manifest, its contents and a preview of each;
-//! - `/api/manifests`: the list as JSON, `{"manifests": [...], "next": cursor}`;
+//! - `/api/manifests`: the list as JSON, `{"manifests": [...], "unreadable": [{"id",
+//!   "reason"}], "next": cursor}`, rows that cannot be read reported by id;
 //! - `/api/manifests/{id}`: `{"manifest": ..., "contents": [...]}`;
-//! - `/api/manifests/{id}/contents/{key}`: a content's bytes, hash-checked, with its
-//!   encoding undone, under its stored content type (`?download` to save it);
+//! - `/api/manifests/{id}/contents/{key}`: a content's bytes, streamed: hash-checked
+//!   and its encoding undone as they are sent, under its stored content type
+//!   (`?download` to save it); bytes that turn out not to match cut the body off;
 //! - `/style.css`.
 //!
 //! Stored content never runs as page or script: every response says
 //! `X-Content-Type-Options: nosniff` and carries a Content-Security-Policy without
 //! scripts; content bytes are served in a sandbox, and active types (HTML, SVG, XML,
 //! JavaScript) as plain text; previews are escaped. With a token, every request needs it,
-//! as `Authorization: Bearer TOKEN` or the cookie that `/?token=TOKEN` sets.
+//! as `Authorization: Bearer TOKEN` or the cookie that `/?token=TOKEN` sets; without
+//! one, only requests for the loopback address it is bound to are answered (`Host`), so
+//! that another site cannot reach it by DNS rebinding.
+//!
+//! Every request is bounded: a list's query string and parameters are capped (see
+//! `params`), at most [`READS_AT_ONCE`] contents are read at once, each turn held until
+//! its body is sent, and previews read at most 16 MiB of a content, checking what a
+//! Parquet file's pages claim before they are decompressed.
 
 mod api;
 mod auth;
 mod headers;
 mod pages;
 mod params;
+mod parquet_pages;
 mod preview;
 mod problem;
 mod routes;
@@ -43,10 +53,13 @@ struct App {
     db: Database,
     registry: Registry,
     token: Option<String>,
+    /// The `Host` headers answered without a token.
+    hosts: Vec<String>,
     /// The cookie that carries the token: named by port, since browsers share cookies
     /// between the ports of a host.
     cookie: String,
-    reads: tokio::sync::Semaphore,
+    /// Held from the start of a content's read until its last byte is sent.
+    reads: Arc<tokio::sync::Semaphore>,
 }
 
 type Shared = State<Arc<App>>;
@@ -74,8 +87,9 @@ pub async fn run(
         db,
         registry,
         token,
+        hosts: auth::loopback_hosts(address),
         cookie: format!("lakery_token_{}", address.port()),
-        reads: tokio::sync::Semaphore::new(READS_AT_ONCE),
+        reads: Arc::new(tokio::sync::Semaphore::new(READS_AT_ONCE)),
     });
     let router = routes::router(app);
     // The first line of output, for scripts and tests that asked for port 0.
@@ -90,7 +104,7 @@ pub async fn run(
 impl App {
     /// The list's parameters from a query string, and the page of manifests they select.
     async fn list(&self, query: Option<&str>, json: bool) -> Result<(ListParams, Page), Problem> {
-        let params = ListParams::parse(query, json)?;
+        let params = ListParams::parse(query).map_err(|m| Problem::bad_request(m, json))?;
         let page = self
             .db
             .find(&params.query())

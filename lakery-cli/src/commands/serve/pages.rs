@@ -48,6 +48,18 @@ pub async fn list_page(State(app): Shared, RawQuery(query): RawQuery) -> Result<
                     }
                 }
             }
+            @if !page.unreadable.is_empty() {
+                h2 { "Unreadable manifests" }
+                p.note { "These rows are not what lakery writes; `lakery rm ID` removes one." }
+                table.unreadable {
+                    thead { tr { th { "Id" } th { "Why" } } }
+                    tbody {
+                        @for row in &page.unreadable {
+                            tr.unreadable { td { code { (row.id) } } td.error { (row.reason) } }
+                        }
+                    }
+                }
+            }
             @if let Some(cursor) = page.next {
                 p { a id="next" rel="next" href=(params.next_link(cursor)) { "Next page →" } }
             }
@@ -71,7 +83,10 @@ fn manifest_row(record: &ManifestRecord) -> Markup {
     }
 }
 
+/// The list filtered by one tag, written as `parse_tag` reads it: `=` and `\` in the key
+/// escaped, so that a key holding `=` is found again.
 fn tag_link(key: &str, value: &str) -> String {
+    let key = key.replace('\\', "\\\\").replace('=', "\\=");
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("tag", &format!("{key}={value}"))
         .finish();
@@ -193,6 +208,9 @@ fn render_preview(content: &ContentRecord, preview: &Preview) -> Markup {
         Preview::Skipped => html! {
             p.note { "Not previewed: this page previews the first " (MAX_PREVIEWS) " contents." }
         },
+        Preview::ImageTooLarge { width, height } => html! {
+            p.note { "Not shown: its header claims " (width) "×" (height) " pixels. Download it to look at it." }
+        },
         Preview::TooLarge { size } => html! {
             p.note { "Too large to preview here (" (crate::progress::size(*size)) "): download it." }
         },
@@ -227,4 +245,20 @@ pub async fn style() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         PreEscaped(include_str!("style.css")).into_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_tag_link_finds_keys_holding_equals_signs_and_backslashes() {
+        for (key, value) in [("a=b", "c=d"), (r"c:\temp", "1"), (r"x\=", ""), ("k", "v")] {
+            let link = super::tag_link(key, value);
+            let query = link.strip_prefix("/?").unwrap();
+            let (_, text) = url::form_urlencoded::parse(query.as_bytes())
+                .next()
+                .unwrap();
+            let expected = Ok((key.to_owned(), value.to_owned()));
+            assert_eq!(crate::filter::parse_tag(&text), expected, "{link}");
+        }
+    }
 }

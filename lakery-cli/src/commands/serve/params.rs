@@ -1,11 +1,19 @@
-//! The list's parameters, shared by the page and the JSON API.
+//! The list's parameters, shared by the page and the JSON API. Also compiled into the
+//! crate's hidden library, for the fuzz target `viewer_query`: it knows nothing of the
+//! server.
 
-use super::problem::Problem;
 use crate::filter::{parse_tag, parse_time, Filter};
 
 /// Manifests per page unless `limit` says otherwise, and the most it may say.
 const PAGE: usize = 50;
 const MAX_PAGE: usize = 500;
+
+/// The longest query string read, in bytes: a form with every tag the library allows
+/// fits in a few kilobytes.
+pub const MAX_QUERY_LEN: usize = 8 << 10;
+/// The most parameters one request may give: every tag a query may name, each other
+/// parameter once, and room for the empty fields a form sends.
+pub const MAX_PARAMS: usize = lakery::Query::MAX_TAGS + 16;
 
 /// The list's parameters, from a query string where `tag` repeats.
 #[derive(Default)]
@@ -19,49 +27,71 @@ pub struct ListParams {
 }
 
 impl ListParams {
-    pub fn parse(query: Option<&str>, json: bool) -> Result<ListParams, Problem> {
+    /// The parameters of `query`; an error, for a 400, for anything unknown, malformed,
+    /// repeated (but `tag`) or beyond the caps, so that no request costs the database
+    /// more than a query of [`lakery::Query::MAX_TAGS`] tags.
+    pub fn parse(query: Option<&str>) -> Result<ListParams, String> {
         let mut params = ListParams::default();
-        let bad = |m: String| Problem::bad_request(m, json);
-        for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let query = query.unwrap_or("");
+        if query.len() > MAX_QUERY_LEN {
+            return Err(format!(
+                "the query string is {} bytes long; the viewer reads at most {MAX_QUERY_LEN}",
+                query.len()
+            ));
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for (n, (key, value)) in url::form_urlencoded::parse(query.as_bytes()).enumerate() {
+            if n == MAX_PARAMS {
+                return Err(format!(
+                    "more than {MAX_PARAMS} parameters; the viewer reads at most that many"
+                ));
+            }
             let value = value.trim();
             if value.is_empty() {
                 continue;
+            }
+            if key != "tag" {
+                if seen.iter().any(|k| *k == key) {
+                    return Err(format!("parameter `{key}` is given more than once"));
+                }
+                seen.push(key.clone().into_owned());
+            } else if params.filter.tags.len() == lakery::Query::MAX_TAGS {
+                return Err(format!(
+                    "more than {} tags; a query may name at most that many",
+                    lakery::Query::MAX_TAGS
+                ));
             }
             match &*key {
                 "class" => {
                     params.filter.class = Some(
                         value
                             .parse()
-                            .map_err(|_| bad(format!("class `{value}` is not a UUID")))?,
+                            .map_err(|_| format!("class `{value}` is not a UUID"))?,
                     )
                 }
                 "tag" => {
-                    params.filter.tags.push(parse_tag(value).map_err(bad)?);
+                    params.filter.tags.push(parse_tag(value)?);
                     params.tag_texts.push(value.to_owned());
                 }
                 "since" => {
-                    params.filter.since = Some(parse_time(value).map_err(bad)?);
+                    params.filter.since = Some(parse_time(value)?);
                     params.since_text = value.to_owned();
                 }
                 "until" => {
-                    params.filter.until = Some(parse_time(value).map_err(bad)?);
+                    params.filter.until = Some(parse_time(value)?);
                     params.until_text = value.to_owned();
                 }
                 "limit" => {
                     let limit: usize = value
                         .parse()
-                        .map_err(|_| bad(format!("limit `{value}` is not a number")))?;
+                        .map_err(|_| format!("limit `{value}` is not a number"))?;
                     params.filter.limit = Some(limit.clamp(1, MAX_PAGE));
                 }
                 "after" => {
-                    params.after = Some(
-                        value
-                            .parse()
-                            .map_err(|e: lakery::Error| bad(e.to_string()))?,
-                    )
+                    params.after = Some(value.parse().map_err(|e: lakery::Error| e.to_string())?)
                 }
                 "token" => {}
-                other => return Err(bad(format!("unknown parameter `{other}`"))),
+                other => return Err(format!("unknown parameter `{other}`")),
             }
         }
         params.filter.limit.get_or_insert(PAGE);

@@ -2,14 +2,25 @@
 
 use lakery::{ContentRecord, ContentType, Database, Format, Registry};
 
+use super::parquet_pages;
+
 /// Contents larger than this (as stored) are not read for a preview.
 const PREVIEW_LIMIT: u64 = 16 << 20;
 /// At most this much text is shown.
 const TEXT_LIMIT: usize = 64 << 10;
+/// JSON up to this size is parsed to be pretty-printed; larger, it is shown as it is.
+/// Parsed, it takes many times its size (16 MiB of `[0,0,...]` is 256 MiB of values),
+/// and only [`TEXT_LIMIT`] of it is shown.
+const JSON_PRETTY: usize = 1 << 20;
 /// At most this many rows of a table.
 const ROWS: usize = 20;
 /// At most this many bytes in a hex view.
 const HEX_BYTES: usize = 512;
+/// At most this many pixels in an image shown on a page: its header says how many it
+/// has, and a browser decoding a few kilobytes that claim a gigapixel takes gigabytes.
+const MAX_PIXELS: u64 = 64 << 20;
+/// How much of an image is read for its header (a JPEG's may follow its metadata).
+const IMAGE_HEAD: usize = 256 << 10;
 /// At most this many columns of a table, and characters of a cell.
 const COLUMNS: usize = 50;
 const CELL: usize = 200;
@@ -18,6 +29,8 @@ const CELL: usize = 200;
 pub enum Preview {
     /// A raster image the browser shows from the content's own URL.
     Image,
+    /// An image whose header claims more than [`MAX_PIXELS`]: not shown.
+    ImageTooLarge { width: u32, height: u32 },
     /// JSON, pretty-printed.
     Json { text: String, truncated: bool },
     /// Text, as text whatever its type says (HTML included).
@@ -145,7 +158,7 @@ pub async fn of(registry: &Registry, db: &Database, content: &ContentRecord) -> 
     let parsed = ContentType::parse(&content.content_type).ok();
     let essence = parsed.as_ref().map(|p| p.essence().to_owned());
     if essence.as_deref().is_some_and(|e| IMAGES.contains(&e)) {
-        return Preview::Image;
+        return image(registry, db, content).await;
     }
     if content.size > PREVIEW_LIMIT {
         return Preview::TooLarge { size: content.size };
@@ -168,7 +181,7 @@ pub async fn of(registry: &Registry, db: &Database, content: &ContentRecord) -> 
             },
             (Some(PARQUET), _) => parquet(bytes).unwrap_or_else(Preview::Failed),
             (Some(ARROW_STREAM), _) => arrow_stream(bytes).unwrap_or_else(Preview::Failed),
-            (_, Some(Format::Json)) if !more => json(&bytes),
+            (_, Some(Format::Json)) if !more && bytes.len() <= JSON_PRETTY => json(&bytes),
             (_, Some(Format::Csv)) => csv(&bytes, more).unwrap_or_else(Preview::Failed),
             (_, Some(Format::Json | Format::Text | Format::JsonLines)) => text(&bytes, more),
             _ if essence.as_deref().is_some_and(|e| ACTIVE_TEXT.contains(&e)) => text(&bytes, more),
@@ -177,6 +190,43 @@ pub async fn of(registry: &Registry, db: &Database, content: &ContentRecord) -> 
     })
     .await
     .unwrap_or_else(|e| Preview::Failed(format!("the preview failed: {e}")))
+}
+
+/// An image, shown by the browser unless its header claims more than [`MAX_PIXELS`];
+/// one whose header this build cannot read (formats other than PNG and JPEG) is left
+/// to the browser.
+async fn image(registry: &Registry, db: &Database, content: &ContentRecord) -> Preview {
+    use futures::StreamExt;
+
+    let chunks = match lakery::stream_content(registry, db, content.manifest_id, &content.key).await
+    {
+        Ok(chunks) => chunks,
+        Err(e) => return Preview::Failed(e.to_string()),
+    };
+    let mut chunks = chunks.into_stream(true);
+    let mut head = Vec::new();
+    while head.len() < IMAGE_HEAD {
+        match chunks.next().await {
+            Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+            Some(Err(e)) => return Preview::Failed(e.to_string()),
+            None => break,
+        }
+    }
+    let dimensions = image::ImageReader::new(std::io::Cursor::new(head))
+        .with_guessed_format()
+        .ok()
+        .and_then(|mut reader| {
+            // The decoder's limits would refuse the very headers looked for; only the
+            // header is read.
+            reader.no_limits();
+            reader.into_dimensions().ok()
+        });
+    match dimensions {
+        Some((width, height)) if u64::from(width) * u64::from(height) > MAX_PIXELS => {
+            Preview::ImageTooLarge { width, height }
+        }
+        _ => Preview::Image,
+    }
 }
 
 /// The start of `bytes` as text; `more` if they are themselves only a start.
@@ -248,15 +298,45 @@ fn cells(row: impl Iterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
+/// The first rows of a Parquet file, reading only the first row group that has rows
+/// and the first [`COLUMNS`] columns, once their pages' headers claim no more than
+/// [`PREVIEW_LIMIT`] bytes decompressed at once.
 fn parquet(bytes: bytes::Bytes) -> Result<Preview, String> {
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(|e| format!("not Parquet: {e}"))?;
-    let total = builder.metadata().file_metadata().num_rows();
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ProjectionMask;
+
+    let not_parquet = |e: parquet::errors::ParquetError| format!("not Parquet: {e}");
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).map_err(not_parquet)?;
+    let metadata = builder.metadata().clone();
+    let total = metadata.file_metadata().num_rows();
+    let schema = metadata.file_metadata().schema_descr();
+    let shown = ProjectionMask::roots(
+        schema,
+        0..schema.root_schema().get_fields().len().min(COLUMNS),
+    );
+    let leaves: Vec<usize> = (0..schema.num_columns())
+        .filter(|&leaf| schema.get_column_root_idx(leaf) < COLUMNS)
+        .collect();
+    let first = metadata.row_groups().iter().position(|g| g.num_rows() > 0);
+    if let Some(first) = first {
+        let claimed = parquet_pages::claimed(&bytes, metadata.row_group(first), &leaves)
+            .map_err(|e| format!("not Parquet: {e}"))?;
+        if claimed > PREVIEW_LIMIT {
+            return Err(format!(
+                "its first rows' pages claim {} once decompressed, more than the {} a \
+                 preview reads",
+                crate::progress::size(claimed),
+                crate::progress::size(PREVIEW_LIMIT)
+            ));
+        }
+    }
     let mut reader = builder
+        .with_row_groups(first.into_iter().collect())
+        .with_projection(shown)
         .with_batch_size(ROWS)
         .with_limit(ROWS)
         .build()
-        .map_err(|e| format!("not Parquet: {e}"))?;
+        .map_err(not_parquet)?;
     let schema = arrow_array::RecordBatchReader::schema(&reader);
     let batch = reader
         .next()
