@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use lakery::serializer::arrow_array::{ArrayRef, Int64Array, RecordBatch};
-use lakery::serializer::{Parquet, Serializer};
+use lakery::serializer::{ArrowIpc, Parquet, Serializer};
 
 use super::corpus::Bomb;
 
@@ -30,6 +30,7 @@ pub fn make(bomb: Bomb) -> Vec<u8> {
         .unwrap(),
         Bomb::Parquet => parquet(),
         Bomb::Png => png(20_000),
+        Bomb::ArrowMetadata => arrow_claiming_metadata(),
     }
 }
 
@@ -85,4 +86,21 @@ fn png(side: u32) -> Vec<u8> {
         png.extend_from_slice(&crc.sum().to_be_bytes());
     }
     png
+}
+
+/// An Arrow IPC file of one small batch whose batch message's length prefix then claims
+/// 2 GiB of metadata.
+fn arrow_claiming_metadata() -> Vec<u8> {
+    let column: ArrayRef = Arc::new(Int64Array::from(vec![1i64, 2, 3]));
+    let batch = RecordBatch::try_from_iter([("x", column)]).unwrap();
+    let mut file = Serializer::<RecordBatch>::serialize(&ArrowIpc, &batch)
+        .unwrap()
+        .to_vec();
+    // A file starts `ARROW1` and two bytes of padding; a stream starts with its first
+    // message. Each message: a continuation marker, its metadata's length, metadata.
+    let schema_at = if file.starts_with(b"ARROW1") { 8 } else { 0 };
+    let length = |at: usize| i32::from_le_bytes(file[at + 4..at + 8].try_into().unwrap());
+    let batch_at = schema_at + 8 + length(schema_at) as usize;
+    file[batch_at + 4..batch_at + 8].copy_from_slice(&i32::MAX.to_le_bytes());
+    file
 }

@@ -71,6 +71,8 @@ pub enum Bomb {
     Parquet,
     /// A PNG of 20,000 x 20,000 grey pixels (400 MB once decoded) in a few hundred KB.
     Png,
+    /// An Arrow IPC file whose batch's length prefix claims 2 GiB of metadata.
+    ArrowMetadata,
 }
 
 impl Case {
@@ -159,7 +161,7 @@ fn blob(name: &'static str, how: BlobDamage) -> Case {
 fn bomb(name: &'static str, key: &'static str, bomb: Bomb) -> Case {
     let level = match bomb {
         Bomb::Zstd | Bomb::Gzip => Level::Decoded,
-        Bomb::Parquet | Bomb::Png => Level::Value,
+        Bomb::Parquet | Bomb::Png | Bomb::ArrowMetadata => Level::Value,
     };
     Case {
         name,
@@ -430,5 +432,6 @@ pub fn cases() -> Vec<Case> {
         bomb("bomb_gzip", "gz", Bomb::Gzip),
         bomb("bomb_parquet", "table", Bomb::Parquet),
         bomb("bomb_png", "picture", Bomb::Png),
+        bomb("bomb_arrow_metadata", "ipc", Bomb::ArrowMetadata),
     ]
 }

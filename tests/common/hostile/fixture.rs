@@ -14,7 +14,7 @@ use super::bombs;
 use super::corpus::{BlobDamage, Damage};
 use crate::common::TestDb;
 
-/// What a whole-value load may decode of one content: a sixteenth of the memory bound.
+/// What a whole-value load may decode of one content: an eighth of the memory bound.
 pub const DECODE_LIMIT: u64 = 16 << 20;
 
 /// One content of each kind a read path treats differently: bytes in the database,
