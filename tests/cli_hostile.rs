@@ -38,6 +38,19 @@ struct Ran {
     peak_bytes: u64,
 }
 
+/// `lakery` on the fixture's database and storages, whatever the environment says.
+fn command(fx: &Fixture) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lakery"));
+    command
+        .arg("--database")
+        .arg(fx.t.db.url())
+        .arg("--storages")
+        .arg(fx.t.path("lakery.toml"))
+        .env_remove("LAKERY_DATABASE_URL")
+        .env_remove("LAKERY_STORAGES");
+    command
+}
+
 /// Runs `lakery args`. Its peak memory is `ru_maxrss` from `wait4`, which also counts
 /// this process's peak at the spawn (the child starts as a copy of it): that is reset
 /// to this process's current size first, so the figure is the larger of the two, and
@@ -46,14 +59,8 @@ struct Ran {
 #[allow(clippy::zombie_processes)]
 fn lakery(fx: &Fixture, args: &[&str]) -> Ran {
     std::fs::write("/proc/self/clear_refs", "5").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lakery"))
-        .arg("--database")
-        .arg(fx.t.db.url())
-        .arg("--storages")
-        .arg(fx.t.path("lakery.toml"))
+    let mut child = command(fx)
         .args(args)
-        .env_remove("LAKERY_DATABASE_URL")
-        .env_remove("LAKERY_STORAGES")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -241,15 +248,9 @@ impl Viewer {
     fn start(fx: &Fixture) -> Viewer {
         use std::io::BufRead;
 
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lakery"))
-            .arg("--database")
-            .arg(fx.t.db.url())
-            .arg("--storages")
-            .arg(fx.t.path("lakery.toml"))
+        let mut child = command(fx)
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env_remove("LAKERY_TOKEN")
-            .env_remove("LAKERY_DATABASE_URL")
-            .env_remove("LAKERY_STORAGES")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -270,20 +271,7 @@ impl Viewer {
 
     /// Its peak resident memory so far, from /proc.
     fn peak_bytes(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-            })
-            .unwrap_or(0)
-            * 1024
+        hostile::child::peak_kib(&format!("/proc/{}/status", self.child.id())) * 1024
     }
 }
 
