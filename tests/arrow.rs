@@ -53,6 +53,7 @@ fn stored(name: &'static str) -> Stored<'static> {
         serializer_name: name,
         serializer_config: None,
         content_type: "",
+        max_decoded_size: lakery::DEFAULT_MAX_DECODED_SIZE,
     }
 }
 

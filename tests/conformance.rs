@@ -210,6 +210,7 @@ fn a_fixed_earlier_png_still_reads() {
         serializer_name: "lakery.png@v1",
         serializer_config: None,
         content_type: "image/png",
+        max_decoded_size: lakery::DEFAULT_MAX_DECODED_SIZE,
     };
     let bytes = Bytes::from(std::fs::read(FIXTURE).unwrap());
     let back: image::RgbaImage = Png.deserialize(bytes, &stored).unwrap();
@@ -229,6 +230,7 @@ fn a_fixed_earlier_jpeg_still_reads() {
         serializer_name: "lakery.jpeg@v1",
         serializer_config: None,
         content_type: "image/jpeg",
+        max_decoded_size: lakery::DEFAULT_MAX_DECODED_SIZE,
     };
     let bytes = Bytes::from(std::fs::read(FIXTURE).unwrap());
     let back: image::RgbImage = Jpeg::default().deserialize(bytes, &stored).unwrap();

@@ -95,6 +95,7 @@ fn lakery_reads_what_numpy_saved() {
         serializer_name: "lakery.npy@v1",
         serializer_config: None,
         content_type: "application/x-npy",
+        max_decoded_size: lakery::DEFAULT_MAX_DECODED_SIZE,
     };
     let read = |name: &str| bytes::Bytes::from(std::fs::read(dir.path().join(name)).unwrap());
 

@@ -247,6 +247,7 @@ fn stored<'a, T, S: Serializer<T>>(serializer: &'a S) -> Stored<'a> {
         serializer_name: serializer.name(),
         serializer_config: None,
         content_type: serializer.content_type(),
+        max_decoded_size: lakery::DEFAULT_MAX_DECODED_SIZE,
     }
 }
 
@@ -274,6 +275,7 @@ fn decode_in_pieces<T, S: StreamSerializer<T>>(
         serializer_name: serializer.name(),
         serializer_config: config.as_ref(),
         content_type: serializer.content_type(),
+        max_decoded_size: lakery::DEFAULT_MAX_DECODED_SIZE,
     };
     let mut decoder = serializer.decoder(&stored)?;
     let mut out = Vec::new();

@@ -47,6 +47,7 @@ fn stored<'a, T>(
         serializer_name: serializer.name(),
         serializer_config: config.as_ref(),
         content_type: serializer.content_type(),
+        max_decoded_size: lakery::DEFAULT_MAX_DECODED_SIZE,
     }
 }
 
@@ -150,6 +151,7 @@ fn text_lines_end_in_lf_or_crlf() {
         serializer_name: "lakery.text@v1",
         serializer_config: None,
         content_type: "text/plain; charset=utf-8",
+        max_decoded_size: lakery::DEFAULT_MAX_DECODED_SIZE,
     };
     let lines: Vec<String> = Serializer::deserialize(&TextLines, text, &stored).unwrap();
     assert_eq!(lines, ["one", "two", "three", "", "last"]);
@@ -185,6 +187,7 @@ fn csv_keeps_the_first_row_of_tuples_and_plain_values() {
         serializer_name: "lakery.csv@v1",
         serializer_config: config.as_ref(),
         content_type: "text/csv; charset=utf-8",
+        max_decoded_size: lakery::DEFAULT_MAX_DECODED_SIZE,
     };
     let bytes = Serializer::<Vec<(u64, String)>>::serialize(&Csv, &pairs).unwrap();
     let back: Vec<(u64, String)> = Serializer::deserialize(&Csv, bytes, &stored).unwrap();
@@ -235,6 +238,7 @@ fn values_and_streams_read_each_other() {
         serializer_name: "lakery.jsonl@v1",
         serializer_config: config.as_ref(),
         content_type: "application/jsonl",
+        max_decoded_size: lakery::DEFAULT_MAX_DECODED_SIZE,
     };
     let back: Vec<Record> = Serializer::<Vec<Record>>::deserialize(
         &JsonLines,

@@ -22,6 +22,7 @@ pub fn deserialize(input: &[u8]) {
             serializer_name: serializer.name(),
             serializer_config: None,
             content_type: serializer.content_type(),
+            max_decoded_size: lakery::DEFAULT_MAX_DECODED_SIZE,
         };
         let _ = serializer.deserialize(Bytes::copy_from_slice(data), &stored);
     }
@@ -58,6 +59,7 @@ pub fn stream_decode(input: &[u8]) {
             serializer_name: serializer.name(),
             serializer_config: config.as_ref(),
             content_type: serializer.content_type(),
+            max_decoded_size: lakery::DEFAULT_MAX_DECODED_SIZE,
         };
         let Ok(mut decoder) = serializer.decoder(&stored) else {
             return;

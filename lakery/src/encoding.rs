@@ -121,7 +121,9 @@ impl Encoding {
 /// The most a [`Decompressor`] hands out at once for zstd. gzip's inflater cannot stop
 /// mid-input, so it is fed [`GZIP_SLICE`] bytes at a time, which deflate's ratio of at
 /// most 1032 to 1 keeps under about 4 MiB.
-pub(crate) const PIECE: usize = 256 << 10;
+#[cfg(feature = "zstd")]
+const PIECE: usize = 256 << 10;
+#[cfg(feature = "gzip")]
 const GZIP_SLICE: usize = 4 << 10;
 
 /// Undoes an encoding chunk by chunk in bounded memory: each compressed chunk is
@@ -132,6 +134,7 @@ pub(crate) struct Decompressor {
     input: Bytes,
     at: usize,
     /// zstd's hint after the last step: 0 once a frame is complete.
+    #[cfg_attr(not(feature = "zstd"), allow(dead_code))]
     frame_left: usize,
 }
 
@@ -144,7 +147,10 @@ enum Inflating {
 
 impl Decompressor {
     // Without either feature there is no encoding, and so nothing after the match.
-    #[cfg_attr(not(any(feature = "zstd", feature = "gzip")), allow(unreachable_code))]
+    #[cfg_attr(
+        not(any(feature = "zstd", feature = "gzip")),
+        allow(unreachable_code, unused_variables)
+    )]
     pub(crate) fn new(encoding: Encoding) -> std::io::Result<Self> {
         let state = match encoding {
             #[cfg(feature = "zstd")]
@@ -174,16 +180,16 @@ impl Decompressor {
     /// The next piece of output from what was fed, or `None` once it is used up.
     #[cfg_attr(
         not(any(feature = "zstd", feature = "gzip")),
-        allow(unreachable_code, unused_variables, unused_mut)
+        allow(unreachable_code, unused_variables)
     )]
     pub(crate) fn piece(&mut self) -> std::io::Result<Option<Bytes>> {
         loop {
             let rest = &self.input[self.at.min(self.input.len())..];
-            let mut out = Vec::with_capacity(PIECE);
-            match &mut self.state {
+            let out: Vec<u8> = match self.state {
                 #[cfg(feature = "zstd")]
-                Inflating::Zstd(decoder) => {
+                Inflating::Zstd(ref mut decoder) => {
                     use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+                    let mut out = Vec::with_capacity(PIECE);
                     let mut input = InBuffer::around(rest);
                     let mut output = OutBuffer::around(&mut out);
                     let hint = decoder.run(&mut input, &mut output)?;
@@ -196,18 +202,19 @@ impl Decompressor {
                         return Ok(None);
                     }
                     self.frame_left = hint;
+                    out
                 }
                 #[cfg(feature = "gzip")]
-                Inflating::Gzip(decoder) => {
+                Inflating::Gzip(ref mut decoder) => {
                     if rest.is_empty() {
                         return Ok(None);
                     }
                     let slice = &rest[..rest.len().min(GZIP_SLICE)];
                     decoder.write_all(slice)?;
                     self.at += slice.len();
-                    out = std::mem::take(decoder.get_mut());
+                    std::mem::take(decoder.get_mut())
                 }
-            }
+            };
             if !out.is_empty() {
                 return Ok(Some(out.into()));
             }

@@ -146,8 +146,13 @@ async fn hash_stream(
         .map_err(read_error)?;
     let mut hasher = HashPipe::new(Digester::with(content.algorithm));
     let mut data = keep.map(|size| BytesMut::with_capacity(size.min(MAX_RESERVED)));
+    let mut read = 0u64;
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(read_error)?;
+        // One byte past the record decides the check: the rest is not read.
+        let room = content.size.saturating_add(1).saturating_sub(read);
+        let chunk = chunk.slice(..chunk.len().min(usize::try_from(room).unwrap_or(usize::MAX)));
+        read += chunk.len() as u64;
         if let Some(kept) = &mut data {
             // Bytes beyond the recorded size cannot pass the check: they are hashed, for
             // the mismatch to report, but not kept, so memory stays within the record.
@@ -158,6 +163,9 @@ async fn hash_stream(
             }
         }
         hasher.update(chunk).await;
+        if read > content.size {
+            break;
+        }
     }
     let digest = hasher
         .finish()

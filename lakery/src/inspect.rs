@@ -118,6 +118,9 @@ pub struct ContentChunks {
     storage: StorageEntry,
 }
 
+/// The most bytes one chunk of [`ContentChunks::into_stream`] holds.
+const CHUNK: usize = 256 << 10;
+
 /// A content's bytes in chunks of bounded size, ending in the content's error when
 /// something is wrong: [`Error::HashMismatch`] as the last item when the bytes are not
 /// those recorded (chunks before it may already have been handed out, so write them
@@ -157,10 +160,10 @@ impl ContentChunks {
         &self.content.storage_name
     }
 
-    /// The bytes, hash-checked as they pass, with the encoding undone when `decode` is
-    /// set. The read stops one byte past the recorded size, and an encoding is undone
-    /// in pieces of at most 256 KiB of zstd or about 4 MiB of gzip, so memory stays
-    /// bounded whatever the row or the blob claims.
+    /// The bytes in chunks of at most 256 KiB, hash-checked as they pass, with the
+    /// encoding undone when `decode` is set. The read stops one byte past the recorded
+    /// size, and an encoding is undone a piece at a time (at most 256 KiB of zstd, a few
+    /// MiB of gzip), so memory stays bounded whatever the row or the blob claims.
     pub fn into_stream(self, decode: bool) -> Chunks {
         let ContentChunks {
             manifest,
@@ -186,6 +189,8 @@ impl ContentChunks {
             }
             (_, data) => futures::stream::iter(data.map(Ok)).boxed(),
         };
+        // Storages hand out chunks of their own size, and gzip undoes a slice into up to
+        // a few MiB: both are cut to the size promised, without copying.
         crate::stream::decode(
             bytes,
             Box::new(RawChunksCodec),
@@ -193,6 +198,17 @@ impl ContentChunks {
             Some(expected),
             encoding,
         )
+        .flat_map(|chunk| {
+            let pieces: Vec<Result<Bytes>> = match chunk {
+                Ok(chunk) => (0..chunk.len())
+                    .step_by(CHUNK)
+                    .map(|at| Ok(chunk.slice(at..chunk.len().min(at + CHUNK))))
+                    .collect(),
+                Err(error) => vec![Err(error)],
+            };
+            futures::stream::iter(pieces)
+        })
+        .boxed()
     }
 }
 

@@ -310,10 +310,11 @@ impl Chunk<'_> {
     ) -> Result<Option<LoadedContent>> {
         let content = content.map_err(|bad| bad.error)?;
         let storage = self.registry.storage(&content.storage_name);
-        if ContentSpec::is_stream(request.specs, &content.key) {
-            return fetch::lazy(content, storage.cloned()).map(Some);
-        }
         let limit = self.registry.max_decoded_size();
+        if ContentSpec::is_stream(request.specs, &content.key) {
+            return fetch::lazy(content, storage.cloned())
+                .map(|content| Some(content.within(limit)));
+        }
         if fetch::is_inline(&content, storage) {
             return fetch::read_inline(content).map(|content| Some(content.within(limit)));
         }

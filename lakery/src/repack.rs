@@ -183,6 +183,7 @@ impl Repacker {
             serializer_name: &content.serializer_name,
             serializer_config: content.serializer_config.as_ref(),
             content_type: &content.content_type,
+            max_decoded_size: content.decoded_limit,
         };
         if let Some((source, bytes, expected)) = ranged_source(&content) {
             if let Some(items) = serializer.read_ranged(source, &stored) {
@@ -349,6 +350,7 @@ fn decode<S: Serializer<V>, V>(
         serializer_name: &content.serializer_name,
         serializer_config: content.serializer_config.as_ref(),
         content_type: &content.content_type,
+        max_decoded_size: content.decoded_limit,
     };
     serializer
         .deserialize(data, &stored)

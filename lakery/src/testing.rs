@@ -366,6 +366,7 @@ where
         serializer_name: serializer.name(),
         serializer_config: config.as_ref(),
         content_type: serializer.content_type(),
+        max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
     };
     for (i, sample) in samples.iter().enumerate() {
         let result = serializer
@@ -417,6 +418,7 @@ where
         serializer_name: serializer.name(),
         serializer_config: config.as_ref(),
         content_type: serializer.content_type(),
+        max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
     };
     let encode = |items: &[T]| -> Result<Bytes, String> {
         let mut encoder = serializer.encoder();

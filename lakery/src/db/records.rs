@@ -124,9 +124,19 @@ pub(crate) fn corrupt(
     }
 }
 
-pub(crate) fn parse_tags(manifest: impl std::fmt::Display, json: &JsonText) -> Result<Tags> {
-    serde_json::from_str(&json.0)
-        .map_err(|e| corrupt(manifest, "tags are not a JSON object of strings", e))
+/// The tags of a manifest (`content` empty) or of one of its contents.
+pub(crate) fn parse_tags(
+    manifest: impl std::fmt::Display,
+    json: &JsonText,
+    content: &str,
+) -> Result<Tags> {
+    serde_json::from_str(&json.0).map_err(|e| {
+        let what = match content {
+            "" => "tags are not a JSON object of strings".to_owned(),
+            key => format!("tags of content `{key}` are not a JSON object of strings"),
+        };
+        corrupt(manifest, &what, e)
+    })
 }
 
 /// A leniently read column's value, or the error naming the column and its manifest.
@@ -168,7 +178,7 @@ impl ManifestRow {
             id: manifest,
             class_id,
             class_version,
-            tags: parse_tags(id, &self.tags)?,
+            tags: parse_tags(id, &self.tags, "")?,
             created_at: column(id, "created_at", self.created_at)?.0,
             replaces: self
                 .replaces
@@ -223,7 +233,13 @@ impl ContentRow {
         )?;
         Ok(ContentRecord {
             manifest_id: ManifestId::from(m.0),
-            tags: parse_tags(m.0, &self.tags)?,
+            tags: parse_tags(m.0, &self.tags, &self.content_key)?,
+            created_at: column(
+                m.0,
+                &format!("created_at of content `{}`", self.content_key),
+                self.created_at,
+            )?
+            .0,
             key: self.content_key,
             content_type: self.content_type,
             encoding: self.encoding,
@@ -234,7 +250,6 @@ impl ContentRow {
             serializer_config,
             storage_name: self.storage_name,
             storage_config,
-            created_at: column(m.0, "created_at", self.created_at)?.0,
         })
     }
 }

@@ -233,16 +233,33 @@ fn parquet_bytes<'a>(
     Ok(writer.into_inner()?.into())
 }
 
-/// The file's schema and its batches, the footer parsed once.
+/// The file's schema and its batches, the footer parsed once; an error if its pages
+/// claim more than `limit` bytes once decompressed.
 fn parquet_batches(
     bytes: Bytes,
+    limit: u64,
 ) -> Result<(arrow_schema::SchemaRef, Vec<RecordBatch>), SerializerError> {
     guarded("Parquet", || {
         let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?;
-        parquet_pages::check_file(&bytes, builder.metadata())?;
+        parquet_pages::check_file(&bytes, builder.metadata(), limit)?;
         let schema = builder.schema().clone();
         let reader = builder.with_batch_size(PARQUET_ROWS).build()?;
-        Ok((schema, reader.collect::<Result<Vec<_>, _>>()?))
+        // Columns of variable width are counted as they come: a dictionary's few
+        // values can become many.
+        let (mut batches, mut size) = (Vec::new(), 0u64);
+        for batch in reader {
+            let batch = batch?;
+            size = size.saturating_add(batch.get_array_memory_size() as u64);
+            if size > limit {
+                return Err(format!(
+                    "the Parquet file decodes to more than {limit} bytes, the registry's \
+                     limit (`RegistryBuilder::max_decoded_size`)"
+                )
+                .into());
+            }
+            batches.push(batch);
+        }
+        Ok((schema, batches))
     })
 }
 
@@ -256,8 +273,12 @@ impl Serializer<RecordBatch> for Parquet {
     fn serialize(&self, value: &RecordBatch) -> Result<Bytes, SerializerError> {
         parquet_bytes(Some(value.schema()), [value])
     }
-    fn deserialize(&self, bytes: Bytes, _: &Stored<'_>) -> Result<RecordBatch, SerializerError> {
-        let (schema, batches) = parquet_batches(bytes)?;
+    fn deserialize(
+        &self,
+        bytes: Bytes,
+        stored: &Stored<'_>,
+    ) -> Result<RecordBatch, SerializerError> {
+        let (schema, batches) = parquet_batches(bytes, stored.max_decoded_size)?;
         if batches.is_empty() {
             return Ok(RecordBatch::new_empty(schema));
         }
@@ -278,9 +299,9 @@ impl Serializer<Vec<RecordBatch>> for Parquet {
     fn deserialize(
         &self,
         bytes: Bytes,
-        _: &Stored<'_>,
+        stored: &Stored<'_>,
     ) -> Result<Vec<RecordBatch>, SerializerError> {
-        Ok(parquet_batches(bytes)?.1)
+        Ok(parquet_batches(bytes, stored.max_decoded_size)?.1)
     }
 }
 
@@ -312,9 +333,10 @@ impl StreamEncoder<RecordBatch> for ParquetEncoder {
 
 /// Reads in order only when it must (an encoded content): the whole file, then its
 /// batches.
-#[derive(Default)]
 struct ParquetWholeDecoder {
     bytes: BytesMut,
+    /// What the file may decode to, as the registry allows.
+    limit: u64,
 }
 
 impl StreamDecoder<RecordBatch> for ParquetWholeDecoder {
@@ -326,7 +348,8 @@ impl StreamDecoder<RecordBatch> for ParquetWholeDecoder {
     ) -> Result<(), SerializerError> {
         self.bytes.unsplit(input.split());
         if end && !self.bytes.is_empty() {
-            out.extend(parquet_batches(self.bytes.split().freeze())?.1);
+            let limit = self.limit;
+            out.extend(parquet_batches(self.bytes.split().freeze(), limit)?.1);
         }
         Ok(())
     }
@@ -414,9 +437,12 @@ impl StreamSerializer<RecordBatch> for Parquet {
     }
     fn decoder(
         &self,
-        _: &Stored<'_>,
+        stored: &Stored<'_>,
     ) -> Result<Box<dyn StreamDecoder<RecordBatch>>, SerializerError> {
-        Ok(Box::new(ParquetWholeDecoder::default()))
+        Ok(Box::new(ParquetWholeDecoder {
+            bytes: BytesMut::new(),
+            limit: stored.max_decoded_size,
+        }))
     }
     fn read_ranged(
         &self,
@@ -469,6 +495,7 @@ mod tests {
             serializer_name: "lakery.parquet@v1",
             serializer_config: None,
             content_type: "application/vnd.apache.parquet",
+            max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
         };
         let error = Serializer::<RecordBatch>::deserialize(&Parquet, file, &stored).unwrap_err();
         assert!(error.to_string().contains("claims"), "{error}");

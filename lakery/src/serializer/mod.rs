@@ -68,6 +68,11 @@ pub struct Stored<'a> {
     pub serializer_config: Option<&'a serde_json::Value>,
     /// The content type recorded with the content.
     pub content_type: &'a str,
+    /// The most its bytes may become once decoded, as the registry allows
+    /// ([`RegistryBuilder::max_decoded_size`](crate::RegistryBuilder::max_decoded_size)):
+    /// a format whose reader allocates what the bytes claim (Parquet's pages, an image's
+    /// dimensions) checks the claim against it first.
+    pub max_decoded_size: u64,
 }
 
 /// Serializes values of type `T` to bytes and back.
@@ -269,6 +274,7 @@ mod tests {
             serializer_name: serializer.name(),
             serializer_config: None,
             content_type: serializer.content_type(),
+            max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
         };
         serializer.deserialize(bytes, &stored).unwrap()
     }
@@ -290,6 +296,7 @@ mod tests {
             serializer_name: "x",
             serializer_config: None,
             content_type: "x",
+            max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
         };
         assert!(
             Serializer::<Vec<f64>>::deserialize(&Json, Bytes::from_static(b"[1,"), &stored)

@@ -8,6 +8,7 @@
 //! snappy) allocate exactly what a page claims; gzip, brotli and lz4 would read to the
 //! end of their data whatever the claim, and are not enabled.
 
+use parquet::basic::Type as PhysicalType;
 use parquet::file::metadata::ParquetMetaData;
 
 use super::SerializerError;
@@ -23,8 +24,24 @@ pub(crate) const MAX_ROW_GROUP: u64 = 1 << 30;
 /// nest three deep, and a hostile one must not exhaust the stack.
 const MAX_DEPTH: usize = 16;
 
-/// Checks every column chunk of `file` (a whole Parquet file) against the limits.
-pub(crate) fn check_file(file: &[u8], metadata: &ParquetMetaData) -> Result<(), SerializerError> {
+/// Checks every column chunk of `file` (a whole Parquet file, read into one value)
+/// against the limits, and all its pages together against `limit`.
+pub(crate) fn check_file(
+    file: &[u8],
+    metadata: &ParquetMetaData,
+    limit: u64,
+) -> Result<(), SerializerError> {
+    // Pages of dictionary indexes claim little and become a value each: the rows of
+    // fixed-width columns are what they decode to, known before anything is read.
+    let fixed = fixed_width_size(metadata)?;
+    if fixed > limit {
+        return Err(format!(
+            "the Parquet file's rows take {fixed} bytes once decoded, more than {limit}, \
+             the registry's limit (`RegistryBuilder::max_decoded_size`)"
+        )
+        .into());
+    }
+    let mut all = 0u64;
     for (index, row_group) in metadata.row_groups().iter().enumerate() {
         let mut total = 0u64;
         for column in row_group.columns() {
@@ -37,8 +54,42 @@ pub(crate) fn check_file(file: &[u8], metadata: &ParquetMetaData) -> Result<(), 
             total = total.saturating_add(check_chunk(chunk)?);
         }
         check_row_group(index, total)?;
+        all = all.saturating_add(total);
+        if all > limit {
+            return Err(format!(
+                "the Parquet file's pages claim more than {limit} bytes once decompressed, \
+                 the registry's limit (`RegistryBuilder::max_decoded_size`)"
+            )
+            .into());
+        }
     }
     Ok(())
+}
+
+/// The bytes the file's fixed-width columns take once decoded: each row group's rows
+/// times each such column's width. Columns of variable width (strings, binary) count
+/// nothing here; what they become is counted as their batches are read.
+fn fixed_width_size(metadata: &ParquetMetaData) -> Result<u64, SerializerError> {
+    let mut total = 0u64;
+    for row_group in metadata.row_groups() {
+        let rows = u64::try_from(row_group.num_rows())
+            .map_err(|_| "malformed Parquet data: a row group has a negative row count")?;
+        for column in row_group.columns() {
+            let descriptor = column.column_descr();
+            let width = match descriptor.physical_type() {
+                PhysicalType::BOOLEAN => 1,
+                PhysicalType::INT32 | PhysicalType::FLOAT => 4,
+                PhysicalType::INT64 | PhysicalType::DOUBLE => 8,
+                PhysicalType::INT96 => 12,
+                PhysicalType::FIXED_LEN_BYTE_ARRAY => {
+                    u64::try_from(descriptor.type_length()).unwrap_or(0)
+                }
+                PhysicalType::BYTE_ARRAY => 0,
+            };
+            total = total.saturating_add(rows.saturating_mul(width));
+        }
+    }
+    Ok(total)
 }
 
 /// The error when a row group's pages claim more than [`MAX_ROW_GROUP`] together.

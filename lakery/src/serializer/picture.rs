@@ -49,9 +49,18 @@ impl Default for Jpeg {
     }
 }
 
-/// Decodes `bytes` as `format`, within `image`'s default limits.
-fn decode(bytes: &[u8], format: ImageFormat) -> Result<DynamicImage, SerializerError> {
-    Ok(ImageReader::with_format(Cursor::new(bytes), format).decode()?)
+/// Decodes `bytes` as `format`, allocating at most what the registry lets a content
+/// decode to (`image` checks the dimensions a header claims against it first).
+fn decode(
+    bytes: &[u8],
+    format: ImageFormat,
+    stored: &Stored<'_>,
+) -> Result<DynamicImage, SerializerError> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(stored.max_decoded_size);
+    reader.limits(limits);
+    Ok(reader.decode()?)
 }
 
 /// The image types the serializers handle, and how each comes out of a decoded image.
@@ -110,8 +119,8 @@ macro_rules! png {
                 value.to_dynamic().write_to(&mut out, ImageFormat::Png)?;
                 Ok(out.into_inner().into())
             }
-            fn deserialize(&self, bytes: Bytes, _: &Stored<'_>) -> Result<$ty, SerializerError> {
-                decode(&bytes, ImageFormat::Png).map(<$ty>::from_dynamic)
+            fn deserialize(&self, bytes: Bytes, stored: &Stored<'_>) -> Result<$ty, SerializerError> {
+                decode(&bytes, ImageFormat::Png, stored).map(<$ty>::from_dynamic)
             }
         }
     )*};
@@ -144,8 +153,8 @@ macro_rules! jpeg {
                 image.write_with_encoder(encoder)?;
                 Ok(out.into())
             }
-            fn deserialize(&self, bytes: Bytes, _: &Stored<'_>) -> Result<$ty, SerializerError> {
-                decode(&bytes, ImageFormat::Jpeg).map(<$ty>::from_dynamic)
+            fn deserialize(&self, bytes: Bytes, stored: &Stored<'_>) -> Result<$ty, SerializerError> {
+                decode(&bytes, ImageFormat::Jpeg, stored).map(<$ty>::from_dynamic)
             }
         }
     )*};
@@ -162,6 +171,7 @@ mod tests {
             serializer_name: "",
             serializer_config: None,
             content_type: "",
+            max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
         }
     }
 
