@@ -4,6 +4,11 @@ use std::io::Write;
 
 use bytes::Bytes;
 
+/// How large a content may be once its compression is undone, unless
+/// [`RegistryBuilder::max_decoded_size`](crate::RegistryBuilder::max_decoded_size) says
+/// otherwise: 1 GiB.
+pub const DEFAULT_MAX_DECODED_SIZE: u64 = 1 << 30;
+
 /// A compression applied to a content's bytes after its serializer, chosen per field
 /// with `#[content(encoding = "zstd")]`. It is recorded with the content (as its
 /// `encoding`, an HTTP content-coding name) and undone on load whatever the field's

@@ -219,6 +219,6 @@ fn loaded(content: StoredContent, data: Bytes, lazy: Option<LazySource>) -> Load
         serializer_config: content.serializer_config,
         encoding: content.encoding,
         storage_name: content.storage_name,
-        decoded_limit: crate::registry::DEFAULT_MAX_DECODED_SIZE,
+        decoded_limit: crate::encoding::DEFAULT_MAX_DECODED_SIZE,
     }
 }

@@ -95,7 +95,7 @@ pub use crate::content_type::{ContentType, ContentTypeError, Format};
 pub use crate::db::{
     redact_url, Backend, Cursor, Database, Order, Page, Query, UnreadableManifest,
 };
-pub use crate::encoding::Encoding;
+pub use crate::encoding::{Encoding, DEFAULT_MAX_DECODED_SIZE};
 pub use crate::error::{BatchFailure, Error, Mismatch, Result};
 pub use crate::hash::{Digest, Digester, HashAlgorithm};
 pub use crate::id::ClassId;
@@ -107,7 +107,7 @@ pub use crate::maintenance::{
     GcOptions, GcReport, Problem, ProblemKind, Progress, VerifyReport,
 };
 pub use crate::record::{ContentRecord, ManifestRecord, ManifestRef, Tags};
-pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_MAX_DECODED_SIZE, DEFAULT_STORAGE};
+pub use crate::registry::{Registry, RegistryBuilder, DEFAULT_STORAGE};
 pub use crate::save::{save_one, SaveHandle, SaveOne, SavedBatch, Saver};
 pub use crate::storable::{ContentSpec, Storable};
 #[cfg(feature = "object-store")]

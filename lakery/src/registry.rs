@@ -4,6 +4,7 @@ use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::encoding::DEFAULT_MAX_DECODED_SIZE;
 use crate::error::{Error, Result};
 use crate::hash::HashAlgorithm;
 use crate::id::ClassId;
@@ -12,10 +13,6 @@ use crate::storage::{DatabaseStorage, IntoStorage, StorageEntry};
 
 /// The name under which [`RegistryBuilder::default_storage`] registers its storage.
 pub const DEFAULT_STORAGE: &str = "default";
-
-/// How large a content may be once its compression is undone, unless
-/// [`RegistryBuilder::max_decoded_size`] says otherwise: 1 GiB.
-pub const DEFAULT_MAX_DECODED_SIZE: u64 = 1 << 30;
 
 /// What the registry knows of one storable type.
 #[derive(Debug)]
@@ -172,7 +169,7 @@ impl RegistryBuilder {
     }
 
     /// Sets how large a compressed content may become when a load undoes its
-    /// compression: [`DEFAULT_MAX_DECODED_SIZE`], 1 GiB, unless set. Past it the load
+    /// compression: [`DEFAULT_MAX_DECODED_SIZE`](crate::DEFAULT_MAX_DECODED_SIZE), 1 GiB, unless set. Past it the load
     /// fails with [`Error::TooLarge`](crate::Error::TooLarge).
     ///
     /// A content's row records its compressed size only, and rows are untrusted: a few

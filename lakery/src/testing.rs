@@ -366,7 +366,7 @@ where
         serializer_name: serializer.name(),
         serializer_config: config.as_ref(),
         content_type: serializer.content_type(),
-        max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
+        max_decoded_size: crate::encoding::DEFAULT_MAX_DECODED_SIZE,
     };
     for (i, sample) in samples.iter().enumerate() {
         let result = serializer
@@ -418,7 +418,7 @@ where
         serializer_name: serializer.name(),
         serializer_config: config.as_ref(),
         content_type: serializer.content_type(),
-        max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
+        max_decoded_size: crate::encoding::DEFAULT_MAX_DECODED_SIZE,
     };
     let encode = |items: &[T]| -> Result<Bytes, String> {
         let mut encoder = serializer.encoder();
@@ -565,7 +565,7 @@ pub fn repack<T: crate::storable::Storable>(
             serializer_config: content.serializer_config.clone(),
             encoding,
             storage_name: String::new(),
-            decoded_limit: crate::registry::DEFAULT_MAX_DECODED_SIZE,
+            decoded_limit: crate::encoding::DEFAULT_MAX_DECODED_SIZE,
         });
     }
     T::repack_version(

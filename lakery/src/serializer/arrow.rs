@@ -495,7 +495,7 @@ mod tests {
             serializer_name: "lakery.parquet@v1",
             serializer_config: None,
             content_type: "application/vnd.apache.parquet",
-            max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
+            max_decoded_size: crate::encoding::DEFAULT_MAX_DECODED_SIZE,
         };
         let error = Serializer::<RecordBatch>::deserialize(&Parquet, file, &stored).unwrap_err();
         assert!(error.to_string().contains("claims"), "{error}");

@@ -160,7 +160,7 @@ mod tests {
             serializer_name: name,
             serializer_config: None,
             content_type: "text/plain; charset=utf-8",
-            max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
+            max_decoded_size: crate::encoding::DEFAULT_MAX_DECODED_SIZE,
         }
     }
 

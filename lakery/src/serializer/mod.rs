@@ -274,7 +274,7 @@ mod tests {
             serializer_name: serializer.name(),
             serializer_config: None,
             content_type: serializer.content_type(),
-            max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
+            max_decoded_size: crate::encoding::DEFAULT_MAX_DECODED_SIZE,
         };
         serializer.deserialize(bytes, &stored).unwrap()
     }
@@ -296,7 +296,7 @@ mod tests {
             serializer_name: "x",
             serializer_config: None,
             content_type: "x",
-            max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
+            max_decoded_size: crate::encoding::DEFAULT_MAX_DECODED_SIZE,
         };
         assert!(
             Serializer::<Vec<f64>>::deserialize(&Json, Bytes::from_static(b"[1,"), &stored)

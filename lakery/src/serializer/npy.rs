@@ -135,7 +135,7 @@ mod tests {
             serializer_name: "lakery.npy@v1",
             serializer_config: None,
             content_type: "application/x-npy",
-            max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
+            max_decoded_size: crate::encoding::DEFAULT_MAX_DECODED_SIZE,
         }
     }
 

@@ -171,7 +171,7 @@ mod tests {
             serializer_name: "",
             serializer_config: None,
             content_type: "",
-            max_decoded_size: crate::registry::DEFAULT_MAX_DECODED_SIZE,
+            max_decoded_size: crate::encoding::DEFAULT_MAX_DECODED_SIZE,
         }
     }
 
