@@ -546,7 +546,7 @@ fn assert_names_capture_failure(error: &Error) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_missing_object_is_a_not_found_error_naming_it() {
+async fn a_missing_object_is_a_missing_content_and_the_storage_names_it() {
     let Some(s3) = s3() else { return };
     let prefix = unique_prefix("missing");
     let storage = s3.storage(&prefix);
@@ -566,34 +566,38 @@ async fn a_missing_object_is_a_not_found_error_naming_it() {
     let error = lakery::load_one::<Upload>(&record, &registry, &t.db)
         .await
         .unwrap_err();
-    let Error::Storage {
-        operation,
-        storage: name,
+    let Error::BlobMissing {
         manifest,
         key: content,
-        source,
+        storage: name,
     } = &error
     else {
-        panic!("expected a storage error, got {error:?}");
+        panic!("expected a missing content, got {error:?}");
     };
     assert_eq!(
-        (*operation, *manifest, name.as_str(), content.as_str()),
-        ("read", record.id, "s3", "blob")
+        (*manifest, name.as_str(), content.as_str()),
+        (record.id, "s3", "blob")
     );
-    assert_eq!(source.kind(), StorageErrorKind::NotFound);
-    assert!(!source.is_retryable());
     let message = error.to_string();
     for needle in [
         record.id.to_string(),
         "`blob`".into(),
         "`s3`".into(),
-        format!("{prefix}/{key}"),
+        "missing".into(),
     ] {
         assert!(
             message.contains(&needle),
             "{needle} missing from: {message}"
         );
     }
+    // The storage itself says which object is gone, and that retrying will not help.
+    let source = lakery::Storage::read(&storage, &blob.storage_config)
+        .await
+        .unwrap_err();
+    assert_eq!(source.kind(), StorageErrorKind::NotFound);
+    assert!(!source.is_retryable());
+    let object = format!("{prefix}/{key}");
+    assert!(source.to_string().contains(&object), "{source}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
